@@ -1,0 +1,31 @@
+# The two commands: `make demo` (the platform end to end, locally) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench up clean system-deps
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+demo: $(STAMP) system-deps
+	$(VENV)/bin/farm demo
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) system-deps
+	$(PY) -m pytest -m benchmark -p no:randomly bench $(PYTEST_ARGS)
+
+up: $(STAMP)
+	$(VENV)/bin/farm up
+
+clean:
+	rm -rf $(VENV) .farm .pytest_cache

@@ -1,0 +1,1 @@
+"""The Farm core: domain, ports, services, adapters, settings and bootstrap."""

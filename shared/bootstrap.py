@@ -1,0 +1,83 @@
+"""Wire adapters into a `Platform`: the only place that chooses between local and gcp.
+
+Adapter modules are imported inside the builders so that importing this module creates no
+client and imports no cloud library; the local backend never imports google-cloud at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimiter, Warehouse
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """The ports one process works with, built once at start-up."""
+
+    settings: Settings
+    documents: DocumentStore
+    messages: MessageBus
+    warehouse: Warehouse
+    blobs: BlobStore
+    cache: Cache
+    rate_limiter: RateLimiter
+
+
+def bootstrap(settings: Settings | None = None) -> Platform:
+    """Build the platform's ports for `settings` (default: read from the environment)."""
+    settings = settings or Settings.from_env()
+    if settings.backend == "gcp":
+        documents, messages, warehouse, blobs = _gcp_stores(settings)
+    else:
+        documents, messages, warehouse, blobs = _local_stores(settings)
+    cache, rate_limiter = _cache(settings)
+    log.info("platform ready: backend=%s data_dir=%s", settings.backend, settings.data_dir)
+    return Platform(settings, documents, messages, warehouse, blobs, cache, rate_limiter)
+
+
+def _local_stores(settings: Settings) -> tuple[DocumentStore, MessageBus, Warehouse, BlobStore]:
+    from shared.adapters.local.blobs import DirectoryBlobStore
+    from shared.adapters.local.documents import SqliteDocumentStore
+    from shared.adapters.local.messages import EmbeddedMessageBus
+    from shared.adapters.local.warehouse import DuckDbWarehouse
+
+    root = settings.data_dir
+    root.mkdir(parents=True, exist_ok=True)
+    return (
+        SqliteDocumentStore(root / "documents.sqlite3"),
+        EmbeddedMessageBus(root / "messages.sqlite3"),
+        DuckDbWarehouse(root / "warehouse.duckdb"),
+        DirectoryBlobStore(root / "blobs"),
+    )
+
+
+def _gcp_stores(settings: Settings) -> tuple[DocumentStore, MessageBus, Warehouse, BlobStore]:
+    from shared.adapters.gcp.bigquery import BigQueryWarehouse
+    from shared.adapters.gcp.firestore import FirestoreDocumentStore
+    from shared.adapters.gcp.pubsub import PubSubMessageBus
+    from shared.adapters.gcp.storage import GcsBlobStore
+
+    project = settings.gcp_project
+    assert project  # Settings guarantees it for the gcp backend
+    return (
+        FirestoreDocumentStore(project),
+        PubSubMessageBus(project),
+        BigQueryWarehouse(project, location=settings.gcp_region),
+        GcsBlobStore(settings.blob_bucket, project=project),
+    )
+
+
+def _cache(settings: Settings) -> tuple[Cache, RateLimiter]:
+    if settings.redis_url:
+        from shared.adapters.redis_cache import RedisCache, RedisRateLimiter, connect
+
+        client = connect(settings.redis_url)
+        return RedisCache(client), RedisRateLimiter(client)
+    from shared.adapters.local.memory_cache import InProcessCache, InProcessRateLimiter
+
+    return InProcessCache(), InProcessRateLimiter()

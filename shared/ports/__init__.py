@@ -1,0 +1,26 @@
+"""Ports: the small protocols every cloud service sits behind (SPEC §3).
+
+Each port has a local adapter (embedded engine) and a gcp adapter (real client); `bootstrap`
+picks one set. Services take ports as arguments and never import an adapter.
+"""
+
+from shared.ports.blobs import BlobStore
+from shared.ports.cache import Cache, RateDecision, RateLimiter
+from shared.ports.documents import DocumentChange, DocumentStore, Filter, Transaction
+from shared.ports.messages import MessageBus, OutgoingMessage, ReceivedMessage
+from shared.ports.warehouse import Warehouse
+
+__all__ = [
+    "BlobStore",
+    "Cache",
+    "DocumentChange",
+    "DocumentStore",
+    "Filter",
+    "MessageBus",
+    "OutgoingMessage",
+    "RateDecision",
+    "RateLimiter",
+    "ReceivedMessage",
+    "Transaction",
+    "Warehouse",
+]

@@ -1,0 +1,1 @@
+"""The platform's data contracts, in one place (SPEC §11): warehouse tables, topics, collections."""

@@ -1,0 +1,8 @@
+"""Document collections (SPEC §11). Every document has owner_uid, created_at, updated_at."""
+
+AGENTS = "agents"
+BACKTESTS = "backtests"
+SESSIONS = "sessions"
+USERS = "users"
+
+COLLECTIONS: tuple[str, ...] = (AGENTS, BACKTESTS, SESSIONS, USERS)

@@ -1,0 +1,91 @@
+"""Platform settings: one frozen object read from `FARM_*` environment variables.
+
+Every field `x_y` is read from `FARM_X_Y`. Unknown `FARM_*` variables are rejected so a typo
+never silently falls back to a default, and a setting the chosen backend needs is named when
+it is missing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from shared.errors import SettingsError
+
+Backend = Literal["local", "gcp"]
+PREFIX = "FARM_"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the platform reads from its environment."""
+
+    backend: Backend = "local"
+    data_dir: Path = Path(".farm")
+    gcp_project: str | None = None
+    gcp_region: str = "us-central1"
+    bucket: str | None = None
+    redis_url: str | None = None
+    cors_origins: tuple[str, ...] = ("http://localhost:5000", "http://127.0.0.1:8080")
+    port: int = 8080
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.backend not in get_args(Backend):
+            raise SettingsError(f"FARM_BACKEND must be one of {get_args(Backend)}, got {self.backend!r}")
+        if self.backend == "gcp":
+            for name in ("gcp_project",):
+                if not getattr(self, name):
+                    raise SettingsError(f"{env_name(name)} is required when FARM_BACKEND=gcp")
+
+    @property
+    def blob_bucket(self) -> str:
+        """The Cloud Storage bucket for bundles and reports (defaults to `<project>-farm`)."""
+        if self.bucket:
+            return self.bucket
+        if not self.gcp_project:
+            raise SettingsError("FARM_BUCKET or FARM_GCP_PROJECT is required for Cloud Storage")
+        return f"{self.gcp_project}-farm"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from `environ` (default: the process environment)."""
+        environ = os.environ if environ is None else environ
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        known = {env_name(name) for name in fields}
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
+        if unknown:
+            raise SettingsError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        values = {
+            name: _parse(name, environ[env_name(name)], f.type)
+            for name, f in fields.items()
+            if env_name(name) in environ
+        }
+        return cls(**values)
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets `field_name`."""
+    return PREFIX + field_name.upper()
+
+
+def _parse(name: str, raw: str, annotation: object) -> object:
+    text = str(annotation)
+    try:
+        if "Path" in text:
+            return Path(raw).expanduser()
+        if "tuple" in text:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if "int" in text:
+            return int(raw)
+        if "None" in text:
+            return raw or None
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"{env_name(name)}={raw!r} is not valid: {exc}") from exc
