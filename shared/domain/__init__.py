@@ -1,0 +1,1 @@
+"""Domain types and rules: plain dataclasses and functions, no I/O."""
