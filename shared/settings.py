@@ -28,6 +28,7 @@ class Settings:
     data_dir: Path = Path(".farm")
     gcp_project: str | None = None
     gcp_region: str = "us-central1"
+    firebase_project: str | None = None
     bucket: str | None = None
     redis_url: str | None = None
     cors_origins: tuple[str, ...] = ("http://localhost:5000", "http://127.0.0.1:8080")
