@@ -1,0 +1,115 @@
+"""The function registry: the one list of every Cloud Function the platform deploys.
+
+`farm up` mounts these, `farm functions --deploy-commands` turns them into `gcloud` commands,
+`--firebase-json` into Hosting rewrites, and later terraform and Cloud Build read them too.
+A function owns ONE path (Hosting rewrites map a path, not a method, to a function), possibly
+with several methods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+DocumentEvent = Literal["created", "updated", "deleted", "written"]
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class HttpTrigger:
+    """Invoked over HTTP at `path` (Flask syntax, e.g. "/api/agents/<agent_id>")."""
+
+    path: str
+    methods: tuple[str, ...] = ("GET",)
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"HTTP path must start with '/', got {self.path!r}")
+        unknown = set(self.methods) - HTTP_METHODS
+        if not self.methods or unknown:
+            raise ValueError(f"HTTP methods must be a non-empty subset of {sorted(HTTP_METHODS)}")
+
+
+@dataclass(frozen=True)
+class TopicTrigger:
+    """Invoked with a Pub/Sub `messagePublished` CloudEvent for every message on `topic`."""
+
+    topic: str
+
+
+@dataclass(frozen=True)
+class DocumentTrigger:
+    """Invoked with a Firestore document CloudEvent for changes in `collection`."""
+
+    collection: str
+    event: DocumentEvent = "written"
+
+    def __post_init__(self) -> None:
+        if self.event not in ("created", "updated", "deleted", "written"):
+            raise ValueError(f"unknown Firestore event {self.event!r}")
+
+
+Trigger = HttpTrigger | TopicTrigger | DocumentTrigger
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One deployable function: where its code is and what invokes it."""
+
+    name: str  # deployed name, e.g. "farm-healthz"
+    module: str  # e.g. "functions.healthz"
+    entry_point: str  # python function name, unique across all functions (main.py exports it)
+    trigger: Trigger
+    memory: str = "256Mi"
+    timeout_s: int = 60
+    min_instances: int = 0
+    max_instances: int = 20
+    public: bool = False  # allow unauthenticated invokers (the app still checks tokens)
+
+    @property
+    def is_http(self) -> bool:
+        """Whether the function is invoked over HTTP."""
+        return isinstance(self.trigger, HttpTrigger)
+
+    def describe_trigger(self) -> tuple[str, str]:
+        """A short (kind, target) pair for listings, e.g. ("http", "GET /healthz")."""
+        t = self.trigger
+        if isinstance(t, HttpTrigger):
+            return "http", f"{','.join(t.methods)} {t.path}"
+        if isinstance(t, TopicTrigger):
+            return "pubsub", t.topic
+        return "firestore", f"{t.collection} {t.event}"
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="farm-healthz",
+        module="functions.healthz",
+        entry_point="healthz",
+        trigger=HttpTrigger("/healthz", ("GET",)),
+        public=True,
+    ),
+)
+
+
+def by_name(name: str, specs: tuple[FunctionSpec, ...] = FUNCTIONS) -> FunctionSpec:
+    """The spec deployed as `name`; KeyError naming the known ones otherwise."""
+    for spec in specs:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no function named {name!r}; known: {[s.name for s in specs]}")
+
+
+def check_unique(specs: tuple[FunctionSpec, ...]) -> None:
+    """Raise ValueError when names, entry points or HTTP paths collide."""
+    for label, values in (
+        ("name", [s.name for s in specs]),
+        ("entry point", [s.entry_point for s in specs]),
+        ("HTTP path", [s.trigger.path for s in specs if isinstance(s.trigger, HttpTrigger)]),
+    ):
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            raise ValueError(f"duplicate function {label}(s): {dupes}")
+
+
+check_unique(FUNCTIONS)
