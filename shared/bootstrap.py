@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimiter, Warehouse
+from shared.ports.identity import IdentityVerifier
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class Platform:
     blobs: BlobStore
     cache: Cache
     rate_limiter: RateLimiter
+    identity: IdentityVerifier
 
 
 def bootstrap(settings: Settings | None = None) -> Platform:
@@ -37,7 +39,8 @@ def bootstrap(settings: Settings | None = None) -> Platform:
         documents, messages, warehouse, blobs = _local_stores(settings)
     cache, rate_limiter = _cache(settings)
     log.info("platform ready: backend=%s data_dir=%s", settings.backend, settings.data_dir)
-    return Platform(settings, documents, messages, warehouse, blobs, cache, rate_limiter)
+    identity = _identity(settings)
+    return Platform(settings, documents, messages, warehouse, blobs, cache, rate_limiter, identity)
 
 
 def _local_stores(settings: Settings) -> tuple[DocumentStore, MessageBus, Warehouse, BlobStore]:
@@ -81,3 +84,15 @@ def _cache(settings: Settings) -> tuple[Cache, RateLimiter]:
     from shared.adapters.local.memory_cache import InProcessCache, InProcessRateLimiter
 
     return InProcessCache(), InProcessRateLimiter()
+
+
+def _identity(settings: Settings) -> IdentityVerifier:
+    if settings.backend == "gcp":
+        from shared.adapters.gcp.firebase_identity import FirebaseIdentityVerifier
+
+        project = settings.firebase_project or settings.gcp_project
+        assert project  # Settings guarantees gcp_project for the gcp backend
+        return FirebaseIdentityVerifier(project)
+    from shared.adapters.local.local_identity import LocalIdentityVerifier
+
+    return LocalIdentityVerifier(settings.data_dir)
