@@ -43,7 +43,7 @@ class CertificateServer:
                 self._server.daemon_threads = True
                 self._thread = threading.Thread(
                     target=self._server.serve_forever,
-                    kwargs={"poll_interval": 0.2},
+                    kwargs={"poll_interval": 0.05},
                     name="identity-cert-server",
                     daemon=True,
                 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -92,6 +93,7 @@ class FirebaseIdentityVerifier:
             raise AuthenticationError(f"invalid ID token: {exc}") from exc
         except exceptions.FirebaseError as exc:
             raise TransientError(f"Firebase Auth failed while checking the token: {exc}") from exc
+        _check_auth_time(claims)
         return principal_from_claims(claims)
 
     def close(self) -> None:
@@ -133,6 +135,16 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         admin=claims.get("admin") is True,
         claims=claims,
     )
+
+
+def _check_auth_time(claims: dict[str, Any]) -> None:
+    # Firebase requires `auth_time` in the past; firebase-admin for Python does not check it
+    # (the Node SDK does), so the check is added here for both backends.
+    auth_time = claims.get("auth_time")
+    if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
+        raise AuthenticationError('invalid ID token: no numeric "auth_time" (authentication time)')
+    if auth_time > time.time():
+        raise AuthenticationError('invalid ID token: "auth_time" is in the future')
 
 
 def _use_certificates_from(app: firebase_admin.App, certs_url: str) -> None:
