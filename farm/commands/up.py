@@ -1,0 +1,53 @@
+"""`farm up`: run the local stack (every function at its route, triggers wired) until stopped.
+
+    farm up [--port 8080] [--host 127.0.0.1]
+
+Settings come from FARM_* variables (FARM_DATA_DIR for where the embedded stores live).
+Ctrl-C or SIGTERM stops it cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+import time
+
+NAME = "up"
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # noqa: SLF001
+    """Add the `up` subcommand to the farm command line."""
+    parser = subparsers.add_parser(NAME, help="run the local stack", description=__doc__)
+    parser.add_argument("--port", type=int, default=None, help="HTTP port (default FARM_PORT)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the stack, print its URL, and serve until SIGINT/SIGTERM."""
+    started = time.monotonic()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    # Imported here so `farm --help` stays instant.
+    from farm.host import FunctionHost
+    from shared.bootstrap import bootstrap
+    from shared.settings import Settings
+
+    settings = Settings.from_env()
+    platform = bootstrap(settings)
+    platform.warehouse.ensure_tables()
+    host = FunctionHost(platform, host=args.host, port=args.port).start()
+    print(f"farm up: serving {len(host.specs)} functions at {host.url} "
+          f"(backend={settings.backend}, data={settings.data_dir}, "
+          f"ready in {time.monotonic() - started:.2f}s)", flush=True)
+    try:
+        while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
+            pass
+    finally:
+        host.stop()
+        print("farm up: stopped", flush=True)
+    return 0
