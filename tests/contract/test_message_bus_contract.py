@@ -255,3 +255,90 @@ def test_deleting_a_subscription_drops_its_backlog_and_is_idempotent(bus):
     with pytest.raises(NotFoundError):
         bus.pull(subscription)
     assert len(drain(bus, keeper, 3)) == 3
+
+
+# -- embedded engine specifics: storage stays bounded, stale leases cannot interfere ----------
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[MessageBus]:
+    from shared.adapters.local.messages import EmbeddedMessageBus
+
+    engine = EmbeddedMessageBus(tmp_path / "messages.sqlite3")
+    yield engine
+    engine.close()
+
+
+def stored_rows(engine) -> tuple[int, int]:
+    conn = engine._conn()
+    return (
+        conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0],
+        conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0],
+    )
+
+
+def test_embedded_bus_stores_nothing_for_a_topic_without_subscriptions(embedded):
+    topic = topic_with(embedded)
+    assert len(embedded.publish(topic, messages(10))) == 10
+    assert stored_rows(embedded) == (0, 0)
+
+
+def test_embedded_bus_stores_nothing_a_filter_rejects(embedded):
+    subscription = name("sub")
+    topic = topic_with(embedded, subscription, filter='attributes.symbol = "AAPL"')
+    embedded.publish(topic, messages(5, symbol="MSFT") + messages(1, symbol="AAPL"))
+    assert stored_rows(embedded) == (1, 1)
+
+
+def test_embedded_bus_deletes_a_message_once_every_subscription_acked_it(embedded):
+    first, second = name("sub"), name("sub")
+    topic = topic_with(embedded, first, second)
+    embedded.publish(topic, messages(20))
+    drain(embedded, first, 20)
+    assert stored_rows(embedded) == (20, 20)
+    drain(embedded, second, 20)
+    assert stored_rows(embedded) == (0, 0)
+
+
+def test_embedded_bus_drops_messages_only_a_deleted_subscription_needed(embedded):
+    kept, dropped = name("sub"), name("sub")
+    topic = topic_with(embedded, kept)
+    embedded.publish(topic, messages(3))
+    embedded.create_subscription(dropped, topic)
+    embedded.publish(topic, messages(4))
+    drain(embedded, kept, 7)
+    embedded.delete_subscription(dropped)
+    assert stored_rows(embedded) == (0, 0)
+
+
+def test_embedded_bus_ignores_a_nack_from_an_expired_lease(embedded):
+    subscription = name("sub")
+    topic = topic_with(embedded, subscription, ack_deadline_s=0.1)
+    embedded.publish(topic, [OutgoingMessage(b"x")])
+    (stale,) = embedded.pull(subscription, timeout_s=1)
+    (current,) = embedded.pull(subscription, timeout_s=1)
+    embedded.nack(subscription, [stale.ack_id])
+    assert embedded.pull(subscription) == []  # the current holder keeps its lease
+    embedded.ack(subscription, [current.ack_id])
+    assert stored_rows(embedded) == (0, 0)
+
+
+def test_embedded_bus_rejects_a_malformed_ack_id(embedded):
+    subscription = name("sub")
+    topic_with(embedded, subscription)
+    with pytest.raises(InvalidInputError, match="ack id"):
+        embedded.ack(subscription, ["not-an-ack-id"])
+
+
+def test_embedded_bus_survives_reopening_the_file(tmp_path):
+    from shared.adapters.local.messages import EmbeddedMessageBus
+
+    subscription = name("sub")
+    first = EmbeddedMessageBus(tmp_path / "bus.sqlite3")
+    topic = topic_with(first, subscription)
+    ids = first.publish(topic, messages(3))
+    first.close()
+    reopened = EmbeddedMessageBus(tmp_path / "bus.sqlite3")
+    assert {m.message_id for m in drain(reopened, subscription, 3)} == set(ids)
+    assert reopened.publish(topic, messages(1))[0] not in ids
+    reopened.close()
