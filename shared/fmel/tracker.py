@@ -1,0 +1,248 @@
+"""Access tracker: record which market-data lines a strategy reads during one decision.
+
+Instead of tracing, the tracker swaps the class of every data-feed line (and of every line of
+the strategy's indicators) for a subclass whose `__getitem__`/`get` append `(source, ago, size)`
+to a sink while a decision is being recorded. Outside decisions the cost is one closure lookup
+per read. An indicator read is attributed by lineage: the feed lines the indicator is built on
+(found by walking its inputs and sub-indicators), over its warm-up window, so the record says
+which bars the value depended on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+from typing import Any
+
+import backtrader as bt
+from backtrader.lineiterator import LineIterator
+from backtrader.lineroot import LineRoot
+
+from shared.market.bars import hash_bar_values
+
+Read = tuple[Any, int, int]  # (source, ago, size)
+_TIMEFRAMES = {
+    (bt.TimeFrame.Minutes, 1): "1Min",
+    (bt.TimeFrame.Minutes, 5): "5Min",
+    (bt.TimeFrame.Minutes, 15): "15Min",
+    (bt.TimeFrame.Minutes, 60): "1Hour",
+    (bt.TimeFrame.Days, 1): "1Day",
+}
+
+
+class FeedInfo:
+    """One tracked data feed: its symbol and the hashes of its bars."""
+
+    __slots__ = ("data", "symbol", "timeframe", "hashes", "_cache")
+
+    def __init__(self, data: bt.AbstractDataBase, symbol: str) -> None:
+        self.data = data
+        self.symbol = symbol
+        self.timeframe = getattr(data, "fmel_timeframe", None) or _TIMEFRAMES.get(
+            (data._timeframe, data._compression), "1Day"
+        )
+        self.hashes: dict[float, str] = getattr(data, "fmel_hashes", None) or {}
+        self._cache: dict[float, str] = {}
+
+    def hash_at(self, ago: int) -> str | None:
+        """Return the data_hash of the bar `ago` bars from the current one, None if there is none."""
+        dt_line = self.data.lines.datetime
+        pos = dt_line.idx + ago
+        if pos < 0 or pos >= len(dt_line.array):
+            return None
+        stamp = dt_line.array[pos]
+        found = self.hashes.get(stamp) or self._cache.get(stamp)
+        if found is None:
+            found = self._cache[stamp] = self._compute(pos, stamp)
+        return found
+
+    def _compute(self, pos: int, stamp: float) -> str:
+        # A feed without warehouse hashes (CSV, live without ids): hash the bar's own values.
+        lines = self.data.lines
+
+        def value(name: str) -> float | None:
+            line = getattr(lines, name, None)
+            return None if line is None else line.array[pos - line.idx + lines.datetime.idx]
+
+        return hash_bar_values(
+            self.symbol,
+            self.timeframe,
+            bt.num2date(stamp).replace(tzinfo=UTC),
+            value("open"),
+            value("high"),
+            value("low"),
+            value("close"),
+            value("volume"),
+        )
+
+
+class FeedLine:
+    """The source of a read of one feed line."""
+
+    __slots__ = ("feed", "field")
+
+    def __init__(self, feed: FeedInfo, field: str) -> None:
+        self.feed = feed
+        self.field = field
+
+
+class Lineage:
+    """The source of a read of an indicator: feed lines it depends on, over `window` bars."""
+
+    __slots__ = ("name", "roots", "window", "labels")
+
+    def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int) -> None:
+        self.name = name
+        self.roots = roots
+        self.window = window
+        self.labels = tuple(f"{name}:{root.field}[{1 - window}..0]" for root in roots)
+
+
+class AccessTracker:
+    """Instrument a strategy's feeds and indicators; collect reads between `start()` and `stop()`."""
+
+    def __init__(self, strategy: bt.Strategy) -> None:
+        self.strategy = strategy
+        self.feeds: list[FeedInfo] = []
+        self._state: list[list[Read] | None] = [None]  # one cell shared by every tracked class
+        self._classes: dict[type, type] = {}
+        self._swapped: list[tuple[Any, type]] = []
+        self._feed_lines: dict[int, FeedLine] = {}
+        self._feeds_by_id: dict[int, FeedInfo] = {}
+
+    def install(self) -> None:
+        """Swap in the recording line classes on every feed and strategy-level indicator."""
+        for i, data in enumerate(self.strategy.datas):
+            info = FeedInfo(data, data._name or f"data{i}")
+            self.feeds.append(info)
+            self._feeds_by_id[id(data)] = info
+            for n, line in enumerate(data.lines):
+                field = data.lines._getlinealias(n)
+                if field == "datetime":
+                    continue  # time is the decision's context, not market data it depends on
+                source = FeedLine(info, field)
+                self._feed_lines[id(line)] = source
+                self._swap(line, source)
+        for indicator in self.strategy._lineiterators[LineIterator.IndType]:
+            self._instrument_indicator(indicator)
+
+    def uninstall(self) -> None:
+        """Put every original line class back."""
+        self._state[0] = None
+        for obj, base in reversed(self._swapped):
+            obj.__class__ = base
+        self._swapped.clear()
+
+    def start(self) -> list[Read]:
+        """Begin recording reads; return the list they are appended to."""
+        reads: list[Read] = []
+        self._state[0] = reads
+        return reads
+
+    def stop(self) -> None:
+        """Stop recording reads."""
+        self._state[0] = None
+
+    def _instrument_indicator(self, indicator: Any) -> None:
+        roots: dict[tuple[int, str], FeedLine] = {}
+        self._roots(indicator, set(), roots)
+        window = max(1, int(getattr(indicator, "_minperiod", 1)))
+        lineage = Lineage(type(indicator).__name__, tuple(roots.values()), window)
+        targets = [indicator] if isinstance(indicator, bt.LineSingle) else list(indicator.lines)
+        for line in targets:
+            if id(line) not in self._feed_lines and isinstance(line, bt.LineSingle):
+                self._swap(line, lineage)
+
+    def _roots(self, obj: Any, seen: set[int], out: dict[tuple[int, str], FeedLine]) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        line = self._feed_lines.get(id(obj))
+        if line is not None:
+            out[(id(line.feed), line.field)] = line
+            return
+        feed = self._feeds_by_id.get(id(obj))
+        if feed is not None:  # a whole feed as input: backtrader uses its first line (close)
+            first = self._feed_lines.get(id(feed.data.lines[0]))
+            if first is not None:
+                out[(id(feed), first.field)] = first
+            return
+        children = [*getattr(obj, "datas", ()), *getattr(obj, "_datas", ())]
+        children += [v for k in ("a", "b") if isinstance(v := obj.__dict__.get(k), LineRoot)]
+        lineiterators = getattr(obj, "_lineiterators", None)
+        if lineiterators:
+            children += lineiterators.get(LineIterator.IndType, [])
+        for child in children:
+            self._roots(child, seen, out)
+
+    def _swap(self, line: Any, source: FeedLine | Lineage) -> None:
+        base = type(line)
+        tracked = self._classes.get(base) or self._make_class(base)
+        line._fmel_src = source
+        line.__class__ = tracked
+        self._swapped.append((line, base))
+
+    def _make_class(self, base: type) -> type:
+        state = self._state
+        base_getitem: Callable[[Any, int], float] = base.__getitem__
+        base_get: Callable[..., Any] = base.get
+
+        def __getitem__(self: Any, ago: int) -> float:
+            reads = state[0]
+            if reads is not None:
+                reads.append((self._fmel_src, ago, 1))
+            return base_getitem(self, ago)
+
+        def get(self: Any, ago: int = 0, size: int = 1) -> Any:
+            reads = state[0]
+            if reads is not None:
+                reads.append((self._fmel_src, ago, size))
+            return base_get(self, ago, size)
+
+        tracked = type(base)(f"Tracked{base.__name__}", (base,), {"__getitem__": __getitem__, "get": get})
+        self._classes[base] = tracked
+        return tracked
+
+
+def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """Turn raw reads into `data_accessed` entries (one per bar read) and the count of reads.
+
+    Each (symbol, field, index) is kept once, numbered by first access. An indicator read is
+    recorded, by default, as one read per input line named `"<Indicator>:<field>[<lo>..0]"` on
+    the bar the indicator value belongs to: the value depended on that field over the bars
+    `lo..0` relative to that bar (its warm-up window). With `expand=True` it is instead spelled
+    out as one plain read per bar of the window, which is exact but far bigger.
+    """
+    groups: dict[tuple[int, int], dict[str, Any]] = {}
+    seen: set[tuple[int, str, int]] = set()
+    accessed: list[dict[str, Any]] = []
+    seq = 0
+    for source, ago, size in reads:
+        if type(source) is FeedLine:
+            spans: Any = ((source.feed, source.field, ago - size + 1),)
+        elif expand:
+            low = ago - size + 1 - (source.window - 1)
+            spans = ((root.feed, root.field, low) for root in source.roots)
+        else:
+            spans = ((root.feed, label, ago - size + 1) for root, label in zip(source.roots, source.labels))
+        for feed, field, low in spans:
+            fid = id(feed)
+            low = max(low, 1 - len(feed.data))
+            for index in range(low, ago + 1):
+                key = (fid, field, index)
+                if key in seen:
+                    continue
+                seen.add(key)
+                entry = groups.get((fid, index))
+                if entry is None:
+                    data_hash = feed.hash_at(index)
+                    if data_hash is None:
+                        continue
+                    entry = {"symbol": feed.symbol, "data_hash": data_hash, "fields": [], "reads": []}
+                    groups[(fid, index)] = entry
+                    accessed.append(entry)
+                seq += 1
+                if field not in entry["fields"]:
+                    entry["fields"].append(field)
+                entry["reads"].append({"seq": seq, "field": field, "index": index})
+    return accessed, seq
