@@ -1,0 +1,310 @@
+"""SqliteDocumentStore: the documents port on one SQLite file, safe across threads and processes.
+
+Documents are JSON text in one table keyed by (collection, doc_id). Every write appends a row
+to `changes` in the same SQLite transaction, and the row's sequence number becomes the
+document's version: versions never repeat, so optimistic transactions compare them at commit
+(under BEGIN IMMEDIATE, which serialises writers across processes) and the change feed tails
+the same table. WAL mode lets readers and the feed run while a writer commits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from shared.adapters.local.document_feed import SqliteWatch
+from shared.adapters.local.document_queries import build_query
+from shared.adapters.local.document_transaction import SqliteTransaction, Write, WriteKind
+from shared.adapters.local.document_values import check_collection, check_doc_id, check_document
+from shared.errors import ConflictError, NotFoundError, TransientError
+from shared.ports.documents import DocumentChange, Filter, Transaction
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (collection, doc_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    ts REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection, seq);
+CREATE INDEX IF NOT EXISTS changes_by_time ON changes (ts);
+"""
+_PRUNE_EVERY_S = 60.0
+
+
+class SqliteDocumentStore:
+    """Collections of JSON documents in the SQLite file at `path`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_s: float = 30.0,
+        poll_interval_s: float = 0.025,
+        change_retention_s: float = 24 * 3600.0,
+    ) -> None:
+        self._path = Path(path)
+        self._busy_timeout_s = busy_timeout_s
+        self._poll_interval_s = poll_interval_s
+        self._change_retention_s = change_retention_s
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._lock = threading.Lock()
+        self._schema_ready = False
+        self._last_prune = 0.0
+        self._watches: list[SqliteWatch] = []
+        self._closed = False
+
+    @property
+    def path(self) -> Path:
+        """Return the SQLite file this store lives in."""
+        return self._path
+
+    # --- plain reads and writes -------------------------------------------------------------
+
+    def get(self, collection: str, doc_id: str) -> dict[str, Any] | None:
+        """Return the document, or None when it does not exist."""
+        found = self._read(check_collection(collection), check_doc_id(doc_id))
+        return found[0] if found else None
+
+    def create(self, collection: str, doc_id: str, data: dict[str, Any]) -> None:
+        """Create a document; ConflictError when it already exists."""
+        self._write_one("create", collection, doc_id, data)
+
+    def set(self, collection: str, doc_id: str, data: dict[str, Any]) -> None:
+        """Create or overwrite a document."""
+        self._write_one("set", collection, doc_id, data)
+
+    def update(self, collection: str, doc_id: str, changes: dict[str, Any]) -> None:
+        """Merge top-level `changes` into an existing document; NotFoundError when missing."""
+        self._write_one("update", collection, doc_id, changes)
+
+    def delete(self, collection: str, doc_id: str) -> None:
+        """Delete a document (no error when it does not exist)."""
+        self._commit([Write("delete", check_collection(collection), check_doc_id(doc_id), None)], {})
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Filter] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Return `(doc_id, document)` pairs matching every filter, ordered and limited."""
+        sql, params = build_query(
+            check_collection(collection), where,
+            order_by=order_by, descending=descending, limit=limit, offset=offset,
+        )
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [(doc_id, json.loads(data)) for doc_id, data in rows]
+
+    # --- transactions -----------------------------------------------------------------------
+
+    def transaction(self, fn: Callable[[Transaction], T], *, max_attempts: int = 5) -> T:
+        """Run `fn` in a transaction, retrying on conflict; ConflictError after max_attempts."""
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        for attempt in range(1, max_attempts + 1):
+            txn = SqliteTransaction(self._read)
+            try:
+                result = fn(txn)
+            finally:
+                txn.finish()
+            if self._commit(txn.writes, txn.reads):
+                return result
+            log.debug("transaction conflict on attempt %d of %d", attempt, max_attempts)
+            # Jitter so that processes that collided do not collide again in lockstep.
+            time.sleep(random.uniform(0, 0.002 * attempt))
+        raise ConflictError(f"transaction still conflicting after {max_attempts} attempts")
+
+    # --- change feed ------------------------------------------------------------------------
+
+    def watch(self, collection: str, on_change: Callable[[DocumentChange], None]) -> SqliteWatch:
+        """Call `on_change` for every change in `collection` from now on, until closed."""
+        check_collection(collection)
+        with self._connection() as conn:
+            start_seq = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+        watch = SqliteWatch(
+            self._open, collection, on_change,
+            start_seq=start_seq, poll_interval_s=self._poll_interval_s,
+        )
+        with self._lock:
+            self._watches = [w for w in self._watches if not w.closed] + [watch]
+        return watch
+
+    def close(self) -> None:
+        """Stop this store's watches and close its connections."""
+        with self._lock:
+            self._closed = True
+            watches, self._watches = self._watches, []
+        for watch in watches:
+            watch.close()
+        while True:
+            try:
+                self._pool.get_nowait().close()
+            except queue.Empty:
+                return
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _write_one(self, kind: WriteKind, collection: str, doc_id: str, data: dict[str, Any]) -> None:
+        write = Write(kind, check_collection(collection), check_doc_id(doc_id), check_document(data))
+        self._commit([write], {})
+
+    def _read(self, collection: str, doc_id: str) -> tuple[dict[str, Any], int] | None:
+        """Return `(document, version)` or None."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT data, version FROM documents WHERE collection = ? AND doc_id = ?",
+                (collection, doc_id),
+            ).fetchone()
+        return (json.loads(row[0]), row[1]) if row else None
+
+    def _commit(self, writes: list[Write], reads: dict[tuple[str, str], int | None]) -> bool:
+        """Apply `writes` atomically if every read version still holds; False on a conflict."""
+        if not writes and not reads:
+            return True
+        with self._connection() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise TransientError(f"document store is busy: {exc}") from exc
+            try:
+                for (collection, doc_id), version in reads.items():
+                    row = conn.execute(
+                        "SELECT version FROM documents WHERE collection = ? AND doc_id = ?",
+                        (collection, doc_id),
+                    ).fetchone()
+                    if (row[0] if row else None) != version:
+                        conn.execute("ROLLBACK")
+                        return False
+                now = time.time()
+                for write in writes:
+                    _apply(conn, write, now)
+                self._maybe_prune(conn, now)
+                conn.execute("COMMIT")
+                return True
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _maybe_prune(self, conn: sqlite3.Connection, now: float) -> None:
+        if now - self._last_prune < _PRUNE_EVERY_S:
+            return
+        self._last_prune = now
+        conn.execute("DELETE FROM changes WHERE ts < ?", (now - self._change_retention_s,))
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """Lend a pooled connection to one operation (connections are not shared concurrently)."""
+        if self._closed:
+            raise RuntimeError("document store is closed")
+        try:
+            conn = self._pool.get_nowait()
+        except queue.Empty:
+            conn = self._open()
+        try:
+            yield conn
+        except sqlite3.OperationalError as exc:
+            raise TransientError(f"document store failed: {exc}") from exc
+        finally:
+            self._pool.put(conn)
+
+    def _open(self) -> sqlite3.Connection:
+        """Open a connection in autocommit mode, with WAL, a busy timeout and the schema."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            self._path, timeout=self._busy_timeout_s, isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        with self._lock:
+            if not self._schema_ready:
+                _init_schema(conn)
+                self._schema_ready = True
+        # NORMAL is crash-safe in WAL mode; it only risks the last commits on power loss.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+
+def _init_schema(conn: sqlite3.Connection) -> None:
+    for attempt in range(50):
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(_SCHEMA)
+            return
+        except sqlite3.OperationalError as exc:
+            # Switching to WAL does not wait on the busy handler when another process holds
+            # the file during its own first open; back off and try again.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise TransientError(f"could not initialise document store: database stayed locked")
+
+
+def _apply(conn: sqlite3.Connection, write: Write, now: float) -> None:
+    """Apply one write inside the open transaction and record it in `changes`."""
+    row = conn.execute(
+        "SELECT data FROM documents WHERE collection = ? AND doc_id = ?",
+        (write.collection, write.doc_id),
+    ).fetchone()
+    before = json.loads(row[0]) if row else None
+    where = f"{write.collection}/{write.doc_id}"
+    if write.kind == "create" and before is not None:
+        raise ConflictError(f"document {where} already exists")
+    if write.kind == "update" and before is None:
+        raise NotFoundError(f"document {where} does not exist")
+    if write.kind == "delete":
+        if before is None:
+            return
+        after = None
+    elif write.kind == "update":
+        assert before is not None and write.data is not None
+        after = {**before, **write.data}
+    else:
+        after = write.data
+    after_json = json.dumps(after) if after is not None else None
+    seq = conn.execute(
+        "INSERT INTO changes (collection, doc_id, kind, before, after, ts) VALUES (?, ?, ?, ?, ?, ?)",
+        (write.collection, write.doc_id,
+         "deleted" if after is None else "updated" if before is not None else "created",
+         row[0] if row else None, after_json, now),
+    ).lastrowid
+    if after_json is None:
+        conn.execute(
+            "DELETE FROM documents WHERE collection = ? AND doc_id = ?",
+            (write.collection, write.doc_id),
+        )
+    else:
+        conn.execute(
+            "INSERT INTO documents (collection, doc_id, data, version) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (collection, doc_id) DO UPDATE SET data = excluded.data, "
+            "version = excluded.version",
+            (write.collection, write.doc_id, after_json, seq),
+        )
