@@ -10,13 +10,8 @@ backend's verifier (firebase-admin's checks, local certificates). Use it as
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 
-from shared.errors import FarmError, SettingsError
-from shared.identity import LOCAL_PROJECT
-from shared.identity.local_keys import load_or_create_signing_key
-from shared.identity.minting import DEFAULT_TTL_S, mint_id_token
+from shared.errors import SettingsError
 from shared.settings import Settings
 
 NAME = "token"
@@ -29,7 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="print a local ID token for a user",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    _add_arguments(parser)
+    parser.add_argument("--user", required=True, help="the user id (token `sub`/`uid`)")
+    parser.add_argument("--admin", action="store_true", help="add the `admin` custom claim")
+    parser.add_argument("--email", default=None, help="the token's email claim")
+    parser.add_argument(
+        "--ttl", type=int, default=None, help="lifetime in seconds (default 3600, like Firebase)"
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -42,34 +42,15 @@ def run(args: argparse.Namespace, settings: Settings | None = None) -> int:
             "farm token mints tokens for the local backend only; with FARM_BACKEND=gcp, "
             "sign in through Firebase Auth to get an ID token"
         )
+    # Imported here so `farm --help` does not load the crypto libraries.
+    from shared.identity import LOCAL_PROJECT
+    from shared.identity.local_keys import load_or_create_signing_key
+    from shared.identity.minting import DEFAULT_TTL_S, mint_id_token
+
     key = load_or_create_signing_key(settings.data_dir)
+    ttl_s = DEFAULT_TTL_S if args.ttl is None else args.ttl
     token = mint_id_token(
-        key, args.user, project=LOCAL_PROJECT, email=args.email, admin=args.admin, ttl_s=args.ttl
+        key, args.user, project=LOCAL_PROJECT, email=args.email, admin=args.admin, ttl_s=ttl_s
     )
     print(token)
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `token` on its own (`python -m farm.commands.token --user alice`)."""
-    parser = argparse.ArgumentParser(prog="farm token", description=__doc__)
-    _add_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except FarmError as exc:
-        print(f"farm token: {exc.message}", file=sys.stderr)
-        return 2
-
-
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", required=True, help="the user id (token `sub`/`uid`)")
-    parser.add_argument("--admin", action="store_true", help="add the `admin` custom claim")
-    parser.add_argument("--email", default=None, help="the token's email claim")
-    parser.add_argument(
-        "--ttl", type=int, default=DEFAULT_TTL_S, help="lifetime in seconds (default 3600)"
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

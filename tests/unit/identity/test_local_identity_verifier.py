@@ -33,7 +33,7 @@ def test_creates_nothing_and_starts_no_server_until_first_use(tmp_path, verifier
 def test_a_token_minted_by_farm_token_in_another_process_verifies_here(tmp_path, verifier):
     env = {"PATH": "/usr/bin:/bin", "FARM_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "farm.commands.token", "--user", "alice", "--admin",
+        [sys.executable, "-m", "farm", "token", "--user", "alice", "--admin",
          "--email", "alice@example.com", "--ttl", "600"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=True,
     )

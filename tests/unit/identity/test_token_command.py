@@ -2,6 +2,7 @@ import argparse
 
 import pytest
 
+from farm import cli
 from farm.commands import token as token_command
 from shared.adapters.local.local_identity import LocalIdentityVerifier
 from shared.errors import SettingsError
@@ -22,12 +23,16 @@ def test_registers_a_token_subcommand_that_prints_a_verifiable_token(tmp_path, c
 
 
 def test_refuses_to_mint_for_the_gcp_backend(tmp_path):
-    args = argparse.Namespace(user="dave", admin=False, email=None, ttl=3600)
+    args = argparse.Namespace(user="dave", admin=False, email=None, ttl=None)
     with pytest.raises(SettingsError, match="Firebase Auth"):
         token_command.run(args, Settings(backend="gcp", gcp_project="p"))
 
 
-def test_main_reports_bad_input_on_stderr_with_exit_code_2(tmp_path, monkeypatch, capsys):
+def test_the_farm_cli_reports_bad_input_on_stderr_with_exit_code_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FARM_DATA_DIR", str(tmp_path))
-    assert token_command.main(["--user", "dave", "--ttl", "0"]) == 2
-    assert "lifetime must be positive" in capsys.readouterr().err
+    assert cli.main(["token", "--user", "dave", "--ttl", "0"]) == 2
+    assert "farm token: token lifetime must be positive" in capsys.readouterr().err
+
+
+def test_the_farm_cli_lists_the_token_command():
+    assert "token" in cli.build_parser().format_help()
