@@ -41,13 +41,25 @@ def run(args: argparse.Namespace) -> int:
     platform = bootstrap(settings)
     platform.warehouse.ensure_tables()
     host = FunctionHost(platform, host=args.host, port=args.port).start()
-    print(f"farm up: serving {len(host.specs)} functions at {host.url} "
-          f"(backend={settings.backend}, data={settings.data_dir}, "
-          f"ready in {time.monotonic() - started:.2f}s)", flush=True)
+    print(
+        f"farm up: serving {len(host.specs)} functions at {host.url} "
+        f"(backend={settings.backend}, data={settings.data_dir}, "
+        f"ready in {time.monotonic() - started:.2f}s)",
+        flush=True,
+    )
     try:
         while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
             pass
     finally:
         host.stop()
+        _close_stores(platform)
         print("farm up: stopped", flush=True)
     return 0
+
+
+def _close_stores(platform: object) -> None:
+    # Embedded stores hold files and watcher threads; release them before exiting.
+    for name in ("documents", "messages", "warehouse", "blobs", "cache"):
+        close = getattr(getattr(platform, name, None), "close", None)
+        if callable(close):
+            close()
