@@ -90,7 +90,10 @@ class TopicDispatcher:
         except Exception:
             log.warning(
                 "%s failed on message %s (attempt %d); it will be redelivered",
-                self.spec.name, message.message_id, message.delivery_attempt, exc_info=True,
+                self.spec.name,
+                message.message_id,
+                message.delivery_attempt,
+                exc_info=True,
             )
             self.bus.nack(self.subscription, [message.ack_id])
         else:
@@ -132,11 +135,21 @@ class DocumentDispatcher:
             self.fn(event)
         except Exception:
             if attempt < MAX_DELIVERY_ATTEMPTS:
-                log.warning("%s failed on %s (attempt %d); retrying", self.spec.name,
-                            change.change_id, attempt, exc_info=True)
+                log.warning(
+                    "%s failed on change %s (attempt %d); retrying",
+                    self.spec.name,
+                    change.change_id,
+                    attempt,
+                    exc_info=True,
+                )
                 raise  # the change feed delivers it again
             # Like a retrying Firestore trigger that runs out of attempts: log and drop.
-            log.error("%s gave up on %s after %d attempts", self.spec.name, change.change_id,
-                      attempt, exc_info=True)
+            log.error(
+                "%s gave up on change %s after %d attempts",
+                self.spec.name,
+                change.change_id,
+                attempt,
+                exc_info=True,
+            )
         with self._lock:
             self._attempts.pop(change.change_id, None)

@@ -12,6 +12,10 @@ import argparse
 import signal
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Platform
 
 NAME = "up"
 
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _close_stores(platform: object) -> None:
+def _close_stores(platform: Platform) -> None:
     # Embedded stores hold files and watcher threads; release them before exiting.
     for name in ("documents", "messages", "warehouse", "blobs", "cache"):
         close = getattr(getattr(platform, name, None), "close", None)
