@@ -148,6 +148,7 @@ FORBIDDEN_ATTRIBUTES: dict[str, str] = {
         "reaches code objects or the class hierarchy",
     ),
     "modules": "reaches the module table (sys.modules)",
+    "import_module": "imports modules dynamically",
     **dict.fromkeys(("attrgetter", "methodcaller"), "resolves attribute names at run time"),
     **dict.fromkeys(("get_type_hints", "ForwardRef", "eval", "exec"),
                     "evaluates strings as code"),

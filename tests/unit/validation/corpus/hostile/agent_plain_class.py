@@ -1,0 +1,4 @@
+# expect: agent_not_strategy
+class Agent:
+    def next(self):
+        pass

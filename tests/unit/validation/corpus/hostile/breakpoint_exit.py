@@ -1,0 +1,8 @@
+# expect: forbidden_name
+import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def next(self):
+        breakpoint()
+        exit(0)

@@ -1,0 +1,8 @@
+# expect: dynamic_attribute
+import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def next(self):
+        g = getattr
+        g(self, 'x')

@@ -1,0 +1,7 @@
+# expect: forbidden_import
+import backtrader as bt
+import os.path
+
+
+class Agent(bt.Strategy):
+    pass

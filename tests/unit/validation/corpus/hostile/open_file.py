@@ -1,0 +1,7 @@
+# expect: forbidden_name
+import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def next(self):
+        open('/etc/passwd').read()

@@ -1,0 +1,7 @@
+# expect: relative_import
+import backtrader as bt
+from .. import secrets
+
+
+class Agent(bt.Strategy):
+    pass

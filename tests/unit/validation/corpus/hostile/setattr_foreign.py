@@ -1,0 +1,7 @@
+# expect: dynamic_attribute
+import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def next(self):
+        setattr(bt, 'Strategy', None)

@@ -1,0 +1,9 @@
+# expect: forbidden_name
+import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def next(self):
+        vars(self)
+        globals()
+        locals()

@@ -1,0 +1,2 @@
+def trend_up(now: float, before: float) -> bool:
+    return now > before
