@@ -30,6 +30,8 @@ BUSY_TIMEOUT_MS = 30_000
 DEAD_LETTER_SOURCE = "farm_dead_letter_source_subscription"
 DEAD_LETTER_ATTEMPTS = "farm_dead_letter_delivery_attempts"
 DEAD_LETTER_TOPIC = "farm_dead_letter_source_topic"
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode  # reused: json.dumps rebuilds it
+_raw_decode_json = json.JSONDecoder().raw_decode  # our own compact JSON: no whitespace to skip
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY);
@@ -261,7 +263,7 @@ class EmbeddedMessageBus:
             ReceivedMessage(
                 message_id=str(msg_id),
                 data=bytes(data),
-                attributes=json.loads(attributes) if attributes else {},
+                attributes=_raw_decode_json(attributes)[0] if attributes else {},
                 publish_time=publish_time,
                 ack_id=f"{msg_id}.{attempts + 1}",
                 delivery_attempt=attempts + 1,
@@ -289,12 +291,17 @@ def _publish(
         return [str(i) for i in ids]  # Pub/Sub keeps nothing for a topic without subscribers
     stored: list[tuple[int, bytes, str | None, float]] = []
     deliveries: list[tuple[int, int, float]] = []
-    for msg_id, message in zip(ids, messages):
-        attributes = message.attributes
-        wanted = [sub_id for sub_id, accepts in subscriptions if accepts is None or accepts(attributes)]
-        if wanted:
-            stored.append((msg_id, message.data, _encode(attributes), now))
-            deliveries.extend((msg_id, sub_id, now) for sub_id in wanted)
+    if all(accepts is None for _, accepts in subscriptions):
+        # Hot path for market data: every subscription takes every message.
+        stored = [(i, m.data, _encode(m.attributes), now) for i, m in zip(ids, messages)]
+        deliveries = [(i, sub_id, now) for sub_id, _ in subscriptions for i in ids]
+    else:
+        for msg_id, message in zip(ids, messages):
+            attributes = message.attributes
+            wanted = [s for s, accepts in subscriptions if accepts is None or accepts(attributes)]
+            if wanted:
+                stored.append((msg_id, message.data, _encode(attributes), now))
+                deliveries.extend((msg_id, sub_id, now) for sub_id in wanted)
     conn.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", stored)
     conn.executemany("INSERT INTO deliveries (msg_id, sub_id, visible_at) VALUES (?, ?, ?)", deliveries)
     return [str(i) for i in ids]
@@ -345,14 +352,15 @@ def _topic_exists(conn: sqlite3.Connection, topic: str) -> bool:
 
 
 def _encode(attributes: object) -> str | None:
-    return json.dumps(attributes, separators=(",", ":")) if attributes else None
+    return _encode_json(attributes) if attributes else None
 
 
 def _parse_ack_id(ack_id: str) -> tuple[int, int]:
-    msg_id, _, attempt = ack_id.partition(".")
-    if not (msg_id.isdigit() and attempt.isdigit()):
-        raise InvalidInputError(f"malformed ack id {ack_id!r}")
-    return int(msg_id), int(attempt)
+    try:
+        msg_id, attempt = ack_id.split(".")
+        return int(msg_id), int(attempt)
+    except (ValueError, AttributeError):
+        raise InvalidInputError(f"malformed ack id {ack_id!r}") from None
 
 
 def _check_name(kind: str, name: str) -> None:
