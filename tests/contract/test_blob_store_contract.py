@@ -263,4 +263,8 @@ def test_keys_in_the_metadata_folder_are_reserved(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError):
         store.put(".meta/a", b"x")
     store.put("a", b"x", content_type="text/plain")
-    assert store.list() == ["a"]
+    store.put("b/c", b"y", content_type="text/plain")
+    assert store.list() == ["a", "b/c"]
+    assert store.list(".meta/") == [] and store.list(".meta") == [] and store.list(".m") == []
+    store.delete("b/c")
+    assert sorted(p.name for p in (store.root / ".meta").iterdir()) == ["a"]

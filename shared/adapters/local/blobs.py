@@ -72,13 +72,17 @@ class DirectoryBlobStore:
         if path.is_dir():
             return
         _unlink_quietly(path)
-        if not self._use_xattr:
-            _unlink_quietly(self.root / META_DIR / key)
         self._prune(path.parent)
+        if not self._use_xattr:
+            meta = self.root / META_DIR / key
+            _unlink_quietly(meta)
+            self._prune(meta.parent)
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys that start with `prefix`, sorted."""
         check_prefix(prefix)
+        if prefix.startswith(META_DIR + "/"):
+            return []  # reserved for sidecars: no blob lives there
         base = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
         keys: list[str] = []
         for dirpath, dirnames, filenames in os.walk(base):
