@@ -63,6 +63,8 @@ class SqliteTransaction:
 
     def update(self, collection: str, doc_id: str, changes: dict[str, Any]) -> None:
         """Merge top-level `changes` at commit; NotFoundError then if the document is missing."""
+        if isinstance(changes, dict) and not changes:
+            raise InvalidInputError("a transaction cannot apply empty changes (Firestore refuses)")
         self._buffer("update", collection, doc_id, changes)
 
     def delete(self, collection: str, doc_id: str) -> None:

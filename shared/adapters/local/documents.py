@@ -265,7 +265,7 @@ def _init_schema(conn: sqlite3.Connection) -> None:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             time.sleep(0.01 * (attempt + 1))
-    raise TransientError(f"could not initialise document store: database stayed locked")
+    raise TransientError("could not initialise document store: database stayed locked")
 
 
 def _apply(conn: sqlite3.Connection, write: Write, now: float) -> None:
@@ -280,8 +280,9 @@ def _apply(conn: sqlite3.Connection, write: Write, now: float) -> None:
         raise ConflictError(f"document {where} already exists")
     if write.kind == "update" and before is None:
         raise NotFoundError(f"document {where} does not exist")
-    if write.kind == "delete":
-        if before is None:
+    if write.kind == "delete" or (write.kind == "update" and not write.data):
+        # Deleting a missing document and an empty update change nothing, so record nothing.
+        if before is None or write.kind == "update":
             return
         after = None
     elif write.kind == "update":
