@@ -12,7 +12,6 @@ never lease the same delivery while its lease is valid.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -21,46 +20,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from shared.adapters.local.message_store import (
+    SCHEMA,
+    collect_garbage,
+    dead_letter,
+    decode_attributes,
+    publish_rows,
+    topic_exists,
+)
 from shared.errors import ConflictError, InvalidInputError, NotFoundError, TransientError
 from shared.messaging.filters import parse_filter
 from shared.ports.messages import OutgoingMessage, ReceivedMessage
 
 POLL_INTERVAL_S = 0.002  # wait loop of pull: a few ms from publish to a waiting puller
 BUSY_TIMEOUT_MS = 30_000
-DEAD_LETTER_SOURCE = "farm_dead_letter_source_subscription"
-DEAD_LETTER_ATTEMPTS = "farm_dead_letter_delivery_attempts"
-DEAD_LETTER_TOPIC = "farm_dead_letter_source_topic"
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode  # reused: json.dumps rebuilds it
-_raw_decode_json = json.JSONDecoder().raw_decode  # our own compact JSON: no whitespace to skip
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS subscriptions (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    topic TEXT NOT NULL,
-    filter TEXT,
-    ack_deadline_s REAL NOT NULL,
-    dead_letter_topic TEXT,
-    max_delivery_attempts INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-    id INTEGER PRIMARY KEY,
-    data BLOB NOT NULL,
-    attributes TEXT,
-    publish_time REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    msg_id INTEGER NOT NULL,
-    sub_id INTEGER NOT NULL,
-    visible_at REAL NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (msg_id, sub_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (sub_id, visible_at);
-INSERT OR IGNORE INTO counters VALUES ('message_id', 0);
-"""
 
 
 class EmbeddedMessageBus:
@@ -71,7 +44,7 @@ class EmbeddedMessageBus:
         self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # executescript commits by itself, so the lock is taken inside the script.
-        self._conn().executescript(f"BEGIN IMMEDIATE; {_SCHEMA} COMMIT;")
+        self._conn().executescript(f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;")
 
     # -- connections -------------------------------------------------------------------------
 
@@ -79,6 +52,9 @@ class EmbeddedMessageBus:
         """Return this thread's connection (a new one after fork: SQLite handles don't survive)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None or self._local.pid != os.getpid():
+            # A handle inherited through fork is left open on purpose: closing it in the
+            # child could disturb the parent's locks.
+            self._local.inherited = conn
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes in WAL
@@ -88,17 +64,18 @@ class EmbeddedMessageBus:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """Run the block in one write transaction; lock timeouts become TransientError."""
         conn = self._conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            raise TransientError(f"message bus is busy: {exc}") from exc
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            raise TransientError(f"message bus at {self.path} is unavailable: {exc}") from exc
 
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
@@ -143,7 +120,7 @@ class EmbeddedMessageBus:
                     )
                 return
             for name in (topic, dead_letter_topic):
-                if name is not None and not _topic_exists(conn, name):
+                if name is not None and not topic_exists(conn, name):
                     raise NotFoundError(f"topic {name!r} does not exist")
             conn.execute(
                 "INSERT INTO subscriptions (name, topic, filter, ack_deadline_s, dead_letter_topic,"
@@ -162,14 +139,14 @@ class EmbeddedMessageBus:
                 "SELECT msg_id FROM deliveries WHERE sub_id = ?", (row[0],))]
             conn.execute("DELETE FROM deliveries WHERE sub_id = ?", (row[0],))
             conn.execute("DELETE FROM subscriptions WHERE id = ?", (row[0],))
-            _collect_garbage(conn, msg_ids)
+            collect_garbage(conn, msg_ids)
 
     # -- data path ---------------------------------------------------------------------------
 
     def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Publish `messages` in one transaction; return their ids (NotFoundError: no topic)."""
         with self._write() as conn:
-            return _publish(conn, topic, messages, time.time())
+            return publish_rows(conn, topic, messages, time.time())
 
     def pull(
         self, subscription: str, *, max_messages: int = 100, timeout_s: float = 0.0
@@ -205,7 +182,7 @@ class EmbeddedMessageBus:
                 "DELETE FROM deliveries WHERE msg_id = ? AND sub_id = ?",
                 [(msg_id, sub_id) for msg_id, _ in keys],
             )
-            _collect_garbage(conn, [msg_id for msg_id, _ in keys])
+            collect_garbage(conn, [msg_id for msg_id, _ in keys])
 
     def nack(self, subscription: str, ack_ids: Sequence[str]) -> None:
         """Give leased messages back for immediate redelivery (counts as an attempt)."""
@@ -252,7 +229,7 @@ class EmbeddedMessageBus:
             if dead_letter_topic is not None:
                 spent = [row for row in rows if row[1] >= max_attempts]
                 if spent:
-                    _dead_letter(conn, subscription, sub_id, topic, dead_letter_topic, spent, now)
+                    dead_letter(conn, subscription, sub_id, topic, dead_letter_topic, spent, now)
                     rows = [row for row in rows if row[1] < max_attempts]
             conn.executemany(
                 "UPDATE deliveries SET visible_at = ?, attempts = attempts + 1"
@@ -263,96 +240,13 @@ class EmbeddedMessageBus:
             ReceivedMessage(
                 message_id=str(msg_id),
                 data=bytes(data),
-                attributes=_raw_decode_json(attributes)[0] if attributes else {},
+                attributes=decode_attributes(attributes),
                 publish_time=publish_time,
                 ack_id=f"{msg_id}.{attempts + 1}",
                 delivery_attempt=attempts + 1,
             )
             for msg_id, attempts, data, attributes, publish_time in rows
         ]
-
-
-def _publish(
-    conn: sqlite3.Connection, topic: str, messages: Sequence[OutgoingMessage], now: float
-) -> list[str]:
-    """Store `messages` for every subscription of `topic` whose filter accepts them."""
-    if not _topic_exists(conn, topic):
-        raise NotFoundError(f"topic {topic!r} does not exist")
-    subscriptions = [
-        (sub_id, parse_filter(text).matches if text else None)
-        for sub_id, text in conn.execute(
-            "SELECT id, filter FROM subscriptions WHERE topic = ?", (topic,)
-        )
-    ]
-    (first,) = conn.execute("SELECT value + 1 FROM counters WHERE name = 'message_id'").fetchone()
-    ids = range(first, first + len(messages))
-    conn.execute("UPDATE counters SET value = ? WHERE name = 'message_id'", (first + len(messages) - 1,))
-    if not subscriptions:
-        return [str(i) for i in ids]  # Pub/Sub keeps nothing for a topic without subscribers
-    stored: list[tuple[int, bytes, str | None, float]] = []
-    deliveries: list[tuple[int, int, float]] = []
-    if all(accepts is None for _, accepts in subscriptions):
-        # Hot path for market data: every subscription takes every message.
-        stored = [(i, m.data, _encode(m.attributes), now) for i, m in zip(ids, messages)]
-        deliveries = [(i, sub_id, now) for sub_id, _ in subscriptions for i in ids]
-    else:
-        for msg_id, message in zip(ids, messages):
-            attributes = message.attributes
-            wanted = [s for s, accepts in subscriptions if accepts is None or accepts(attributes)]
-            if wanted:
-                stored.append((msg_id, message.data, _encode(attributes), now))
-                deliveries.extend((msg_id, sub_id, now) for sub_id in wanted)
-    conn.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", stored)
-    conn.executemany("INSERT INTO deliveries (msg_id, sub_id, visible_at) VALUES (?, ?, ?)", deliveries)
-    return [str(i) for i in ids]
-
-
-def _dead_letter(
-    conn: sqlite3.Connection,
-    subscription: str,
-    sub_id: int,
-    topic: str,
-    dead_letter_topic: str,
-    rows: list[tuple],
-    now: float,
-) -> None:
-    """Forward spent deliveries to the dead-letter topic and drop them from the subscription."""
-    forwarded = [
-        OutgoingMessage(
-            data=bytes(data),
-            attributes={
-                **(json.loads(attributes) if attributes else {}),
-                DEAD_LETTER_SOURCE: subscription,
-                DEAD_LETTER_TOPIC: topic,
-                DEAD_LETTER_ATTEMPTS: str(attempts),
-            },
-        )
-        for _, attempts, data, attributes, _ in rows
-    ]
-    if _topic_exists(conn, dead_letter_topic):  # a deleted topic drops them, as Pub/Sub does
-        _publish(conn, dead_letter_topic, forwarded, now)
-    msg_ids = [row[0] for row in rows]
-    conn.executemany(
-        "DELETE FROM deliveries WHERE msg_id = ? AND sub_id = ?", [(m, sub_id) for m in msg_ids]
-    )
-    _collect_garbage(conn, msg_ids)
-
-
-def _collect_garbage(conn: sqlite3.Connection, msg_ids: Sequence[int]) -> None:
-    """Delete messages among `msg_ids` that no subscription still has to deliver."""
-    conn.executemany(
-        "DELETE FROM messages WHERE id = ?"
-        " AND NOT EXISTS (SELECT 1 FROM deliveries WHERE msg_id = ?)",
-        [(m, m) for m in msg_ids],
-    )
-
-
-def _topic_exists(conn: sqlite3.Connection, topic: str) -> bool:
-    return conn.execute("SELECT 1 FROM topics WHERE name = ?", (topic,)).fetchone() is not None
-
-
-def _encode(attributes: object) -> str | None:
-    return _encode_json(attributes) if attributes else None
 
 
 def _parse_ack_id(ack_id: str) -> tuple[int, int]:
