@@ -11,7 +11,7 @@ fine.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import backtrader as bt
@@ -21,6 +21,12 @@ from shared.fmel.record import action_for, decision_id
 from shared.fmel.tracker import AccessTracker, summarise
 
 Row = dict[str, Any]
+_DAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # backtrader's float date 1.0
+
+
+def num_to_utc(num: float) -> datetime:
+    """Convert a backtrader float date to an aware UTC datetime (to the millisecond), cheaply."""
+    return _DAY_ONE + timedelta(milliseconds=round((num - 1.0) * 86_400_000.0))
 
 
 class FmelAnalyzer(bt.Analyzer):
@@ -130,7 +136,7 @@ class FmelAnalyzer(bt.Analyzer):
                     }
                 )
         dt_line = strategy.lines.datetime
-        bar_time = bt.num2date(dt_line.array[dt_line.idx]).replace(tzinfo=UTC)
+        bar_time = num_to_utc(dt_line.array[dt_line.idx])
         session = self.p.session_id
         return {
             "decision_id": decision_id(session, self._point),

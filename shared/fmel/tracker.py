@@ -33,10 +33,11 @@ _TIMEFRAMES = {
 class FeedInfo:
     """One tracked data feed: its symbol and the hashes of its bars."""
 
-    __slots__ = ("data", "symbol", "timeframe", "hashes", "_cache")
+    __slots__ = ("data", "symbol", "timeframe", "hashes", "_cache", "dt_line")
 
     def __init__(self, data: bt.AbstractDataBase, symbol: str) -> None:
         self.data = data
+        self.dt_line = data.lines.datetime
         self.symbol = symbol
         self.timeframe = getattr(data, "fmel_timeframe", None) or _TIMEFRAMES.get(
             (data._timeframe, data._compression), "1Day"
@@ -46,7 +47,7 @@ class FeedInfo:
 
     def hash_at(self, ago: int) -> str | None:
         """Return the data_hash of the bar `ago` bars from the current one, None if there is none."""
-        dt_line = self.data.lines.datetime
+        dt_line = self.dt_line
         pos = dt_line.idx + ago
         if pos < 0 or pos >= len(dt_line.array):
             return None
@@ -213,6 +214,8 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
     `lo..0` relative to that bar (its warm-up window). With `expand=True` it is instead spelled
     out as one plain read per bar of the window, which is exact but far bigger.
     """
+    if not reads:
+        return [], 0
     groups: dict[tuple[int, int], dict[str, Any]] = {}
     seen: set[tuple[int, str, int]] = set()
     accessed: list[dict[str, Any]] = []
@@ -227,7 +230,7 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
             spans = ((root.feed, label, ago - size + 1) for root, label in zip(source.roots, source.labels))
         for feed, field, low in spans:
             fid = id(feed)
-            low = max(low, 1 - len(feed.data))
+            low = max(low, 1 - feed.dt_line.lencount)  # no bar before the first
             for index in range(low, ago + 1):
                 key = (fid, field, index)
                 if key in seen:
