@@ -15,6 +15,7 @@ import os
 import stat
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography import x509
@@ -37,6 +38,14 @@ class SigningKey:
     kid: str
     private_key_pem: bytes
     certificate_pem: bytes
+
+    @cached_property
+    def private_key(self) -> rsa.RSAPrivateKey:
+        """The loaded private key (loading checks the key, ~0.1 s, so it is done once)."""
+        key = serialization.load_pem_private_key(self.private_key_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise SettingsError("the local signing key is not an RSA key")
+        return key
 
     def certificates(self) -> dict[str, str]:
         """The `{kid: certificate PEM}` mapping served by the certificate endpoint."""
@@ -68,7 +77,9 @@ def generate_signing_key(common_name: str = "farm-local securetoken") -> Signing
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return _signing_key(private_pem, certificate)
+    signing_key = _signing_key(private_pem, certificate)
+    signing_key.__dict__["private_key"] = key  # already in memory: skip re-loading it
+    return signing_key
 
 
 def load_or_create_signing_key(data_dir: Path) -> SigningKey:
@@ -105,7 +116,9 @@ def load_signing_key(path: Path) -> SigningKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    return _signing_key(private_pem, certificate)
+    signing_key = _signing_key(private_pem, certificate)
+    signing_key.__dict__["private_key"] = private_key
+    return signing_key
 
 
 def _signing_key(private_pem: bytes, certificate: x509.Certificate) -> SigningKey:

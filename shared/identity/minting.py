@@ -66,4 +66,4 @@ def mint_id_token(
         claims["email_verified"] = True
     if admin:
         claims["admin"] = True
-    return jwt.encode(claims, key.private_key_pem, algorithm="RS256", headers={"kid": key.kid})
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})

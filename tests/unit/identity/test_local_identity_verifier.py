@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,11 @@ def test_refuses_to_verify_while_the_auth_emulator_variable_is_set(tmp_path, ver
     kid = load_or_create_signing_key(tmp_path).kid
     with pytest.raises(SettingsError, match="FIREBASE_AUTH_EMULATOR_HOST"):
         verifier.verify(unsigned(firebase_claims("mallory", admin=True), kid=kid))
+
+
+def test_concurrent_first_calls_share_one_lazily_started_verifier(tmp_path, verifier):
+    key = load_or_create_signing_key(tmp_path)
+    tokens = [mint_id_token(key, f"user-{i}") for i in range(40)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        uids = list(pool.map(lambda token: verifier.verify(token).uid, tokens))
+    assert uids == [f"user-{i}" for i in range(40)]
