@@ -7,6 +7,7 @@ picks one set. Services take ports as arguments and never import an adapter.
 from shared.ports.blobs import BlobStore
 from shared.ports.cache import Cache, RateDecision, RateLimiter
 from shared.ports.documents import DocumentChange, DocumentStore, Filter, Transaction
+from shared.ports.identity import IdentityVerifier, Principal
 from shared.ports.messages import MessageBus, OutgoingMessage, ReceivedMessage
 from shared.ports.warehouse import Warehouse
 
@@ -16,8 +17,10 @@ __all__ = [
     "DocumentChange",
     "DocumentStore",
     "Filter",
+    "IdentityVerifier",
     "MessageBus",
     "OutgoingMessage",
+    "Principal",
     "RateDecision",
     "RateLimiter",
     "ReceivedMessage",
