@@ -22,6 +22,8 @@ from tests.fixtures.redis_server import redis_client, redis_url  # noqa: F401  (
 pytestmark = pytest.mark.benchmark
 
 CALLS = 5_000
+# A sanity ceiling, not an SLO: p99 here includes scheduler noise from a shared 2-core machine.
+P99_CEILING_US = 20_000
 BOARD_SIZE = 10_000
 LEADERBOARD_JSON = json.dumps(
     [{"agent_id": f"agent-{i}", "sharpe": i / 100, "return": i / 1000} for i in range(25)]
@@ -47,7 +49,8 @@ def percentiles(call: Callable[[], object], calls: int = CALLS) -> dict[str, flo
 
 def report(name: str, figures: dict[str, float], record: Callable[[str, object], None]) -> None:
     record(name, figures)
-    print(f"\n{name}: p50={figures['p50_us']} µs  p99={figures['p99_us']} µs  max={figures['max_us']} µs")
+    p50, p99, worst = figures["p50_us"], figures["p99_us"], figures["max_us"]
+    print(f"\n{name}: p50={p50} µs  p99={p99} µs  max={worst} µs")
 
 
 @pytest.fixture(params=["redis", "in_process"])
@@ -68,8 +71,9 @@ def test_cached_get_latency(cache: Cache, record_property: Callable[[str, object
     cache.set("leaderboard:page:1", LEADERBOARD_JSON, ttl_s=300)
     assert cache.get("leaderboard:page:1") == LEADERBOARD_JSON
     figures = percentiles(lambda: cache.get("leaderboard:page:1"))
-    report(f"cached GET ({type(cache).__name__}, {len(LEADERBOARD_JSON)} B)", figures, record_property)
-    assert figures["p99_us"] < 5_000
+    name = f"cached GET ({type(cache).__name__}, {len(LEADERBOARD_JSON)} B)"
+    report(name, figures, record_property)
+    assert figures["p99_us"] < P99_CEILING_US
 
 
 def test_sorted_range_top_100_latency(
@@ -78,15 +82,16 @@ def test_sorted_range_top_100_latency(
     cache.replace_sorted_set("board", {f"agent-{i:05d}": i * 0.01 for i in range(BOARD_SIZE)})
     assert cache.sorted_range("board", 0, 0) == [("agent-09999", 9999 * 0.01)]
     figures = percentiles(lambda: cache.sorted_range("board", 0, 99))
-    report(f"sorted_range top 100 of {BOARD_SIZE} ({type(cache).__name__})", figures, record_property)
-    assert figures["p99_us"] < 10_000
+    name = f"sorted_range top 100 of {BOARD_SIZE} ({type(cache).__name__})"
+    report(name, figures, record_property)
+    assert figures["p99_us"] < P99_CEILING_US
 
 
 def test_sorted_rank_latency(cache: Cache, record_property: Callable[[str, object], None]) -> None:
     cache.replace_sorted_set("board", {f"agent-{i:05d}": i * 0.01 for i in range(BOARD_SIZE)})
     figures = percentiles(lambda: cache.sorted_rank("board", "agent-04321"))
     report(f"sorted_rank in {BOARD_SIZE} ({type(cache).__name__})", figures, record_property)
-    assert figures["p99_us"] < 5_000
+    assert figures["p99_us"] < P99_CEILING_US
 
 
 def test_replace_sorted_set_latency(
@@ -104,7 +109,7 @@ def test_rate_limit_hit_latency(
     keys = iter(range(10**9))  # a fresh key per call, so every hit takes the write path
     figures = percentiles(lambda: limiter.hit(f"user-{next(keys)}", limit=100, window_s=60))
     report(f"rate-limit hit ({type(limiter).__name__})", figures, record_property)
-    assert figures["p99_us"] < 5_000
+    assert figures["p99_us"] < P99_CEILING_US
 
 
 def test_redis_fixture_is_a_private_server(redis_client: redis.Redis) -> None:  # noqa: F811

@@ -24,7 +24,7 @@ RATE_KEY_PREFIX = "farm:rate:"
 def connect(url: str, *, timeout_s: float = 2.0) -> redis.Redis:
     """Return a client for `url` (`redis://host:port/db`); no connection is opened yet."""
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise InvalidInputError(f"Redis URL must start with redis://, rediss:// or unix://: {url!r}")
+        raise InvalidInputError(f"Redis URL needs redis://, rediss:// or unix://, got {url!r}")
     return redis.Redis.from_url(
         url,
         socket_timeout=timeout_s,

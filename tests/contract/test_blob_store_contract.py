@@ -15,6 +15,7 @@ from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports import BlobStore
 
 BUNDLE = "agents/u1/a1/bundle.zip"
+Store = DirectoryBlobStore | GcsBlobStore  # both also expose content_type(key)
 
 
 @pytest.fixture(
@@ -24,7 +25,7 @@ BUNDLE = "agents/u1/a1/bundle.zip"
         pytest.param("gcs", marks=pytest.mark.emulator),
     ]
 )
-def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DirectoryBlobStore | GcsBlobStore]:
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "directory":
         yield DirectoryBlobStore(tmp_path / "blobs")
     elif request.param == "directory_sidecar":
@@ -47,7 +48,7 @@ def test_an_empty_object_is_an_object(blobs: BlobStore) -> None:
     assert blobs.get("reports/empty.txt") == b""
 
 
-def test_the_content_type_is_kept(blobs: DirectoryBlobStore | GcsBlobStore) -> None:
+def test_the_content_type_is_kept(blobs: Store) -> None:
     blobs.put(BUNDLE, b"PK", content_type="application/zip")
     blobs.put("reports/r.json", b"{}", content_type="application/json")
     blobs.put("reports/raw", b"x")
@@ -56,7 +57,7 @@ def test_the_content_type_is_kept(blobs: DirectoryBlobStore | GcsBlobStore) -> N
     assert blobs.content_type("reports/raw") == "application/octet-stream"
 
 
-def test_put_overwrites_and_updates_the_content_type(blobs: DirectoryBlobStore | GcsBlobStore) -> None:
+def test_put_overwrites_and_updates_the_content_type(blobs: Store) -> None:
     blobs.put(BUNDLE, b"old", content_type="text/plain")
     blobs.put(BUNDLE, b"new", content_type="application/zip")
     assert blobs.get(BUNDLE) == b"new"
@@ -69,9 +70,7 @@ def test_getting_a_missing_object_raises_not_found(blobs: BlobStore) -> None:
     assert not blobs.exists("agents/nobody/none/bundle.zip")
 
 
-def test_the_content_type_of_a_missing_object_raises_not_found(
-    blobs: DirectoryBlobStore | GcsBlobStore,
-) -> None:
+def test_the_content_type_of_a_missing_object_raises_not_found(blobs: Store) -> None:
     with pytest.raises(NotFoundError):
         blobs.content_type("missing")
 
@@ -173,7 +172,9 @@ def test_keys_that_could_escape_the_store_are_rejected(blobs: BlobStore, bad_key
 
 
 @pytest.mark.parametrize("bad_prefix", ["/", "/etc", "../", "a/../../"])
-def test_prefixes_that_could_escape_the_store_are_rejected(blobs: BlobStore, bad_prefix: str) -> None:
+def test_prefixes_that_could_escape_the_store_are_rejected(
+    blobs: BlobStore, bad_prefix: str
+) -> None:
     with pytest.raises(InvalidInputError):
         blobs.list(bad_prefix)
 
@@ -244,7 +245,8 @@ def test_if_absent_has_one_winner_across_processes(tmp_path: Path) -> None:
         outcomes = pool.starmap(_race_if_absent, [(str(root), n) for n in range(16)])
     winners = [o for o in outcomes if o.startswith("won")]
     assert len(winners) == 1 and outcomes.count("conflict") == 15
-    assert DirectoryBlobStore(root).get("claims/slot") == f"process {winners[0].split()[1]}".encode()
+    winner = winners[0].split()[1]
+    assert DirectoryBlobStore(root).get("claims/slot") == f"process {winner}".encode()
 
 
 def test_a_key_cannot_run_through_an_existing_object(tmp_path: Path) -> None:

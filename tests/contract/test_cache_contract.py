@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import redis
 
 from shared.adapters.local.memory_cache import InProcessCache
 from shared.adapters.redis_cache import RedisCache, connect
@@ -204,7 +205,7 @@ def test_a_large_sorted_set_is_replaced_whole(cache: Cache) -> None:
     assert cache.sorted_rank(BOARD, "agent-00000") == 24_999
 
 
-def test_replacing_leaves_no_temporary_keys_in_redis(redis_client) -> None:  # type: ignore[no-untyped-def]
+def test_replacing_leaves_no_temporary_keys_in_redis(redis_client: redis.Redis) -> None:
     cache = RedisCache(redis_client)
     cache.replace_sorted_set(BOARD, SCORES, ttl_s=30)
     cache.replace_sorted_set(BOARD, {"x": 1.0})

@@ -125,7 +125,8 @@ def test_concurrent_hits_on_one_key_allow_exactly_the_limit(limiter: RateLimiter
 def test_in_process_limits_follow_the_clock_exactly() -> None:
     now = [1_000_000_000_000]
     limiter = InProcessRateLimiter(clock=lambda: now[0])
-    assert [limiter.hit("k", limit=4, window_s=1.0).allowed for _ in range(5)] == [True] * 4 + [False]
+    allowed = [limiter.hit("k", limit=4, window_s=1.0).allowed for _ in range(5)]
+    assert allowed == [True] * 4 + [False]
     assert limiter.hit("k", limit=4, window_s=1.0).retry_after_s == pytest.approx(0.25)
     now[0] += 249_999_000  # 1 µs short of one emission interval
     assert not limiter.hit("k", limit=4, window_s=1.0).allowed
