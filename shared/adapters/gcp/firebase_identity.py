@@ -3,6 +3,10 @@
 The Firebase app is initialised on first use, never at import time. When
 `FIREBASE_AUTH_EMULATOR_HOST` is set, firebase-admin skips the signature *and* expiry checks,
 so this verifier refuses to start, and refuses to verify, while it is set.
+
+Errors: every token problem (expired, revoked, bad signature, unknown kid, wrong audience or
+issuer, disabled user) becomes AuthenticationError (401); a failure to fetch the signing
+certificates or to reach Firebase Auth becomes TransientError (503), since the token may be fine.
 """
 
 from __future__ import annotations
