@@ -15,6 +15,12 @@ from shared.validation import policy
 from shared.validation.report import Code, Finding
 
 _FORMATTER = Formatter()
+# Fields that never hold a node with something to check: contexts and operators are singletons,
+# the rest are plain strings or numbers (alias nodes are read by the import rules themselves).
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "names", "id", "attr", "name", "asname", "module", "level", "arg",
+     "conversion", "is_async", "kind", "type_comment", "type_ignores", "lineno", "tag"}
+)
 _FORMAT_ATTRIBUTES = frozenset({"format", "format_map"})
 
 
@@ -66,7 +72,9 @@ class RuleWalker:
             if fields is None:
                 if not isinstance(node, ast.AST):
                     continue  # a str, int or None met inside a node's field
-                fields = fields_of[kind] = kind._fields
+                fields = fields_of[kind] = (
+                    () if kind is ast.Constant else tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+                )
             handler = handlers.get(kind)
             if handler is not None:
                 handler(node)
