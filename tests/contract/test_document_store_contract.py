@@ -202,3 +202,246 @@ def test_bad_filters_are_rejected_with_a_clear_error(seeded: DocumentStore, coll
         seeded.query(coll, [Filter("n", "in", 1)])
     with pytest.raises(InvalidInputError, match="offset"):
         seeded.query(coll, offset=-1)
+
+
+# --- transactions ----------------------------------------------------------------------------
+
+
+def test_a_transaction_reads_writes_and_returns_its_result(store: DocumentStore, coll: str) -> None:
+    store.set(coll, "counter", {"n": 41})
+
+    def bump(txn: Transaction) -> int:
+        value = increment(txn, coll)
+        txn.create(coll, "log", {"last": value})
+        return value
+
+    assert store.transaction(bump) == 42
+    assert store.get(coll, "counter") == {"n": 42}
+    assert store.get(coll, "log") == {"last": 42}
+
+
+def test_an_exception_in_the_function_writes_nothing(store: DocumentStore, coll: str) -> None:
+    store.set(coll, "counter", {"n": 1})
+
+    def fail_after_writing(txn: Transaction) -> None:
+        increment(txn, coll)
+        txn.set(coll, "other", {"v": 1})
+        txn.delete(coll, "counter")
+        raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError, match="changed my mind"):
+        store.transaction(fail_after_writing)
+    assert store.get(coll, "counter") == {"n": 1}
+    assert store.get(coll, "other") is None
+
+
+def test_a_read_after_a_write_is_refused(store: DocumentStore, coll: str) -> None:
+    store.set(coll, "counter", {"n": 1})
+
+    def read_after_write(txn: Transaction) -> None:
+        txn.set(coll, "other", {"v": 1})
+        txn.get(coll, "counter")
+
+    with pytest.raises(InvalidInputError, match="reads before"):
+        store.transaction(read_after_write)
+    assert store.get(coll, "other") is None
+
+
+def test_a_transactional_create_of_an_existing_document_conflicts(
+    store: DocumentStore, coll: str
+) -> None:
+    store.set(coll, "taken", {"v": 1})
+
+    def create_both(txn: Transaction) -> None:
+        txn.get(coll, "taken")
+        txn.create(coll, "fresh", {"v": 2})
+        txn.create(coll, "taken", {"v": 3})
+
+    with pytest.raises(ConflictError):
+        store.transaction(create_both)
+    assert store.get(coll, "taken") == {"v": 1}
+    assert store.get(coll, "fresh") is None
+
+
+def test_a_transactional_update_of_a_missing_document_is_not_found(
+    store: DocumentStore, coll: str
+) -> None:
+    with pytest.raises(NotFoundError):
+        store.transaction(lambda txn: txn.update(coll, "ghost", {"v": 1}))
+    assert store.get(coll, "ghost") is None
+
+
+def test_a_conflicting_transaction_is_retried_and_both_increments_survive(
+    store: DocumentStore, coll: str
+) -> None:
+    store.set(coll, "counter", {"n": 0})
+    attempts = {"slow": 0, "rival": 0}
+    rivals: list[threading.Thread] = []
+
+    def rival_increment(txn: Transaction) -> int:
+        attempts["rival"] += 1
+        return increment(txn, coll)
+
+    def slow_increment(txn: Transaction) -> int:
+        attempts["slow"] += 1
+        current = txn.get(coll, "counter")
+        assert current is not None
+        if not rivals:
+            # A rival commits (or tries to) between our read and our commit.
+            rival = threading.Thread(target=store.transaction, args=(rival_increment,),
+                                     kwargs={"max_attempts": 10})
+            rivals.append(rival)
+            rival.start()
+            rival.join(timeout=1.0)
+        txn.update(coll, "counter", {"n": current["n"] + 1})
+        return current["n"] + 1
+
+    store.transaction(slow_increment, max_attempts=10)
+    rivals[0].join(timeout=30)
+    assert store.get(coll, "counter") == {"n": 2}
+    # One transaction won outright; the other saw the conflict and ran again.
+    assert attempts["slow"] + attempts["rival"] >= 3
+
+
+def test_concurrent_threads_never_lose_an_increment(
+    store: DocumentStore, coll: str, request: pytest.FixtureRequest
+) -> None:
+    # The emulator resolves lock contention with ~2 s waits, so it gets fewer rounds.
+    rounds = 3 if "firestore" in request.node.callspec.id else 25
+    store.set(coll, "counter", {"n": 0})
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def slow_increment(txn: Transaction) -> None:
+        current = txn.get(coll, "counter")
+        assert current is not None
+        time.sleep(0.001)  # widen the read-to-commit window so the threads really collide
+        txn.update(coll, "counter", {"n": current["n"] + 1})
+
+    def worker() -> None:
+        start.wait()
+        try:
+            for _ in range(rounds):
+                store.transaction(slow_increment, max_attempts=100)
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert store.get(coll, "counter") == {"n": 2 * rounds}
+
+
+def test_a_transaction_that_always_conflicts_gives_up_with_conflict(tmp_path: Path, coll: str) -> None:
+    # SQLite only: on Firestore the interfering write would wait on the transaction's lock.
+    from shared.adapters.local.documents import SqliteDocumentStore
+
+    store = SqliteDocumentStore(tmp_path / "documents.sqlite3")
+    try:
+        store.set(coll, "counter", {"n": 0})
+        attempts = []
+
+        def always_interfered(txn: Transaction) -> None:
+            attempts.append(1)
+            current = txn.get(coll, "counter")
+            assert current is not None
+            store.set(coll, "counter", {"n": current["n"] + 100})
+            txn.update(coll, "counter", {"n": current["n"] + 1})
+
+        with pytest.raises(ConflictError, match="3 attempts"):
+            store.transaction(always_interfered, max_attempts=3)
+        assert len(attempts) == 3
+        assert store.get(coll, "counter") == {"n": 300}
+    finally:
+        store.close()
+
+
+# --- change feed -----------------------------------------------------------------------------
+
+
+def test_the_change_feed_delivers_creates_updates_and_deletes_in_order(
+    store: DocumentStore, coll: str
+) -> None:
+    store.set(coll, "before-watch", {"v": 0})
+    got: list[DocumentChange] = []
+    watch = store.watch(coll, got.append)
+    try:
+        store.create(coll, "a", {"v": 1})
+        wait_until(lambda: len(got) >= 1)
+        store.update(coll, "a", {"v": 2})
+        wait_until(lambda: len(got) >= 2)
+        store.delete(coll, "a")
+        wait_until(lambda: len(got) >= 3)
+    finally:
+        watch.close()
+    assert [(c.kind, c.doc_id, c.before, c.after) for c in got] == [
+        ("created", "a", None, {"v": 1}),
+        ("updated", "a", {"v": 1}, {"v": 2}),
+        ("deleted", "a", {"v": 2}, None),
+    ]
+    assert {c.collection for c in got} == {coll}
+    assert len({c.change_id for c in got}) == 3
+    assert got[0].timestamp <= got[1].timestamp <= got[2].timestamp
+    assert abs(got[0].timestamp - time.time()) < 60
+
+
+def test_the_change_feed_sees_only_its_own_collection(store: DocumentStore, coll: str) -> None:
+    got: list[DocumentChange] = []
+    watch = store.watch(coll, got.append)
+    try:
+        store.set(coll + "_other", "x", {"v": 1})
+        store.set(coll, "mine", {"v": 1})
+        wait_until(lambda: len(got) >= 1)
+        time.sleep(0.2)
+    finally:
+        watch.close()
+    assert [c.doc_id for c in got] == ["mine"]
+
+
+def test_a_raising_handler_gets_the_same_change_again(store: DocumentStore, coll: str) -> None:
+    calls: list[DocumentChange] = []
+
+    def flaky(change: DocumentChange) -> None:
+        calls.append(change)
+        if len(calls) == 1:
+            raise RuntimeError("handler is down")
+
+    watch = store.watch(coll, flaky)
+    try:
+        store.create(coll, "a", {"v": 1})
+        wait_until(lambda: len(calls) >= 2)
+        store.update(coll, "a", {"v": 2})
+        wait_until(lambda: len(calls) >= 3)
+    finally:
+        watch.close()
+    assert calls[0] == calls[1]
+    assert [(c.kind, c.after) for c in calls] == [
+        ("created", {"v": 1}), ("created", {"v": 1}), ("updated", {"v": 2})
+    ]
+
+
+def test_closing_a_watch_stops_delivery(store: DocumentStore, coll: str) -> None:
+    got: list[DocumentChange] = []
+    watch = store.watch(coll, got.append)
+    store.set(coll, "a", {"v": 1})
+    wait_until(lambda: len(got) == 1)
+    watch.close()
+    store.set(coll, "b", {"v": 1})
+    time.sleep(0.5)
+    assert [c.doc_id for c in got] == ["a"]
+
+
+def test_many_quick_writes_each_reach_the_feed(store: DocumentStore, coll: str) -> None:
+    got: list[DocumentChange] = []
+    watch = store.watch(coll, got.append)
+    try:
+        for index in range(20):
+            store.create(coll, f"d{index:02d}", {"i": index})
+        wait_until(lambda: len(got) >= 20)
+    finally:
+        watch.close()
+    assert sorted(c.doc_id for c in got) == [f"d{index:02d}" for index in range(20)]
+    assert all(c.kind == "created" and c.after == {"i": int(c.doc_id[1:])} for c in got)
