@@ -17,6 +17,7 @@ from typing import Any
 import backtrader as bt
 from backtrader.lineiterator import LineIterator
 from backtrader.lineroot import LineRoot
+from backtrader.lineseries import LineSeriesStub
 
 from shared.market.bars import hash_bar_values
 
@@ -170,6 +171,8 @@ class AccessTracker:
             return
         children = [*getattr(obj, "datas", ()), *getattr(obj, "_datas", ())]
         children += [v for k in ("a", "b") if isinstance(v := obj.__dict__.get(k), LineRoot)]
+        if isinstance(obj, LineSeriesStub):  # how backtrader wraps a single line given as input
+            children.append(obj.lines[0])
         lineiterators = getattr(obj, "_lineiterators", None)
         if lineiterators:
             children += lineiterators.get(LineIterator.IndType, [])
