@@ -89,7 +89,7 @@ class FunctionHost:
             self._dispatchers.append(d)
         self._server = make_server(*self._bind, self.app, threaded=True)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="farm-http", daemon=True
+            target=self._server.serve_forever, args=(0.1,), name="farm-http", daemon=True
         )
         self._thread.start()
         log.info("farm host on %s with %d functions", self.url, len(self.specs))
