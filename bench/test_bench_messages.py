@@ -13,6 +13,7 @@ import multiprocessing
 import statistics
 import time
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -31,8 +32,19 @@ def bar_batch(size: int) -> list[OutgoingMessage]:
     symbols = ("AAPL", "MSFT", "NVDA", "AMZN", "TSLA")
     return [
         OutgoingMessage(
-            json.dumps({"schema_version": 1, "S": symbols[i % 5], "o": 101.2, "h": 102.5, "l": 100.9,
-                        "c": 101.7, "v": 12345 + i, "t": "2026-01-02T14:30:00Z", "vw": 101.6}).encode(),
+            json.dumps(
+                {
+                    "schema_version": 1,
+                    "S": symbols[i % 5],
+                    "o": 101.2,
+                    "h": 102.5,
+                    "l": 100.9,
+                    "c": 101.7,
+                    "v": 12345 + i,
+                    "t": "2026-01-02T14:30:00Z",
+                    "vw": 101.6,
+                }
+            ).encode(),
             {"symbol": symbols[i % 5], "type": "bar", "source": "iex"},
         )
         for i in range(size)
@@ -46,7 +58,7 @@ def report(name: str, value: float, unit: str) -> None:
 class Meter:
     """Count messages over CPU time and wall time."""
 
-    def __enter__(self) -> Meter:
+    def __enter__(self) -> Self:
         self.cpu, self.wall = time.process_time(), time.perf_counter()
         return self
 
@@ -87,12 +99,16 @@ def test_publish_throughput_with_filtered_fan_out_to_five_subscriptions(tmp_path
     bus = EmbeddedMessageBus(tmp_path / "bench.sqlite3")
     bus.create_topic("market-data")
     for symbol in ("AAPL", "MSFT", "NVDA", "AMZN", "TSLA"):
-        bus.create_subscription(f"agent-{symbol}", "market-data", filter=f'attributes.symbol = "{symbol}"')
+        bus.create_subscription(
+            f"agent-{symbol}", "market-data", filter=f'attributes.symbol = "{symbol}"'
+        )
     batch = bar_batch(BATCH)
     with Meter() as publishing:
         for _ in range(BATCHES):
             bus.publish("market-data", batch)
-    rate = publishing.rates("publish, batches of 1000, five filtered subscriptions", BATCH * BATCHES)
+    rate = publishing.rates(
+        "publish, batches of 1000, five filtered subscriptions", BATCH * BATCHES
+    )
     assert rate >= PUBLISH_TARGET / 2
 
 

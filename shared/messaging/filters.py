@@ -158,7 +158,10 @@ class _Parser:
 
     def term(self) -> Predicate:
         token = self.current
-        if (token.kind == "word" and token.text == "NOT") or (token.kind, token.text) == ("op", "-"):
+        if (token.kind == "word" and token.text == "NOT") or (token.kind, token.text) == (
+            "op",
+            "-",
+        ):
             self.advance()
             inner = self.term()
             return lambda attrs: not inner(attrs)

@@ -47,7 +47,9 @@ def topic_with(bus: MessageBus, *subscriptions: str, **options: object) -> str:
     return topic
 
 
-def drain(bus: MessageBus, subscription: str, count: int, timeout_s: float = 10.0) -> list[ReceivedMessage]:
+def drain(
+    bus: MessageBus, subscription: str, count: int, timeout_s: float = 10.0
+) -> list[ReceivedMessage]:
     """Pull and ack until `count` messages arrived (or the timeout passes)."""
     received: list[ReceivedMessage] = []
     deadline = time.monotonic() + timeout_s
@@ -78,7 +80,9 @@ def test_data_and_attributes_round_trip(bus):
     topic = topic_with(bus, subscription)
     payload = bytes(range(256))
     before = time.time()
-    (message_id,) = bus.publish(topic, [OutgoingMessage(payload, {"symbol": "BTC/USD", "type": "bar"})])
+    (message_id,) = bus.publish(
+        topic, [OutgoingMessage(payload, {"symbol": "BTC/USD", "type": "bar"})]
+    )
     (got,) = drain(bus, subscription, 1)
     assert got.message_id == message_id
     assert got.data == payload
@@ -101,8 +105,12 @@ def test_a_subscription_gets_only_messages_published_after_it_was_created(bus):
 def test_filters_deliver_only_matching_messages(bus):
     apple, prefix, everything = name("sub"), name("sub"), name("sub")
     topic = topic_with(bus)
-    bus.create_subscription(apple, topic, filter='attributes.symbol = "AAPL" AND attributes.type = "bar"')
-    bus.create_subscription(prefix, topic, filter='hasPrefix(attributes.symbol, "MS") OR attributes:news')
+    bus.create_subscription(
+        apple, topic, filter='attributes.symbol = "AAPL" AND attributes.type = "bar"'
+    )
+    bus.create_subscription(
+        prefix, topic, filter='hasPrefix(attributes.symbol, "MS") OR attributes:news'
+    )
     bus.create_subscription(everything, topic)
     bus.publish(
         topic,
@@ -123,7 +131,9 @@ def test_filters_deliver_only_matching_messages(bus):
 def test_an_invalid_filter_is_rejected_with_its_position(bus):
     topic = topic_with(bus)
     with pytest.raises(InvalidInputError, match="position"):
-        bus.create_subscription(name("sub"), topic, filter='attributes.a = "x" AND attributes:b OR attributes:c')
+        bus.create_subscription(
+            name("sub"), topic, filter='attributes.a = "x" AND attributes:b OR attributes:c'
+        )
 
 
 def test_no_message_is_lost_across_many_batches(bus):
@@ -157,7 +167,9 @@ def test_ack_stops_redelivery(bus):
 
 def test_an_expired_lease_is_redelivered_with_the_next_attempt(bus):
     if is_pubsub(bus):
-        pytest.skip("emulator's minimum ack deadline is 10 s; redelivery is covered by the nack test")
+        pytest.skip(
+            "emulator's minimum ack deadline is 10 s; redelivery is covered by the nack test"
+        )
     subscription = name("sub")
     topic = topic_with(bus, subscription, ack_deadline_s=0.2)
     bus.publish(topic, [OutgoingMessage(b"slow")])
@@ -187,7 +199,11 @@ def test_a_message_goes_to_the_dead_letter_topic_after_max_attempts(bus):
     bus.create_topic(dead_letters)
     bus.create_subscription(dead_subscription, dead_letters)
     topic = topic_with(
-        bus, subscription, dead_letter_topic=dead_letters, max_delivery_attempts=5, ack_deadline_s=60
+        bus,
+        subscription,
+        dead_letter_topic=dead_letters,
+        max_delivery_attempts=5,
+        ack_deadline_s=60,
     )
     bus.publish(topic, [OutgoingMessage(b"poison", {"symbol": "AAPL"})])
     attempts = []
@@ -342,3 +358,20 @@ def test_embedded_bus_survives_reopening_the_file(tmp_path):
     assert {m.message_id for m in drain(reopened, subscription, 3)} == set(ids)
     assert reopened.publish(topic, messages(1))[0] not in ids
     reopened.close()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        OutgoingMessage("text, not bytes"),  # type: ignore[arg-type]
+        OutgoingMessage(b"x", {"count": 3}),  # type: ignore[dict-item]
+        OutgoingMessage(b""),
+    ],
+    ids=["str-data", "int-attribute", "empty"],
+)
+def test_a_malformed_message_is_rejected_before_anything_is_published(bus, message):
+    subscription = name("sub")
+    topic = topic_with(bus, subscription)
+    with pytest.raises(InvalidInputError):
+        bus.publish(topic, [OutgoingMessage(b"fine"), message])
+    assert bus.pull(subscription, timeout_s=0.3) == []

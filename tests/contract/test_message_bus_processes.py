@@ -1,4 +1,4 @@
-"""The embedded bus shared by several processes on one SQLite file: nothing lost, no double lease."""
+"""Several processes sharing the embedded bus's SQLite file: nothing lost, no double lease."""
 
 from __future__ import annotations
 
@@ -32,14 +32,16 @@ def publish_all(db: str, publisher: int) -> None:
         size = min(rng.randint(1, 40), PER_PUBLISHER - sent)
         bus.publish(
             TOPIC,
-            [OutgoingMessage(f"{publisher}:{sent + i}".encode(), {"publisher": str(publisher)})
-             for i in range(size)],
+            [
+                OutgoingMessage(f"{publisher}:{sent + i}".encode(), {"publisher": str(publisher)})
+                for i in range(size)
+            ],
         )
         sent += size
 
 
 def consume(db: str, ready: Event, done: Event, out: str) -> None:
-    """Pull from both subscriptions until publishers are done and nothing is left; log deliveries."""
+    """Pull from both subscriptions until publishers are done and none is left; log deliveries."""
     bus = EmbeddedMessageBus(Path(db))
     ready.set()
     deliveries: list[tuple[str, str]] = []

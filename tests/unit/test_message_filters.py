@@ -5,6 +5,9 @@ from shared.messaging import matches, parse_filter
 
 AAPL_BAR = {"symbol": "AAPL", "type": "bar", "source": "iex"}
 MSFT_TRADE = {"symbol": "MSFT", "type": "trade"}
+APPLE_OR_MICROSOFT_BARS = (
+    '(attributes.symbol = "AAPL" OR attributes.symbol = "MSFT") AND attributes.type = "bar"'
+)
 
 
 @pytest.mark.parametrize(
@@ -28,7 +31,7 @@ MSFT_TRADE = {"symbol": "MSFT", "type": "trade"}
         ('attributes.symbol = "X" OR attributes.symbol = "MSFT"', MSFT_TRADE, True),
         ('attributes.symbol = "X" OR attributes.symbol = "Y" OR attributes:type', AAPL_BAR, True),
         (
-            '(attributes.symbol = "AAPL" OR attributes.symbol = "MSFT") AND attributes.type = "bar"',
+            APPLE_OR_MICROSOFT_BARS,
             MSFT_TRADE,
             False,
         ),
@@ -51,7 +54,7 @@ def test_parsed_filter_is_reusable_and_cached():
 
 def test_mixing_and_with_or_without_parentheses_is_rejected():
     with pytest.raises(InvalidInputError, match="mixed without parentheses at position 30"):
-        parse_filter('attributes:a AND attributes:b OR attributes:c')
+        parse_filter("attributes:a AND attributes:b OR attributes:c")
 
 
 @pytest.mark.parametrize(
@@ -62,8 +65,8 @@ def test_mixing_and_with_or_without_parentheses_is_rejected():
         ("symbol = 'x'", 9),
         ('symbol = "x"', 0),
         ('attributes.a == "x"', 14),
-        ('(attributes:a', 13),
-        ('attributes:a attributes:b', 13),
+        ("(attributes:a", 13),
+        ("attributes:a attributes:b", 13),
         ('hasPrefix(attributes.a "x")', 23),
         ("NOT", 3),
         ("attributes.a # 1", 13),

@@ -26,6 +26,7 @@ from shared.errors import (
     PermissionDeniedError,
     TransientError,
 )
+from shared.messaging.checks import check_messages
 from shared.messaging.filters import MessageFilter, parse_filter
 from shared.ports.messages import OutgoingMessage, ReceivedMessage
 
@@ -97,7 +98,9 @@ class PubSubMessageBus:
         request: dict[str, Any] = {
             "name": self.subscription_path(subscription),
             "topic": self.topic_path(topic),
-            "ack_deadline_seconds": _clamp(math.ceil(ack_deadline_s), MIN_ACK_DEADLINE_S, MAX_ACK_DEADLINE_S),
+            "ack_deadline_seconds": _clamp(
+                math.ceil(ack_deadline_s), MIN_ACK_DEADLINE_S, MAX_ACK_DEADLINE_S
+            ),
         }
         if filter:
             request["filter"] = filter
@@ -125,18 +128,24 @@ class PubSubMessageBus:
         self._filters.pop(subscription, None)
         try:
             with _translated(f"subscription {subscription!r}"):
-                self.subscriber.delete_subscription(subscription=self.subscription_path(subscription))
+                self.subscriber.delete_subscription(
+                    subscription=self.subscription_path(subscription)
+                )
         except NotFoundError:
             pass
 
     def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Publish `messages` in order; wait for every one; return their ids."""
+        check_messages(messages)  # all or nothing: the client would publish the valid ones
         path = self.topic_path(topic)
         with _translated(f"topic {topic!r}"):
-            futures = [
-                self.publisher.publish(path, message.data, **dict(message.attributes))
-                for message in messages
-            ]
+            try:
+                futures = [
+                    self.publisher.publish(path, message.data, **dict(message.attributes))
+                    for message in messages
+                ]
+            except TypeError as exc:  # the client checks bytes data and string attributes
+                raise InvalidInputError(f"cannot publish to {topic!r}: {exc}") from exc
             return [future.result(timeout=PUBLISH_TIMEOUT_S) for future in futures]
 
     def pull(
@@ -165,7 +174,10 @@ class PubSubMessageBus:
         if ack_ids:
             with _translated(f"subscription {subscription!r}"):
                 self.subscriber.acknowledge(
-                    request={"subscription": self.subscription_path(subscription), "ack_ids": list(ack_ids)}
+                    request={
+                        "subscription": self.subscription_path(subscription),
+                        "ack_ids": list(ack_ids),
+                    }
                 )
 
     def nack(self, subscription: str, ack_ids: Sequence[str]) -> None:
@@ -181,7 +193,10 @@ class PubSubMessageBus:
                 )
 
     def _pull_once(self, subscription: str, max_messages: int, remaining_s: float) -> list[Any]:
-        request = {"subscription": self.subscription_path(subscription), "max_messages": max_messages}
+        request = {
+            "subscription": self.subscription_path(subscription),
+            "max_messages": max_messages,
+        }
         try:
             with _translated(f"subscription {subscription!r}"):
                 if remaining_s <= 0:
@@ -207,7 +222,9 @@ class PubSubMessageBus:
 
     def _get_subscription(self, subscription: str) -> Any:
         with _translated(f"subscription {subscription!r}"):
-            return self.subscriber.get_subscription(subscription=self.subscription_path(subscription))
+            return self.subscriber.get_subscription(
+                subscription=self.subscription_path(subscription)
+            )
 
 
 def _to_received(received: Any) -> ReceivedMessage:

@@ -63,7 +63,9 @@ def publish_rows(
     ]
     (first,) = conn.execute("SELECT value + 1 FROM counters WHERE name = 'message_id'").fetchone()
     ids = range(first, first + len(messages))
-    conn.execute("UPDATE counters SET value = ? WHERE name = 'message_id'", (first + len(messages) - 1,))
+    conn.execute(
+        "UPDATE counters SET value = ? WHERE name = 'message_id'", (first + len(messages) - 1,)
+    )
     if not subscriptions:
         return [str(i) for i in ids]  # Pub/Sub keeps nothing for a topic without subscribers
     stored: list[tuple[int, bytes, str | None, float]] = []
@@ -80,7 +82,9 @@ def publish_rows(
                 stored.append((msg_id, message.data, encode_attributes(attributes), now))
                 deliveries.extend((msg_id, sub_id, now) for sub_id in wanted)
     conn.executemany("INSERT INTO messages VALUES (?, ?, ?, ?)", stored)
-    conn.executemany("INSERT INTO deliveries (msg_id, sub_id, visible_at) VALUES (?, ?, ?)", deliveries)
+    conn.executemany(
+        "INSERT INTO deliveries (msg_id, sub_id, visible_at) VALUES (?, ?, ?)", deliveries
+    )
     return [str(i) for i in ids]
 
 

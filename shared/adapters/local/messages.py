@@ -29,6 +29,7 @@ from shared.adapters.local.message_store import (
     topic_exists,
 )
 from shared.errors import ConflictError, InvalidInputError, NotFoundError, TransientError
+from shared.messaging.checks import check_messages
 from shared.messaging.filters import parse_filter
 from shared.ports.messages import OutgoingMessage, ReceivedMessage
 
@@ -108,7 +109,9 @@ class EmbeddedMessageBus:
         if ack_deadline_s <= 0:
             raise InvalidInputError(f"ack_deadline_s must be positive, got {ack_deadline_s}")
         if max_delivery_attempts < 1:
-            raise InvalidInputError(f"max_delivery_attempts must be >= 1, got {max_delivery_attempts}")
+            raise InvalidInputError(
+                f"max_delivery_attempts must be >= 1, got {max_delivery_attempts}"
+            )
         with self._write() as conn:
             existing = conn.execute(
                 "SELECT topic FROM subscriptions WHERE name = ?", (subscription,)
@@ -116,7 +119,8 @@ class EmbeddedMessageBus:
             if existing:
                 if existing[0] != topic:
                     raise ConflictError(
-                        f"subscription {subscription!r} exists for topic {existing[0]!r}, not {topic!r}"
+                        f"subscription {subscription!r} exists for topic {existing[0]!r},"
+                        f" not {topic!r}"
                     )
                 return
             for name in (topic, dead_letter_topic):
@@ -125,18 +129,28 @@ class EmbeddedMessageBus:
             conn.execute(
                 "INSERT INTO subscriptions (name, topic, filter, ack_deadline_s, dead_letter_topic,"
                 " max_delivery_attempts) VALUES (?, ?, ?, ?, ?, ?)",
-                (subscription, topic, filter or None, ack_deadline_s, dead_letter_topic,
-                 max_delivery_attempts),
+                (
+                    subscription,
+                    topic,
+                    filter or None,
+                    ack_deadline_s,
+                    dead_letter_topic,
+                    max_delivery_attempts,
+                ),
             )
 
     def delete_subscription(self, subscription: str) -> None:
         """Delete a subscription and its backlog (no error when missing)."""
         with self._write() as conn:
-            row = conn.execute("SELECT id FROM subscriptions WHERE name = ?", (subscription,)).fetchone()
+            row = conn.execute(
+                "SELECT id FROM subscriptions WHERE name = ?", (subscription,)
+            ).fetchone()
             if row is None:
                 return
-            msg_ids = [r[0] for r in conn.execute(
-                "SELECT msg_id FROM deliveries WHERE sub_id = ?", (row[0],))]
+            msg_ids = [
+                r[0]
+                for r in conn.execute("SELECT msg_id FROM deliveries WHERE sub_id = ?", (row[0],))
+            ]
             conn.execute("DELETE FROM deliveries WHERE sub_id = ?", (row[0],))
             conn.execute("DELETE FROM subscriptions WHERE id = ?", (row[0],))
             collect_garbage(conn, msg_ids)
@@ -145,6 +159,7 @@ class EmbeddedMessageBus:
 
     def publish(self, topic: str, messages: Sequence[OutgoingMessage]) -> list[str]:
         """Publish `messages` in one transaction; return their ids (NotFoundError: no topic)."""
+        check_messages(messages)
         with self._write() as conn:
             return publish_rows(conn, topic, messages, time.time())
 
@@ -202,9 +217,11 @@ class EmbeddedMessageBus:
     # -- internals ---------------------------------------------------------------------------
 
     def _subscription_id(self, subscription: str) -> int:
-        row = self._conn().execute(
-            "SELECT id FROM subscriptions WHERE name = ?", (subscription,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT id FROM subscriptions WHERE name = ?", (subscription,))
+            .fetchone()
+        )
         if row is None:
             raise NotFoundError(f"subscription {subscription!r} does not exist")
         return int(row[0])
