@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import PurePosixPath
 
 from shared.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
@@ -66,7 +67,9 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
     if policy.ENTRY_MODULE not in bundle.files:
         message = f"the bundle has no {policy.ENTRY_MODULE} at its root"
         findings.append(Finding(Code.MISSING_ENTRY_MODULE, message))
-    trees, packages = {}, {}
+    trees: dict[str, ast.Module] = {}
+    packages: dict[str, tuple[str, ...]] = {}
+    checked = None
     module_of = {path: module for module, path in modules.items() if _owns(module, path)}
     with gc_paused():
         for path, content in bundle.files.items():
@@ -81,6 +84,10 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
                 trees[module], packages[module] = checked.tree, package
         if policy.ENTRY_MODULE in bundle.files:
             findings.extend(check_agent(trees, packages, policy.ENTRY_MODULE))
+        # Free the trees by reference counting before the collector is back: otherwise its next
+        # pass would traverse every node of them once more.
+        trees.clear()
+        del checked
     return findings
 
 
