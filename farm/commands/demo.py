@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
             step(ctx)
     finally:
         _terminate(ctx)
+        if args.data_dir is None:  # a directory we made up: leave nothing behind
+            shutil.rmtree(data_dir, ignore_errors=True)
     print("\ndemo finished", flush=True)
     return 0
 

@@ -61,6 +61,18 @@ def test_farm_up_answers_healthz_within_3_seconds_and_stops_cleanly_on_sigterm(
     assert "farm up: stopped" in output
 
 
+def test_farm_demo_runs_every_step_and_stops_the_stack(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "farm", "demo", "--data-dir", str(tmp_path)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[4/4] Stop the stack" in result.stdout
+    assert "delivered to demo-" in result.stdout
+    assert "stack stopped cleanly (exit 0)" in result.stdout
+
+
 HEAVY = ("backtrader", "pandas", "matplotlib", "google.cloud.firestore", "google.cloud.pubsub",
          "google.cloud.bigquery", "google.cloud.storage", "firebase_admin")
 _IMPORT_PROBE = """
