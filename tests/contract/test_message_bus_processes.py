@@ -110,3 +110,57 @@ def test_two_publishers_and_two_consumers_lose_nothing_and_never_share_a_lease(t
     assert conn.execute("SELECT COUNT(*) FROM deliveries").fetchone() == (0,)
     assert conn.execute("SELECT COUNT(*) FROM messages").fetchone() == (0,)
     assert elapsed < 60
+
+
+def hoard(db: str, leased: Event) -> None:
+    """Lease messages, never ack them, and wait to be killed."""
+    bus = EmbeddedMessageBus(Path(db))
+    bus.pull("strategy-a", max_messages=100, timeout_s=10)
+    leased.set()
+    time.sleep(60)
+
+
+def survive(db: str, done: Event, out: str) -> None:
+    """Consume until told the other consumer is gone and two long pulls come back empty."""
+    bus = EmbeddedMessageBus(Path(db))
+    deliveries: list[tuple[str, int]] = []
+    empty_after_done = 0
+    while empty_after_done < 2:
+        was_done = done.is_set()
+        batch = bus.pull("strategy-a", max_messages=50, timeout_s=1.0)
+        deliveries.extend((m.data.decode(), m.delivery_attempt) for m in batch)
+        bus.ack("strategy-a", [m.ack_id for m in batch])
+        empty_after_done = empty_after_done + 1 if was_done and not batch else 0
+    Path(out).write_text(json.dumps(deliveries))
+
+
+def test_messages_leased_by_a_killed_consumer_go_to_the_survivor_after_the_deadline(tmp_path):
+    db = tmp_path / "messages.sqlite3"
+    bus = EmbeddedMessageBus(db)
+    bus.create_topic(TOPIC)
+    bus.create_subscription("strategy-a", TOPIC, ack_deadline_s=0.5)
+    bus.publish(TOPIC, [OutgoingMessage(f"m{i}".encode()) for i in range(1000)])
+    context = multiprocessing.get_context("spawn")
+    leased, done = context.Event(), context.Event()
+    out = tmp_path / "survivor.json"
+    hoarder = context.Process(target=hoard, args=(str(db), leased))
+    survivor = context.Process(target=survive, args=(str(db), done, str(out)))
+    try:
+        hoarder.start()
+        assert leased.wait(timeout=60)
+        survivor.start()
+        hoarder.kill()  # dies holding 100 leases
+        hoarder.join(timeout=10)
+        done.set()
+        survivor.join(timeout=60)
+        assert survivor.exitcode == 0
+    finally:
+        for process in (hoarder, survivor):
+            if process.pid is not None and process.is_alive():
+                process.kill()
+
+    deliveries = json.loads(out.read_text())
+    assert {payload for payload, _ in deliveries} == {f"m{i}" for i in range(1000)}
+    # The 100 hoarded messages come back as second attempts (more only if the survivor
+    # itself stalled past a deadline on this shared machine).
+    assert len({payload for payload, attempt in deliveries if attempt >= 2}) >= 100
