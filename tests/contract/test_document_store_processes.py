@@ -93,7 +93,7 @@ def test_two_processes_incrementing_one_counter_lose_nothing_and_a_third_sees_ev
                 process.kill()
 
     assert len(seen) == 2 * ROUNDS + 1
-    change_ids, kinds, befores, afters = zip(*seen)
+    change_ids, kinds, befores, afters = zip(*seen, strict=True)
     assert kinds == ("created",) + ("updated",) * 2 * ROUNDS
     # Every committed value appears once, in commit order, each chained to the one before.
     assert [after["n"] for after in afters] == list(range(2 * ROUNDS + 1))

@@ -28,7 +28,8 @@ from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports.documents import DocumentChange, Filter, Transaction
 
 T = TypeVar("T")
-_EXHAUSTED = "Failed to commit transaction"  # prefix of the client's ValueError when retries run out
+# The client signals exhausted retries with a ValueError whose message starts so.
+_EXHAUSTED = "Failed to commit transaction"
 
 
 def _field_paths(changes: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +172,8 @@ class FirestoreDocumentStore:
             return self._client_instance
 
     def _ref(self, collection: str, doc_id: str) -> Any:
-        return self._client().collection(check_collection(collection)).document(check_doc_id(doc_id))
+        collection_ref = self._client().collection(check_collection(collection))
+        return collection_ref.document(check_doc_id(doc_id))
 
 
 class FirestoreTransaction:

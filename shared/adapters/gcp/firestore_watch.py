@@ -71,7 +71,7 @@ class FirestoreWatch:
                 converted = self._convert(change, read_time)
                 if converted is not None:
                     self._queue.put(converted)
-        except Exception:  # noqa: BLE001 - an exception here would silently end the listener
+        except Exception:
             log.exception("could not convert a snapshot of %s", self._collection)
 
     def _convert(self, change: Any, read_time: Any) -> DocumentChange | None:

@@ -70,7 +70,8 @@ class SqliteTransaction:
     def delete(self, collection: str, doc_id: str) -> None:
         """Delete the document at commit (no error when it does not exist)."""
         self._check_open()
-        self.writes.append(Write("delete", check_collection(collection), check_doc_id(doc_id), None))
+        key = (check_collection(collection), check_doc_id(doc_id))
+        self.writes.append(Write("delete", *key, None))
 
     def finish(self) -> None:
         """Refuse any further use (a handle kept past its function would otherwise mislead)."""

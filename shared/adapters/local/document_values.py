@@ -26,7 +26,9 @@ _RETRY_MAX_S = 2.0
 def check_collection(collection: str) -> str:
     """Return `collection` or raise InvalidInputError when it is not a usable collection id."""
     if not isinstance(collection, str) or not collection or "/" in collection:
-        raise InvalidInputError(f"collection must be a non-empty string without '/': {collection!r}")
+        raise InvalidInputError(
+            f"collection must be a non-empty string without '/': {collection!r}"
+        )
     return collection
 
 
@@ -101,7 +103,7 @@ def deliver(
         try:
             on_change(change)
             return True
-        except Exception:  # noqa: BLE001 - any handler failure means "deliver again"
+        except Exception:
             log.exception("change %s of %s/%s failed; redelivering in %.2fs",
                           change.change_id, change.collection, change.doc_id, wait_s)
             stopped.wait(wait_s)

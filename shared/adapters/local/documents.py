@@ -25,33 +25,12 @@ from shared.adapters.local.document_feed import SqliteWatch
 from shared.adapters.local.document_queries import build_query
 from shared.adapters.local.document_transaction import SqliteTransaction, Write, WriteKind
 from shared.adapters.local.document_values import check_collection, check_doc_id, check_document
-from shared.errors import ConflictError, NotFoundError, TransientError
+from shared.adapters.local.document_writes import apply_write, init_schema
+from shared.errors import ConflictError, TransientError
 from shared.ports.documents import DocumentChange, Filter, Transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    collection TEXT NOT NULL,
-    doc_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    PRIMARY KEY (collection, doc_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    collection TEXT NOT NULL,
-    doc_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    before TEXT,
-    after TEXT,
-    ts REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection, seq);
-CREATE INDEX IF NOT EXISTS changes_by_time ON changes (ts);
-"""
-_PRUNE_EVERY_S = 60.0
 
 
 class SqliteDocumentStore:
@@ -64,11 +43,13 @@ class SqliteDocumentStore:
         busy_timeout_s: float = 30.0,
         poll_interval_s: float = 0.025,
         change_retention_s: float = 24 * 3600.0,
+        prune_every_s: float = 60.0,
     ) -> None:
         self._path = Path(path)
         self._busy_timeout_s = busy_timeout_s
         self._poll_interval_s = poll_interval_s
         self._change_retention_s = change_retention_s
+        self._prune_every_s = prune_every_s
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._schema_ready = False
@@ -102,7 +83,8 @@ class SqliteDocumentStore:
 
     def delete(self, collection: str, doc_id: str) -> None:
         """Delete a document (no error when it does not exist)."""
-        self._commit([Write("delete", check_collection(collection), check_doc_id(doc_id), None)], {})
+        key = (check_collection(collection), check_doc_id(doc_id))
+        self._commit([Write("delete", *key, None)], {})
 
     def query(
         self,
@@ -172,8 +154,11 @@ class SqliteDocumentStore:
 
     # --- internals --------------------------------------------------------------------------
 
-    def _write_one(self, kind: WriteKind, collection: str, doc_id: str, data: dict[str, Any]) -> None:
-        write = Write(kind, check_collection(collection), check_doc_id(doc_id), check_document(data))
+    def _write_one(
+        self, kind: WriteKind, collection: str, doc_id: str, data: dict[str, Any]
+    ) -> None:
+        key = (check_collection(collection), check_doc_id(doc_id))
+        write = Write(kind, *key, check_document(data))
         self._commit([write], {})
 
     def _read(self, collection: str, doc_id: str) -> tuple[dict[str, Any], int] | None:
@@ -205,7 +190,7 @@ class SqliteDocumentStore:
                         return False
                 now = time.time()
                 for write in writes:
-                    _apply(conn, write, now)
+                    apply_write(conn, write, now)
                 self._maybe_prune(conn, now)
                 conn.execute("COMMIT")
                 return True
@@ -215,7 +200,7 @@ class SqliteDocumentStore:
                 raise
 
     def _maybe_prune(self, conn: sqlite3.Connection, now: float) -> None:
-        if now - self._last_prune < _PRUNE_EVERY_S:
+        if now - self._last_prune < self._prune_every_s:
             return
         self._last_prune = now
         conn.execute("DELETE FROM changes WHERE ts < ?", (now - self._change_retention_s,))
@@ -246,66 +231,8 @@ class SqliteDocumentStore:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         with self._lock:
             if not self._schema_ready:
-                _init_schema(conn)
+                init_schema(conn)
                 self._schema_ready = True
         # NORMAL is crash-safe in WAL mode; it only risks the last commits on power loss.
         conn.execute("PRAGMA synchronous = NORMAL")
         return conn
-
-
-def _init_schema(conn: sqlite3.Connection) -> None:
-    for attempt in range(50):
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(_SCHEMA)
-            return
-        except sqlite3.OperationalError as exc:
-            # Switching to WAL does not wait on the busy handler when another process holds
-            # the file during its own first open; back off and try again.
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            time.sleep(0.01 * (attempt + 1))
-    raise TransientError("could not initialise document store: database stayed locked")
-
-
-def _apply(conn: sqlite3.Connection, write: Write, now: float) -> None:
-    """Apply one write inside the open transaction and record it in `changes`."""
-    row = conn.execute(
-        "SELECT data FROM documents WHERE collection = ? AND doc_id = ?",
-        (write.collection, write.doc_id),
-    ).fetchone()
-    before = json.loads(row[0]) if row else None
-    where = f"{write.collection}/{write.doc_id}"
-    if write.kind == "create" and before is not None:
-        raise ConflictError(f"document {where} already exists")
-    if write.kind == "update" and before is None:
-        raise NotFoundError(f"document {where} does not exist")
-    if write.kind == "delete" or (write.kind == "update" and not write.data):
-        # Deleting a missing document and an empty update change nothing, so record nothing.
-        if before is None or write.kind == "update":
-            return
-        after = None
-    elif write.kind == "update":
-        assert before is not None and write.data is not None
-        after = {**before, **write.data}
-    else:
-        after = write.data
-    after_json = json.dumps(after) if after is not None else None
-    seq = conn.execute(
-        "INSERT INTO changes (collection, doc_id, kind, before, after, ts) VALUES (?, ?, ?, ?, ?, ?)",
-        (write.collection, write.doc_id,
-         "deleted" if after is None else "updated" if before is not None else "created",
-         row[0] if row else None, after_json, now),
-    ).lastrowid
-    if after_json is None:
-        conn.execute(
-            "DELETE FROM documents WHERE collection = ? AND doc_id = ?",
-            (write.collection, write.doc_id),
-        )
-    else:
-        conn.execute(
-            "INSERT INTO documents (collection, doc_id, data, version) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (collection, doc_id) DO UPDATE SET data = excluded.data, "
-            "version = excluded.version",
-            (write.collection, write.doc_id, after_json, seq),
-        )

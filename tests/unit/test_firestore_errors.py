@@ -1,0 +1,49 @@
+"""The Firestore adapter's translation of google.api_core exceptions into shared.errors."""
+
+from __future__ import annotations
+
+import pytest
+from google.api_core import exceptions as gexc
+
+from shared.adapters.gcp.firestore_values import translated
+from shared.errors import (
+    ConflictError,
+    FarmError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TransientError,
+)
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (gexc.ServiceUnavailable("down"), TransientError),
+        (gexc.DeadlineExceeded("slow"), TransientError),
+        (gexc.ResourceExhausted("quota"), TransientError),
+        (gexc.InternalServerError("oops"), TransientError),
+        (gexc.AlreadyExists("dup"), ConflictError),
+        (gexc.Aborted("contention"), ConflictError),
+        (gexc.NotFound("gone"), NotFoundError),
+        (gexc.InvalidArgument("bad"), InvalidInputError),
+        (gexc.FailedPrecondition("needs index"), InvalidInputError),
+        (gexc.PermissionDenied("no"), PermissionDeniedError),
+    ],
+)
+def test_client_exceptions_leave_as_platform_errors(raised: Exception, expected: type) -> None:
+    with pytest.raises(expected) as caught:
+        with translated("get agents/a1"):
+            raise raised
+    assert caught.value.__cause__ is raised
+    assert "agents/a1" in caught.value.message
+
+
+def test_platform_errors_and_other_exceptions_pass_through_unchanged() -> None:
+    with pytest.raises(NotFoundError, match="mine"):
+        with translated("x"):
+            raise NotFoundError("mine")
+    with pytest.raises(KeyError):
+        with translated("x"):
+            raise KeyError("not a client error")
+    assert not issubclass(KeyError, FarmError)
