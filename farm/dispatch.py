@@ -144,12 +144,11 @@ class DocumentDispatcher:
                 )
                 raise  # the change feed delivers it again
             # Like a retrying Firestore trigger that runs out of attempts: log and drop.
-            log.error(
+            log.exception(
                 "%s gave up on change %s after %d attempts",
                 self.spec.name,
                 change.change_id,
                 attempt,
-                exc_info=True,
             )
         with self._lock:
             self._attempts.pop(change.change_id, None)

@@ -11,7 +11,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Self
 
 import flask
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -34,8 +34,10 @@ def load_entry_point(spec: FunctionSpec) -> Callable[..., Any]:
     """Import `spec.module` and return its entry point; a clear error when it is missing."""
     module = importlib.import_module(spec.module)
     fn = getattr(module, spec.entry_point, None)
-    if not callable(fn):
+    if fn is None:
         raise AttributeError(f"{spec.module} has no entry point {spec.entry_point!r} ({spec.name})")
+    if not callable(fn):
+        raise TypeError(f"{spec.module}.{spec.entry_point} is not callable ({spec.name})")
     return fn
 
 
@@ -70,7 +72,7 @@ class FunctionHost:
         """The base URL of the running host."""
         return f"http://{self._bind[0]}:{self.port}"
 
-    def start(self) -> FunctionHost:
+    def start(self) -> Self:
         """Create topics, start event dispatchers, then serve HTTP in a thread."""
         self._previous = _platform.use_platform(self.platform)
         self._ensure_topics()
@@ -108,7 +110,7 @@ class FunctionHost:
         self._server = self._thread = None
         _platform.use_platform(self._previous)
 
-    def __enter__(self) -> FunctionHost:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

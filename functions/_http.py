@@ -15,10 +15,10 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import flask
 from werkzeug.exceptions import HTTPException
@@ -26,6 +26,7 @@ from werkzeug.exceptions import HTTPException
 from functions import _platform
 from functions.registry import FunctionSpec, HttpTrigger, by_name
 from shared import errors
+from shared.services import rate_limits
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,12 @@ class Route:
     """A Flask-syntax path pattern ("/api/agents/<agent_id>") matched against request paths."""
 
     _PARAM = re.compile(r"<(?:(?P<conv>\w+):)?(?P<name>\w+)>")
-    _CONVERTERS = {None: "[^/]+", "string": "[^/]+", "int": r"\d+", "path": ".+"}
+    _CONVERTERS: ClassVar[dict[str | None, str]] = {
+        None: "[^/]+",
+        "string": "[^/]+",
+        "int": r"\d+",
+        "path": ".+",
+    }
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
@@ -89,13 +95,27 @@ class Route:
         return {k: int(v) if k in self._ints else v for k, v in m.groupdict().items()}
 
 
-def http_endpoint(spec: str | FunctionSpec) -> Callable[[Handler], Endpoint]:
+def http_endpoint(
+    spec: str | FunctionSpec,
+    *,
+    auth: bool = False,
+    limits: tuple[str, ...] = (),
+    method_limits: Mapping[str, tuple[str, ...]] | None = None,
+) -> Callable[[Handler], Endpoint]:
     """Wrap `fn(request, **path_params) -> data` as an HTTP entry point for `spec`.
 
     `spec` is a registry name or a FunctionSpec. The wrapped function may return JSON-able
     data (200), `(data, status)` / `(data, status, headers)`, a `flask.Response`, or None
     (204); it raises `shared.errors` types for failures.
+
+    With `auth=True` the `Authorization` header (Bearer or raw Firebase ID token) is verified
+    before the handler runs (401 otherwise) and the handler gets the `caller` Principal as a
+    keyword argument; `limits` then names the per-user rate-limit classes
+    (shared.services.rate_limits) each request counts against (429 with Retry-After), and
+    `method_limits` more classes for some methods only (e.g. {"POST": ("submissions",)}).
     """
+    if (limits or method_limits) and not auth:
+        raise TypeError("rate limits are per user: they need auth=True")
 
     def decorate(fn: Handler) -> Endpoint:
         resolved = by_name(spec) if isinstance(spec, str) else spec
@@ -106,15 +126,34 @@ def http_endpoint(spec: str | FunctionSpec) -> Callable[[Handler], Endpoint]:
         if "GET" in methods:
             methods.add("HEAD")
 
+        handler = _guarded(fn, limits, method_limits or {}) if auth else fn
+
         @functools.wraps(fn)
         def endpoint(request: flask.Request) -> flask.Response:
-            response = _dispatch(fn, route, methods, request)
+            response = _dispatch(handler, route, methods, request)
             _add_cors(request, response)
             return response
 
         return endpoint
 
     return decorate
+
+
+def _guarded(
+    fn: Handler, limits: tuple[str, ...], method_limits: Mapping[str, tuple[str, ...]]
+) -> Handler:
+    # Auth and rate limits live here once, so no route can forget them. Both run before the
+    # handler touches the body: an anonymous or throttled upload is never read.
+    def guarded(request: flask.Request, **params: Any) -> Any:
+        platform = _platform.platform()
+        caller = platform.identity.verify(request.headers.get("Authorization", ""))
+        classes = limits + method_limits.get(request.method, ())
+        if classes:
+            configured = rate_limits.parse_limits(platform.settings.rate_limits)
+            rate_limits.enforce(platform.rate_limiter, caller.uid, classes, configured)
+        return fn(request, caller=caller, **params)
+
+    return guarded
 
 
 def _dispatch(
@@ -129,7 +168,7 @@ def _dispatch(
         if request.method not in methods:
             return _method_not_allowed(request.method, methods)
         return to_response(fn(request, **params))
-    except Exception as exc:  # the edge: every failure becomes an envelope
+    except Exception as exc:  # noqa: BLE001 (the edge: every failure becomes an envelope)
         return error_response(exc)
 
 

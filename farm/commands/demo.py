@@ -52,7 +52,7 @@ class DemoContext:
 Step = tuple[str, Callable[[DemoContext], None]]
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # noqa: SLF001
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `demo` subcommand to the farm command line."""
     parser = subparsers.add_parser(NAME, help="run the platform end to end", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=None, help="default: a new temp dir")
@@ -124,8 +124,10 @@ def publish_and_receive(ctx: DemoContext) -> None:
             raise RuntimeError("the message was not delivered within 5 s")
         bus.ack(subscription, [m.ack_id for m in received])
         msg = received[0]
-        print(f"  delivered to {subscription}: id={msg.message_id} attributes="
-              f"{dict(msg.attributes)} data={msg.data.decode()}")
+        print(
+            f"  delivered to {subscription}: id={msg.message_id} attributes="
+            f"{dict(msg.attributes)} data={msg.data.decode()}"
+        )
     finally:
         bus.delete_subscription(subscription)
 

@@ -27,7 +27,7 @@ _PATH_PARAM = re.compile(r"<path:\w+>")
 _PARAM = re.compile(r"<(?:\w+:)?\w+>")
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # noqa: SLF001
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `functions` subcommand to the farm command line."""
     parser = subparsers.add_parser(
         NAME,
@@ -69,10 +69,19 @@ def function_table(specs: Sequence[FunctionSpec]) -> str:
 def deploy_command(spec: FunctionSpec, *, project: str, region: str) -> list[str]:
     """The `gcloud functions deploy` argv that deploys `spec` from the repository root."""
     argv = [
-        "gcloud", "functions", "deploy", spec.name, "--gen2",
-        f"--project={project}", f"--region={region}", f"--runtime={RUNTIME}", "--source=.",
-        f"--entry-point={spec.entry_point}", f"--memory={spec.memory}",
-        f"--timeout={spec.timeout_s}s", f"--min-instances={spec.min_instances}",
+        "gcloud",
+        "functions",
+        "deploy",
+        spec.name,
+        "--gen2",
+        f"--project={project}",
+        f"--region={region}",
+        f"--runtime={RUNTIME}",
+        "--source=.",
+        f"--entry-point={spec.entry_point}",
+        f"--memory={spec.memory}",
+        f"--timeout={spec.timeout_s}s",
+        f"--min-instances={spec.min_instances}",
         f"--max-instances={spec.max_instances}",
         f"--set-env-vars=FARM_BACKEND=gcp,FARM_GCP_PROJECT={project},FARM_GCP_REGION={region}",
     ]

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 NAME = "up"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # noqa: SLF001
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `up` subcommand to the farm command line."""
     parser = subparsers.add_parser(NAME, help="run the local stack", description=__doc__)
     parser.add_argument("--port", type=int, default=None, help="HTTP port (default FARM_PORT)")

@@ -51,7 +51,9 @@ def encode_document_event(
     before, after = change.before, change.after
     if change.kind == "updated" and before is not None and after is not None:
         # Like Firestore: the mask names the top-level fields that changed (added, removed, set).
-        changed = (k for k in {*before, *after} if before.get(k, _MISSING) != after.get(k, _MISSING))
+        changed = (
+            k for k in {*before, *after} if before.get(k, _MISSING) != after.get(k, _MISSING)
+        )
         data.update_mask.field_paths.extend(sorted(changed))
     attributes = {
         "specversion": "1.0",
@@ -175,4 +177,4 @@ def _document_fields(doc: Any) -> dict[str, Any]:
 def _parse_time(text: Any) -> float:
     if not text:
         return 0.0
-    return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(str(text)).timestamp()  # 3.11 reads a trailing "Z"

@@ -17,6 +17,7 @@ from shared.ports.messages import ReceivedMessage
 
 MESSAGE_PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 _SOURCE_PREFIX = "//pubsub.googleapis.com/"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class PubSubEvent:
     message_id: str
     data: bytes
     attributes: Mapping[str, str] = field(default_factory=dict)
-    publish_time: datetime = datetime.fromtimestamp(0, UTC)
+    publish_time: datetime = EPOCH
     delivery_attempt: int = 1
     topic: str = ""
     subscription: str = ""
@@ -88,7 +89,7 @@ def decode_pubsub_event(event: CloudEvent) -> PubSubEvent:
         message_id=msg.get("messageId") or msg.get("message_id") or event["id"],
         data=data,
         attributes=dict(msg.get("attributes") or {}),
-        publish_time=_parse_time(published) if published else datetime.fromtimestamp(0, UTC),
+        publish_time=_parse_time(published) if published else EPOCH,
         delivery_attempt=int(body.get("deliveryAttempt") or 1),
         topic=source.rsplit("/topics/", 1)[-1] if "/topics/" in source else "",
         subscription=str(body.get("subscription") or "").rsplit("/", 1)[-1],

@@ -79,8 +79,8 @@ def sample_fail(request: flask.Request, kind: str) -> None:
     """Raise the error named by `kind` (or let Flask reject malformed JSON for "json")."""
     if kind == "json":
         request.get_json()  # werkzeug raises BadRequest on a malformed body
-        return None
-    raise ERRORS[kind]
+    else:
+        raise ERRORS[kind]
 
 
 @functions_framework.http

@@ -65,8 +65,14 @@ def test_an_http_deploy_command_is_gen2_from_the_repo_root() -> None:
     argv = deploy_command(FUNCTIONS[0], project="acme", region="europe-west1")
     assert argv[:5] == ["gcloud", "functions", "deploy", "farm-healthz", "--gen2"]
     expected = {
-        "--runtime=python311", "--source=.", "--entry-point=healthz", "--region=europe-west1",
-        "--trigger-http", "--allow-unauthenticated", "--memory=256Mi", "--timeout=60s",
+        "--runtime=python311",
+        "--source=.",
+        "--entry-point=healthz",
+        "--region=europe-west1",
+        "--trigger-http",
+        "--allow-unauthenticated",
+        "--memory=256Mi",
+        "--timeout=60s",
         "--max-instances=20",
     }
     assert expected <= set(argv)
