@@ -1,0 +1,1 @@
+"""Use cases: each takes the ports it needs as arguments and raises `shared.errors` types."""
