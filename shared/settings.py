@@ -34,6 +34,9 @@ class Settings:
     cors_origins: tuple[str, ...] = ("http://localhost:5000", "http://127.0.0.1:8080")
     port: int = 8080
     log_level: str = "INFO"
+    # Per-user rate-limit overrides, "class=count/window_s" (e.g. "requests=100/60"); see
+    # shared.services.rate_limits for the classes and their defaults.
+    rate_limits: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.backend not in get_args(Backend):
@@ -42,6 +45,11 @@ class Settings:
             for name in ("gcp_project",):
                 if not getattr(self, name):
                     raise SettingsError(f"{env_name(name)} is required when FARM_BACKEND=gcp")
+        if self.rate_limits:
+            # Imported here: settings must stay importable without the service layer.
+            from shared.services.rate_limits import parse_limits
+
+            parse_limits(self.rate_limits)  # fail at start-up, naming FARM_RATE_LIMITS
 
     @property
     def blob_bucket(self) -> str:
