@@ -34,6 +34,18 @@ class Settings:
     cors_origins: tuple[str, ...] = ("http://localhost:5000", "http://127.0.0.1:8080")
     port: int = 8080
     log_level: str = "INFO"
+    # Ingester (SPEC §8). Alpaca keys are NOT settings: they come from APCA_API_KEY_ID /
+    # APCA_API_SECRET_KEY (shared.alpaca.credentials) so they never appear in logged settings.
+    alpaca_data_url: str = "wss://stream.data.alpaca.markets"
+    ingester_feed: str = "iex"  # stocks feed: iex or sip
+    ingester_streams: tuple[str, ...] = ("stocks", "crypto", "news")
+    ingester_channels: tuple[str, ...] = ("bars",)  # add updatedBars, trades, quotes if wanted
+    ingester_symbols: tuple[str, ...] = ()  # empty: the platform universe (documents, then default)
+    ingester_crypto_symbols: tuple[str, ...] = ("BTC/USD", "ETH/USD")
+    ingester_source: str = "alpaca"  # label prefix of published data ("replay" offline)
+    ingester_port: int = 8081  # /healthz, /readyz, /metrics
+    ingester_silence_s: int = 30  # no message for this long: ping, then reconnect if no pong
+    ingester_reload_s: int = 60  # how often the symbol list is re-read
     # Per-user rate-limit overrides, "class=count/window_s" (e.g. "requests=100/60"); see
     # shared.services.rate_limits for the classes and their defaults.
     rate_limits: tuple[str, ...] = ()
