@@ -89,6 +89,34 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=HttpTrigger("/healthz", ("GET",)),
         public=True,
     ),
+    FunctionSpec(
+        name="farm-agents",
+        module="functions.agents",
+        entry_point="agents_collection",
+        trigger=HttpTrigger("/api/agents", ("GET", "POST")),
+        memory="512Mi",  # a 10 MB upload is held once and unpacked once while validating
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-agent-item",
+        module="functions.agent_item",
+        entry_point="agent_item",
+        trigger=HttpTrigger("/api/agents/<agent_id>", ("GET", "DELETE")),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-on-agent-created",
+        module="functions.on_agent_created",
+        entry_point="on_agent_created",
+        trigger=DocumentTrigger("agents", "created"),
+    ),
+    FunctionSpec(
+        name="farm-openapi",
+        module="functions.openapi",
+        entry_point="openapi",
+        trigger=HttpTrigger("/api/openapi.json", ("GET",)),
+        public=True,
+    ),
 )
 
 
