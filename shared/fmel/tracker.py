@@ -197,6 +197,15 @@ class AccessTracker:
                 reads.append((self._fmel_src, ago, 1))
             return base_getitem(self, ago)
 
+        if base_getitem is bt.LineBuffer.__getitem__:
+            # backtrader reads feed lines many times per bar outside decisions (tick fill,
+            # broker): inlining LineBuffer's lookup keeps those reads as cheap as untracked ones.
+            def __getitem__(self: Any, ago: int) -> float:  # noqa: F811
+                reads = state[0]
+                if reads is not None:
+                    reads.append((self._fmel_src, ago, 1))
+                return self.array[self.idx + ago]
+
         def get(self: Any, ago: int = 0, size: int = 1) -> Any:
             reads = state[0]
             if reads is not None:
