@@ -125,7 +125,7 @@ def test_unusable_document_ids_are_rejected(store: DocumentStore, coll: str, doc
 
 SEED: dict[str, dict[str, Any]] = {
     "a": {"n": 1, "s": "apple", "flag": True, "tags": ["x", "y"], "meta": {"rank": 3},
-          "at": "2026-01-01T00:00:00+00:00"},
+          "at": "2026-01-01T00:00:00+00:00", "pair": {"x": 1, "y": 2}},
     "b": {"n": 2.5, "s": "banana", "flag": False, "tags": ["y"], "meta": {"rank": 1},
           "at": "2026-01-03T00:00:00+00:00"},
     "c": {"n": 10, "s": "cherry", "flag": 1, "tags": [], "meta": {"rank": 2},
@@ -162,6 +162,9 @@ def seeded(store: DocumentStore, coll: str) -> DocumentStore:
         ([Filter("tags", "array_contains", "y")], ["a", "b"]),
         ([Filter("tags", "array_contains", 1)], ["d"]),
         ([Filter("meta.rank", "==", 2)], ["c"]),
+        ([Filter("meta", "==", {"rank": 3})], ["a"]),
+        ([Filter("tags", "==", ["y"])], ["b"]),
+        ([Filter("pair", "==", {"y": 2, "x": 1})], ["a"]),
         ([Filter("meta.rank", "<", 3)], ["b", "c"]),
         ([Filter("meta.rank", ">", 1), Filter("tags", "array_contains", "x")], ["a"]),
         ([Filter("n", ">", 0), Filter("n", "<", 5)], ["a", "b"]),

@@ -116,7 +116,7 @@ def _equals(kind: str, value: str, operand: Any, key: str, params: Params) -> st
         params[key] = operand
         return f"({kind} = 'text' AND {value} = :{key})"
     # Arrays and maps: json_extract yields their minified JSON text; compare it with ours.
-    params[key] = json.dumps(operand, separators=(",", ":"))
+    params[key] = json.dumps(operand, separators=(",", ":"), sort_keys=True)
     json_kind = "array" if isinstance(operand, (list, tuple)) else "object"
     return f"({kind} = '{json_kind}' AND {value} = json(:{key}))"
 

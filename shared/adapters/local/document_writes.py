@@ -74,7 +74,8 @@ def apply_write(conn: sqlite3.Connection, write: Write, now: float) -> None:
         after = {**before, **write.data}
     else:
         after = write.data
-    after_json = json.dumps(after) if after is not None else None
+    # Sorted keys make the stored text canonical, so map equality ignores key order.
+    after_json = json.dumps(after, sort_keys=True) if after is not None else None
     seq = conn.execute(
         "INSERT INTO changes (collection, doc_id, kind, before, after, ts) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -219,7 +219,10 @@ class SqliteDocumentStore:
         except sqlite3.OperationalError as exc:
             raise TransientError(f"document store failed: {exc}") from exc
         finally:
-            self._pool.put(conn)
+            if self._closed:
+                conn.close()  # the store closed while this operation ran
+            else:
+                self._pool.put(conn)
 
     def _open(self) -> sqlite3.Connection:
         """Open a connection in autocommit mode, with WAL, a busy timeout and the schema."""
