@@ -32,18 +32,15 @@ from shared.errors import (
     ],
 )
 def test_client_exceptions_leave_as_platform_errors(raised: Exception, expected: type) -> None:
-    with pytest.raises(expected) as caught:
-        with translated("get agents/a1"):
-            raise raised
+    with pytest.raises(expected) as caught, translated("get agents/a1"):
+        raise raised
     assert caught.value.__cause__ is raised
     assert "agents/a1" in caught.value.message
 
 
 def test_platform_errors_and_other_exceptions_pass_through_unchanged() -> None:
-    with pytest.raises(NotFoundError, match="mine"):
-        with translated("x"):
-            raise NotFoundError("mine")
-    with pytest.raises(KeyError):
-        with translated("x"):
-            raise KeyError("not a client error")
+    with pytest.raises(NotFoundError, match="mine"), translated("x"):
+        raise NotFoundError("mine")
+    with pytest.raises(KeyError), translated("x"):
+        raise KeyError("not a client error")
     assert not issubclass(KeyError, FarmError)
