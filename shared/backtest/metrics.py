@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from shared.errors import InvalidInputError
@@ -80,7 +81,7 @@ def _mean(xs: Sequence[float]) -> float:
 
 
 def _returns(values: Sequence[float]) -> list[float]:
-    return [b / a - 1.0 if a else 0.0 for a, b in zip(values, values[1:])]
+    return [b / a - 1.0 if a else 0.0 for a, b in pairwise(values)]
 
 
 def _sharpe(returns: Sequence[float], periods_per_year: float) -> float | None:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from shared.errors import InvalidInputError, ValidationFailedError
 from shared.fmel.record import TABLE, row_from_json, row_to_json
@@ -103,7 +103,7 @@ class FmelRecorder:
         """Return the spilled batches waiting for replay, oldest first."""
         return sorted(self.spill_dir.glob("*.jsonl"))
 
-    def __enter__(self) -> FmelRecorder:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -34,7 +34,7 @@ _TIMEFRAMES = {
 class FeedInfo:
     """One tracked data feed: its symbol and the hashes of its bars."""
 
-    __slots__ = ("data", "symbol", "timeframe", "hashes", "_cache", "dt_line")
+    __slots__ = ("_cache", "data", "dt_line", "hashes", "symbol", "timeframe")
 
     def __init__(self, data: bt.AbstractDataBase, symbol: str) -> None:
         self.data = data
@@ -91,7 +91,7 @@ class FeedLine:
 class Lineage:
     """The source of a read of an indicator: feed lines it depends on, over `window` bars."""
 
-    __slots__ = ("name", "roots", "window", "labels")
+    __slots__ = ("labels", "name", "roots", "window")
 
     def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int) -> None:
         self.name = name
@@ -200,7 +200,7 @@ class AccessTracker:
         if base_getitem is bt.LineBuffer.__getitem__:
             # backtrader reads feed lines many times per bar outside decisions (tick fill,
             # broker): inlining LineBuffer's lookup keeps those reads as cheap as untracked ones.
-            def __getitem__(self: Any, ago: int) -> float:  # noqa: F811
+            def __getitem__(self: Any, ago: int) -> float:
                 reads = state[0]
                 if reads is not None:
                     reads.append((self._fmel_src, ago, 1))

@@ -40,7 +40,7 @@ class Bar:
             object.__setattr__(self, "timestamp", self.timestamp.astimezone(UTC))
 
 
-def _num(value: float | int | None) -> str:
+def _num(value: float | None) -> str:
     # repr() of a float is the shortest round-tripping text, so equal floats hash equally everywhere.
     if value is None:
         return "-"
