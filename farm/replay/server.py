@@ -78,12 +78,14 @@ class ReplayServer:
         secret: str | None = None,
         max_symbols: int | None = None,
         auth_timeout_s: float = AUTH_TIMEOUT_S,
+        offered: tuple[str, ...] | None = None,
     ) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0, got {speed}")
         self.timeline, self.host, self.port, self.speed = timeline, host, port, speed
         self.key, self.secret, self.max_symbols = key, secret, max_symbols
         self.auth_timeout_s = auth_timeout_s
+        self.offered = None if offered is None else frozenset(offered)  # None: any symbol
         self._server: Server | None = None
         self._active: dict[tuple[str, str], ServerConnection] = {}
         self.sent_frames = 0
@@ -190,6 +192,8 @@ class ReplayServer:
         if session.streamer is not None:
             session.streamer.cancel()
         symbols = session.channels["news"] if path == NEWS_PATH else session.channels["bars"]
+        if self.offered is not None:
+            symbols = [s for s in symbols if s in self.offered]
         if not symbols:
             return
         steps = (
