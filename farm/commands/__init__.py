@@ -10,4 +10,5 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.functions",
     "farm.commands.demo",
     "farm.commands.token",
+    "farm.commands.replay",
 )
