@@ -25,6 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(NAME, help="run the local stack", description=__doc__)
     parser.add_argument("--port", type=int, default=None, help="HTTP port (default FARM_PORT)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--no-market-data", dest="market_data", action="store_false",
+        help="do not start the replay server and the ingester",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -45,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     platform = bootstrap(settings)
     platform.warehouse.ensure_tables()
     host = FunctionHost(platform, host=args.host, port=args.port).start()
+    feed = _start_market_feed(platform) if getattr(args, "market_data", True) else None
     print(
         f"farm up: serving {len(host.specs)} functions at {host.url} "
         f"(backend={settings.backend}, data={settings.data_dir}, "
@@ -55,10 +60,21 @@ def run(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
             pass
     finally:
+        if feed is not None:
+            feed.stop()
         host.stop()
         _close_stores(platform)
         print("farm up: stopped", flush=True)
     return 0
+
+
+def _start_market_feed(platform: Platform):  # -> farm.market_feed.MarketFeed
+    # Market data step (issue #6): replay server + ingester, so the live path works offline.
+    from farm.market_feed import MarketFeed
+
+    feed = MarketFeed(platform).start()
+    print(f"farm up: market data replayed at {feed.replay.url}, ingester health at {feed.health_url}", flush=True)
+    return feed
 
 
 def _close_stores(platform: Platform) -> None:
