@@ -1,0 +1,1 @@
+"""The backtest job: `python -m jobs.backtest --run-id RUN [--phase all|prepare|execute|finish]`."""

@@ -1,0 +1,153 @@
+"""The backtest engine: one cerebro over the loaded bars, the agent, FMEL and the equity record.
+
+`run_strategy` is everything between "bars and an Agent class" and "metrics and trades": it
+never touches a port, so it runs unchanged in the sandboxed step of a Cloud Build job and in
+the local subprocess.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+
+from shared.backtest.metrics import DAILY, MINUTE, BacktestMetrics, ClosedTrade, compute_metrics
+from shared.errors import InvalidInputError
+from shared.fmel import FmelAnalyzer
+from shared.fmel.analyzer import num_to_utc
+from shared.market.loader import make_feed
+
+PERIODS_PER_YEAR = {"1Day": DAILY, "1Hour": DAILY * 7, "15Min": DAILY * 26, "5Min": DAILY * 78, "1Min": MINUTE}
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FmelContext:
+    """Who the decisions belong to, and where their rows go."""
+
+    agent_id: str
+    user_id: str
+    session_id: str
+    sink: Callable[[Row], None]
+
+
+@dataclass
+class EngineResult:
+    """What one run produced: metrics (with the curves), the trade list and the decision count."""
+
+    metrics: BacktestMetrics
+    trades: list[dict[str, Any]] = field(default_factory=list)
+    decisions: int = 0
+
+
+class EquityRecorder(bt.Analyzer):
+    """Record, after every decision, the portfolio value, exposure, closes and closed trades."""
+
+    def start(self) -> None:
+        """Prepare the per-bar lists."""
+        self.times: list[float] = []
+        self.values: list[float] = []
+        self.exposed: list[bool] = []
+        self.closes: dict[str, list[float]] = {d._name: [] for d in self.strategy.datas}
+        self.trades: list[ClosedTrade] = []
+        self._sizes: dict[int, float] = {}
+
+    def prenext(self) -> None:
+        """Record warm-up bars too: the equity curve covers the whole run."""
+        self.next()
+
+    def next(self) -> None:
+        """Record this bar."""
+        strategy, broker = self.strategy, self.strategy.broker
+        dt = strategy.lines.datetime
+        self.times.append(dt.array[dt.idx])
+        self.values.append(broker.getvalue())
+        exposed = False
+        for data in strategy.datas:
+            close = data.lines.close
+            self.closes[data._name].append(close.array[close.idx] if len(data) else math.nan)
+            exposed = exposed or bool(broker.getposition(data).size)
+        self.exposed.append(exposed)
+
+    def notify_trade(self, trade: bt.Trade) -> None:
+        """Keep each round trip once it closes, with the largest size it reached."""
+        self._sizes[trade.ref] = max(self._sizes.get(trade.ref, 0.0), abs(float(trade.size)))
+        if trade.isclosed:
+            self.trades.append(
+                ClosedTrade(
+                    pnl=float(trade.pnlcomm),
+                    entry_time=num_to_utc(trade.dtopen),
+                    exit_time=num_to_utc(trade.dtclose),
+                    size=self._sizes.pop(trade.ref, 0.0),
+                    symbol=trade.data._name,
+                )
+            )
+
+
+def run_strategy(
+    agent: type[bt.Strategy],
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    timeframe: str = "1Day",
+    cash: float = 25_000.0,
+    commission: float = 0.0,
+    fmel: FmelContext | None = None,
+) -> EngineResult:
+    """Backtest `agent` over one feed per symbol; FMEL records every decision when given."""
+    frames = {s: f for s, f in frames.items() if len(f)}
+    if not frames:
+        raise InvalidInputError("no bars for any requested symbol in the window")
+    if timeframe not in PERIODS_PER_YEAR:
+        raise InvalidInputError(f"timeframe must be one of {tuple(PERIODS_PER_YEAR)}, got {timeframe!r}")
+    cerebro = bt.Cerebro(stdstats=False)
+    for symbol, frame in frames.items():
+        cerebro.adddata(make_feed(symbol, frame, timeframe))
+    cerebro.broker.setcash(cash)
+    cerebro.broker.setcommission(commission=commission)
+    cerebro.addstrategy(agent)
+    cerebro.addanalyzer(EquityRecorder, _name="equity")
+    if fmel is not None:
+        cerebro.addanalyzer(
+            FmelAnalyzer,
+            _name="fmel",
+            agent_id=fmel.agent_id,
+            user_id=fmel.user_id,
+            session_id=fmel.session_id,
+            mode="backtest",
+            sink=fmel.sink,
+        )
+    strategy = cerebro.run()[0]
+    equity: EquityRecorder = strategy.analyzers.equity
+    decisions = strategy.analyzers.fmel.decisions if fmel is not None else len(equity.values)
+    stamps = [num_to_utc(t) for t in equity.times]
+    metrics = compute_metrics(
+        stamps,
+        equity.values,
+        equity.trades,
+        equity.exposed,
+        {s: _backfilled(c) for s, c in equity.closes.items()},
+        periods_per_year=PERIODS_PER_YEAR[timeframe],
+    )
+    return EngineResult(metrics, [_trade_row(t) for t in equity.trades], decisions)
+
+
+def _backfilled(closes: list[float]) -> list[float]:
+    # A symbol whose bars start late has no price before its first bar: use its first one.
+    first = next((c for c in closes if not math.isnan(c)), math.nan)
+    return [first if math.isnan(c) else c for c in closes]
+
+
+def _trade_row(trade: ClosedTrade) -> dict[str, Any]:
+    return {
+        "symbol": trade.symbol,
+        "size": trade.size,
+        "entry_time": trade.entry_time.astimezone(UTC).isoformat(),
+        "exit_time": trade.exit_time.astimezone(UTC).isoformat(),
+        "pnl": trade.pnl,
+    }
+
