@@ -7,6 +7,7 @@ someone else's agent is reported exactly like a missing one (NotFoundError, neve
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
 # One lock document per (user, code): created in the same transaction as the agent, so two
 # concurrent identical submissions cannot both succeed (SPEC §4: duplicate code -> 409).
 CODE_LOCKS = "agent-code-locks"
+AGENT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +115,7 @@ def submit_agent(
 
 def get_agent(documents: DocumentStore, owner_uid: str, agent_id: str) -> dict[str, Any]:
     """Return the caller's agent document; NotFoundError when missing, deleted or not theirs."""
+    _check_id(agent_id)
     return _owned(documents.get(AGENTS, agent_id), owner_uid, agent_id)
 
 
@@ -120,6 +123,7 @@ def delete_agent(
     cmd: DeleteAgent, *, documents: DocumentStore, clock: Callable[[], str] = now_iso
 ) -> DeletedAgent:
     """Soft-delete: mark `deleted`, stop a trading agent, keep everything else (FMEL too)."""
+    _check_id(cmd.agent_id)
 
     def mark(txn: Transaction) -> DeletedAgent:
         agent = _owned(txn.get(AGENTS, cmd.agent_id), cmd.owner_uid, cmd.agent_id)
@@ -181,6 +185,12 @@ def _owned(agent: dict[str, Any] | None, owner_uid: str, agent_id: str) -> dict[
     if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
         raise NotFoundError(f"no agent {agent_id!r}")
     return agent
+
+
+def _check_id(agent_id: str) -> None:
+    # Ids are ours (uuid4 hex); anything else cannot name an agent, and must not reach the store.
+    if not AGENT_ID.fullmatch(agent_id):
+        raise NotFoundError(f"no agent {agent_id[:80]!r}")
 
 
 def _lock_id(owner_uid: str, code_hash: str) -> str:
