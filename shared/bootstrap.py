@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimiter, Warehouse
 from shared.ports.identity import IdentityVerifier
+from shared.ports.jobs import JobLauncher
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,3 +97,17 @@ def _identity(settings: Settings) -> IdentityVerifier:
     from shared.adapters.local.local_identity import LocalIdentityVerifier
 
     return LocalIdentityVerifier(settings.data_dir)
+
+
+def job_launcher(platform: Platform) -> JobLauncher:
+    """Build the backtest job launcher for `platform`: Cloud Build on gcp, a subprocess locally."""
+    settings = platform.settings
+    if settings.backend == "gcp":
+        from shared.adapters.gcp.cloud_build import CloudBuildJobLauncher
+
+        assert settings.gcp_project  # Settings guarantees it for the gcp backend
+        return CloudBuildJobLauncher(settings.gcp_project, region=settings.gcp_region, bucket=settings.blob_bucket)
+    from shared.adapters.local.job_launcher import JobLimits, LocalJobLauncher
+
+    limits = JobLimits(budget_s=float(settings.backtest_budget_s))
+    return LocalJobLauncher(platform.messages, settings.data_dir, limits=limits)

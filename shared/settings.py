@@ -49,6 +49,8 @@ class Settings:
     # Per-user rate-limit overrides, "class=count/window_s" (e.g. "requests=100/60"); see
     # shared.services.rate_limits for the classes and their defaults.
     rate_limits: tuple[str, ...] = ()
+    # Backtest jobs (SPEC §7): wall-clock budget per run; the CPU-time limit follows it.
+    backtest_budget_s: int = 1800
 
     def __post_init__(self) -> None:
         if self.backend not in get_args(Backend):
