@@ -28,10 +28,11 @@ from shared.errors import InvalidInputError, NotFoundError
 from shared.fmel.record import TABLE as DECISIONS_TABLE
 from shared.fmel.record import row_from_json
 from shared.market.loader import load_bars
-from shared.ports import BlobStore, DocumentStore, MessageBus, OutgoingMessage, Warehouse
+from shared.ports import BlobStore, DocumentStore, MessageBus, Warehouse
 from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.schemas.messages import BacktestCompleted, RunBacktest
 from shared.schemas.warehouse import BACKTEST_RUNS
+from shared.services.backtests import publish_completed
 
 log = logging.getLogger(__name__)
 INSERT_BATCH = 500
@@ -107,13 +108,6 @@ def finish(
     )
     publish_completed(messages, event)
     return event
-
-
-def publish_completed(messages: MessageBus, event: BacktestCompleted) -> None:
-    """Publish a run's result on `backtest-results`."""
-    attributes = {"run_id": event.run_id, "agent_id": event.agent_id, "status": event.status}
-    messages.publish(BacktestCompleted.TOPIC, [OutgoingMessage(event.encode(), attributes)])
-    log.info("backtest %s %s", event.run_id, event.status)
 
 
 def insert_decisions(run: RunBacktest, path: Path, warehouse: Warehouse) -> int:
