@@ -81,23 +81,26 @@ class FeedInfo:
 class FeedLine:
     """The source of a read of one feed line."""
 
-    __slots__ = ("feed", "field")
+    __slots__ = ("feed", "field", "targets")
 
     def __init__(self, feed: FeedInfo, field: str) -> None:
         self.feed = feed
         self.field = field
+        self.targets = ((feed, field),)
 
 
 class Lineage:
     """The source of a read of an indicator: feed lines it depends on, over `window` bars."""
 
-    __slots__ = ("labels", "name", "roots", "window")
+    __slots__ = ("expanded", "labels", "name", "roots", "targets", "window")
 
     def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int) -> None:
         self.name = name
         self.roots = roots
         self.window = window
         self.labels = tuple(f"{name}:{root.field}[{1 - window}..0]" for root in roots)
+        self.targets = tuple((root.feed, label) for root, label in zip(roots, self.labels, strict=True))
+        self.expanded = tuple((root.feed, root.field) for root in roots)
 
 
 class AccessTracker:
@@ -228,36 +231,33 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
     """
     if not reads:
         return [], 0
-    groups: dict[tuple[int, int], dict[str, Any]] = {}
-    seen: set[tuple[int, str, int]] = set()
+    groups: dict[tuple[FeedInfo, int], dict[str, Any]] = {}
+    seen: set[tuple[FeedInfo, str, int]] = set()
     accessed: list[dict[str, Any]] = []
     seq = 0
     for source, ago, size in reads:
-        if type(source) is FeedLine:
-            spans: Any = ((source.feed, source.field, ago - size + 1),)
-        elif expand:
-            low = ago - size + 1 - (source.window - 1)
-            spans = ((root.feed, root.field, low) for root in source.roots)
+        if expand and type(source) is Lineage:
+            first, targets = ago - size + 1 - (source.window - 1), source.expanded
         else:
-            spans = ((root.feed, label, ago - size + 1) for root, label in zip(source.roots, source.labels))
-        for feed, field, low in spans:
-            fid = id(feed)
-            low = max(low, 1 - feed.dt_line.lencount)  # no bar before the first
-            for index in range(low, ago + 1):
-                key = (fid, field, index)
-                if key in seen:
-                    continue
-                seen.add(key)
-                entry = groups.get((fid, index))
-                if entry is None:
-                    data_hash = feed.hash_at(index)
-                    if data_hash is None:
-                        continue
-                    entry = {"symbol": feed.symbol, "data_hash": data_hash, "fields": [], "reads": []}
-                    groups[(fid, index)] = entry
-                    accessed.append(entry)
-                seq += 1
-                if field not in entry["fields"]:
-                    entry["fields"].append(field)
-                entry["reads"].append({"seq": seq, "field": field, "index": index})
+            first, targets = ago - size + 1, source.targets
+        for feed, field in targets:
+            index = max(first, 1 - feed.dt_line.lencount)  # no bar before the first
+            while index <= ago:
+                key = (feed, field, index)
+                if key not in seen:
+                    seen.add(key)
+                    entry = groups.get((feed, index))
+                    if entry is None:
+                        data_hash = feed.hash_at(index)
+                        if data_hash is None:
+                            index += 1
+                            continue
+                        entry = {"symbol": feed.symbol, "data_hash": data_hash, "fields": [field], "reads": []}
+                        groups[(feed, index)] = entry
+                        accessed.append(entry)
+                    elif field not in entry["fields"]:
+                        entry["fields"].append(field)
+                    seq += 1
+                    entry["reads"].append({"seq": seq, "field": field, "index": index})
+                index += 1
     return accessed, seq
