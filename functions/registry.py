@@ -117,6 +117,32 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=HttpTrigger("/api/openapi.json", ("GET",)),
         public=True,
     ),
+    FunctionSpec(
+        name="farm-backtests",
+        module="functions.backtests",
+        entry_point="agent_backtests",
+        trigger=HttpTrigger("/api/agents/<agent_id>/backtests", ("POST",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-backtest-item",
+        module="functions.backtest_item",
+        entry_point="backtest_item",
+        trigger=HttpTrigger("/api/backtests/<run_id>", ("GET",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-on-backtest-request",
+        module="functions.on_backtest_request",
+        entry_point="on_backtest_request",
+        trigger=TopicTrigger("backtest-requests"),
+    ),
+    FunctionSpec(
+        name="farm-on-backtest-result",
+        module="functions.on_backtest_result",
+        entry_point="on_backtest_result",
+        trigger=TopicTrigger("backtest-results"),
+    ),
 )
 
 
