@@ -1,0 +1,1 @@
+"""Brokers a runtime trades through: `SimulatedBroker` (embedded default) and `AlpacaBroker`."""

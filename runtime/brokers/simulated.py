@@ -1,0 +1,253 @@
+"""SimulatedBroker: a backtrader broker that fills orders against the bus's bars.
+
+An order placed on bar t is filled from bar t+1 on: market orders at the open, limit orders
+when the bar trades through the limit (at the better of open and limit), stop orders when the
+bar touches the stop (at the worse of open and stop). Slippage moves every fill against the
+trader; commission is a fraction of the traded value. A fill takes at most `participation`
+of the bar's volume, so a big order fills partially over several bars. Every fill is executed
+into backtrader's order (`order.execute` with the real size, price and commission) and the
+account (cash, positions, recent fills) is written to its document, so a restart resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from datetime import UTC
+from typing import Any
+
+import backtrader as bt
+
+from shared.adapters.local.broker_accounts import RECENT_TRADES
+from shared.domain.clock import iso
+from shared.fmel.analyzer import num_to_utc
+from shared.ports.broker import BROKER_ACCOUNTS, BrokerState, Holding, TradeFill
+from shared.ports.documents import DocumentStore
+
+log = logging.getLogger(__name__)
+
+
+class SimulatedBroker(bt.BrokerBase):
+    """Paper broker for the embedded default; same interface as `AlpacaBroker`."""
+
+    params = (
+        ("slippage", 0.0005),  # fraction of the price, against the trader
+        ("commission", 0.0),  # fraction of the traded value
+        ("participation", 1.0),  # most of a bar's volume one order may take
+    )
+
+    def __init__(self, documents: DocumentStore, account_id: str) -> None:
+        super().__init__()
+        self.documents = documents
+        self.account_id = account_id
+        self.cash = 0.0
+        self.positions: dict[bt.AbstractDataBase, bt.Position] = {}
+        self._saved: dict[str, dict[str, float]] = {}
+        self._open: list[bt.Order] = []
+        self._seen: dict[int, int] = {}  # order ref -> len(data) when last considered
+        self._notes: list[bt.Order] = []
+        self._fills: list[dict[str, Any]] = []
+        self._trades = 0
+        self._lock = threading.Lock()  # state() is read from the heartbeat thread
+
+    # -- backtrader's broker interface -----------------------------------------------------
+
+    def start(self) -> None:
+        """Load cash and positions from the account document."""
+        super().start()
+        doc = self.documents.get(BROKER_ACCOUNTS, self.account_id)
+        if doc is None:
+            raise RuntimeError(f"broker account {self.account_id} does not exist")
+        self.cash = float(doc["cash"])
+        self._saved = {s: p for s, p in doc.get("positions", {}).items() if p.get("size")}
+        self._fills = list(doc.get("recent_trades", []))
+        self._trades = int(doc.get("trades", 0))
+        self.setcommission(commission=self.p.commission)
+
+    def stop(self) -> None:
+        """Persist the account when the run ends."""
+        self.shutdown()
+
+    def getcash(self) -> float:
+        """Cash in the account."""
+        return self.cash
+
+    def getvalue(self, datas: Any = None) -> float:
+        """Cash plus positions marked at each feed's latest close."""
+        value = self.cash
+        for data, pos in self.positions.items():
+            if pos.size and (datas is None or data in datas):
+                value += pos.size * _mark(data, pos)
+        return value
+
+    def getposition(self, data: bt.AbstractDataBase) -> bt.Position:
+        """The position in `data`, restored from the account on first use."""
+        pos = self.positions.get(data)
+        if pos is None:
+            saved = self._saved.pop(data._name, None)
+            pos = bt.Position(saved["size"], saved["price"]) if saved else bt.Position()
+            self.positions[data] = pos
+        return pos
+
+    def buy(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,  # noqa: ANN001, D102
+            tradeid=0, oco=None, trailamount=None, trailpercent=None, **kwargs):
+        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                            exectype=exectype, valid=valid, tradeid=tradeid)
+        return self.submit(order)
+
+    def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,  # noqa: ANN001, D102
+             tradeid=0, oco=None, trailamount=None, trailpercent=None, **kwargs):
+        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                             exectype=exectype, valid=valid, tradeid=tradeid)
+        return self.submit(order)
+
+    def submit(self, order: bt.Order) -> bt.Order:
+        """Accept an order; it can fill from the next bar of its feed on."""
+        self.getposition(order.data)
+        order.submit(self)
+        self._notify(order)
+        if order.exectype not in (bt.Order.Market, bt.Order.Limit, bt.Order.Stop):
+            order.reject(self)
+            self._notify(order)
+            return order
+        order.accept(self)
+        self._notify(order)
+        self._open.append(order)
+        self._seen[order.ref] = len(order.data)
+        return order
+
+    def cancel(self, order: bt.Order) -> bool:
+        """Cancel an open order; False when it is no longer open."""
+        if order not in self._open:
+            return False
+        self._open.remove(order)
+        order.cancel()
+        self._notify(order)
+        return True
+
+    def next(self) -> None:
+        """Try every open order against the new bar of its feed (called by cerebro each loop)."""
+        filled = False
+        for order in list(self._open):
+            data = order.data
+            if len(data) <= self._seen.get(order.ref, 0):
+                continue  # no new bar since the order was placed or last tried
+            self._seen[order.ref] = len(data)
+            filled = self._try_fill(order) or filled
+        if filled:
+            self._persist()
+
+    def get_notification(self) -> bt.Order | None:
+        """The next order notification for the strategy, or None."""
+        return self._notes.pop(0) if self._notes else None
+
+    def get_orders_open(self, safe: bool = False) -> list[bt.Order]:
+        """Orders not yet completed, cancelled or rejected."""
+        return [o.clone() for o in self._open] if safe else list(self._open)
+
+    # -- TradingBroker --------------------------------------------------------------------
+
+    def state(self) -> BrokerState:
+        """Cash, value, positions and the latest fills."""
+        with self._lock:
+            positions = tuple(
+                Holding(d._name, float(p.size), float(p.price)) for d, p in self.positions.items() if p.size
+            )
+            positions += tuple(Holding(s, float(p["size"]), float(p["price"])) for s, p in self._saved.items())
+            fills = tuple(TradeFill(**f) for f in self._fills)
+            return BrokerState(self.cash, self.getvalue(), positions, fills, self._trades)
+
+    def shutdown(self) -> None:
+        """Write the account document (cash, positions, fills)."""
+        self._persist()
+
+    # -- filling ----------------------------------------------------------------------------
+
+    def _try_fill(self, order: bt.Order) -> bool:
+        data = order.data
+        price = self._fill_price(order, data.open[0], data.high[0], data.low[0])
+        if price is None:
+            return False
+        remaining = abs(order.executed.remsize)
+        volume = float(data.volume[0])
+        cap = math.floor(volume * self.p.participation) if volume > 0 else remaining
+        size = min(remaining, cap)
+        if order.isbuy():
+            cost_per = price * (1 + self.p.commission)
+            size = min(size, math.floor(self.cash / cost_per)) if cost_per > 0 else size
+        if size <= 0:
+            if order.isbuy() and self.cash < price:
+                self._finish(order, "margin")
+            return False
+        self._execute(order, size if order.isbuy() else -size, price)
+        return True
+
+    def _fill_price(self, order: bt.Order, open_: float, high: float, low: float) -> float | None:
+        buy, slip = order.isbuy(), self.p.slippage
+        limit = order.created.price
+        if order.exectype == bt.Order.Market:
+            base = open_
+        elif order.exectype == bt.Order.Limit:
+            if buy and low > limit or not buy and high < limit:
+                return None
+            return min(open_, limit) if buy else max(open_, limit)  # a limit never slips past itself
+        else:  # Stop: triggers when touched, then fills like a market order
+            if buy and high < limit or not buy and low > limit:
+                return None
+            base = max(open_, limit) if buy else min(open_, limit)
+        return base * (1 + slip) if buy else base * (1 - slip)
+
+    def _execute(self, order: bt.Order, size: float, price: float) -> None:
+        data = order.data
+        with self._lock:
+            position = self.getposition(data)
+            pprice_orig = position.price
+            psize, pprice, opened, closed = position.update(size, price)
+            commission = abs(size) * price * self.p.commission
+            closedcomm = abs(closed) * price * self.p.commission
+            openedcomm = commission - closedcomm
+            pnl = -closed * (price - pprice_orig)
+            self.cash -= size * price + commission
+            order.execute(
+                data.datetime[0], size, price,
+                closed, abs(closed) * pprice_orig, closedcomm,
+                opened, abs(opened) * price, openedcomm,
+                0.0, pnl, psize, pprice,
+            )
+            order.addcomminfo(self.getcommissioninfo(data))
+            self._trades += 1
+            fill = TradeFill(
+                data._name, "buy" if size > 0 else "sell", abs(float(size)), float(price), float(commission),
+                iso(num_to_utc(data.datetime[0]).astimezone(UTC)), str(order.ref),
+            )
+            self._fills = [*self._fills, vars(fill)][-RECENT_TRADES:]
+        if order.executed.remsize:
+            order.partial()
+        else:
+            order.completed()
+            self._open.remove(order)
+        self._notify(order)
+
+    def _finish(self, order: bt.Order, how: str) -> None:
+        self._open.remove(order)
+        order.margin() if how == "margin" else order.reject(self)
+        self._notify(order)
+
+    def _notify(self, order: bt.Order) -> None:
+        self._notes.append(order.clone())
+
+    def _persist(self) -> None:
+        with self._lock:
+            positions = {s: dict(p) for s, p in self._saved.items()}
+            positions |= {d._name: {"size": float(p.size), "price": float(p.price)} for d, p in self.positions.items()}
+            changes = {"cash": self.cash, "positions": positions, "recent_trades": self._fills, "trades": self._trades}
+        try:
+            self.documents.update(BROKER_ACCOUNTS, self.account_id, changes)
+        except Exception:  # noqa: BLE001 - a missed write is retried with the next fill or at stop
+            log.exception("could not persist broker account %s", self.account_id)
+
+
+def _mark(data: bt.AbstractDataBase, pos: bt.Position) -> float:
+    close = data.lines.close
+    return close.array[close.idx] if len(close.array) else pos.price
