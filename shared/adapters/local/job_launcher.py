@@ -46,12 +46,19 @@ class LocalJobLauncher:
     """Launch backtest jobs as sandboxed subprocesses of this process."""
 
     def __init__(
-        self, messages: MessageBus, data_dir: Path, *, limits: JobLimits | None = None, python: str = sys.executable
+        self,
+        messages: MessageBus,
+        data_dir: Path,
+        *,
+        limits: JobLimits | None = None,
+        python: str = sys.executable,
+        module: str = "jobs.backtest",
     ) -> None:
         self.messages = messages
         self.data_dir = Path(data_dir).resolve()
         self.limits = limits or JobLimits()
         self.python = python
+        self.module = module  # the job's entry module; tests point it at a probe
         self._jobs: dict[str, tuple[subprocess.Popen[bytes], threading.Thread]] = {}
         self._states: dict[str, JobState] = {}
         self._lock = threading.Lock()
@@ -62,7 +69,7 @@ class LocalJobLauncher:
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{run.run_id}.log", "ab") as out:
             process = subprocess.Popen(
-                [self.python, "-m", "jobs.backtest", "--run-id", run.run_id],
+                [self.python, "-m", self.module, "--run-id", run.run_id],
                 cwd=PROJECT_ROOT,
                 env=self.child_env(),
                 stdin=subprocess.DEVNULL,
