@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,14 @@ def _num(value: float | None) -> str:
     return repr(float(value))
 
 
+@functools.lru_cache(maxsize=8192)
+def _time_text(timestamp: datetime) -> str:
+    # Cached: strftime dominated hashing, and live frames carry many bars of the same minute.
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=UTC)
+    return timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def hash_bar_values(
     symbol: str,
     timeframe: str,
@@ -60,9 +69,7 @@ def hash_bar_values(
     vwap: float | None = None,
 ) -> str:
     """Hash a bar given as values; `bar_hash` of the same bar gives the same text."""
-    if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=UTC)
-    ts = timestamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    ts = _time_text(timestamp)
     count = "-" if trade_count is None else str(int(trade_count))
     text = "|".join(
         (symbol, timeframe, ts, _num(open_), _num(high), _num(low), _num(close), _num(volume), count, _num(vwap))
