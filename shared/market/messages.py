@@ -7,6 +7,7 @@ on. A bar's `data_hash` is `shared.market.bar_hash`, the same hash its `market_d
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ TYPES: tuple[str, ...] = (*BAR_TYPES, "trade", "quote", "news")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
+@functools.lru_cache(maxsize=8192)
 def format_time(ts: datetime) -> str:
     """Return `ts` as RFC 3339 UTC text with microseconds and a `Z`."""
+    # Cached because a live frame carries many messages of the same minute and strftime is slow.
     if ts.tzinfo is not None and ts.utcoffset():
         ts = ts.astimezone(UTC)
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
