@@ -1,7 +1,7 @@
 """The platform's normalised market messages on `market-data`, `crypto-data` and `news-data`.
 
-Bodies are compact JSON with a `schema_version`; attributes carry `symbol`, `type`, `source` (for
-subscription filters) and `data_hash`, the stable content hash FMEL cites and de-duplication keys
+Bodies are compact JSON with a `schema_version`; attributes carry `symbol`, `type` and `source` (for
+subscription filters); the body's `data_hash` is the stable content hash FMEL cites and de-duplication keys
 on. A bar's `data_hash` is `shared.market.bar_hash`, the same hash its `market_data.bars` row has.
 """
 
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from shared.errors import InvalidInputError
 from shared.market.bars import Bar, bar_hash, bar_to_row
 from shared.ports.messages import OutgoingMessage
@@ -21,7 +23,6 @@ from shared.ports.messages import OutgoingMessage
 SCHEMA_VERSION = 1
 BAR_TYPES: tuple[str, ...] = ("bar", "updated_bar", "daily_bar")
 TYPES: tuple[str, ...] = (*BAR_TYPES, "trade", "quote", "news")
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 @functools.lru_cache(maxsize=8192)
@@ -141,12 +142,11 @@ MarketMessage = BarMessage | TickMessage | NewsMessage
 
 def encode(message: MarketMessage) -> OutgoingMessage:
     """Return the message to publish: JSON body plus `symbol`/`type`/`source`/`data_hash` attributes."""
-    attributes = {
-        "symbol": message.symbol, "type": message.type, "source": message.source, "data_hash": message.data_hash,
-    }
+    # The content hash travels in the body; attributes hold only what subscription filters use.
+    attributes = {"symbol": message.symbol, "type": message.type, "source": message.source}
     if isinstance(message, NewsMessage):
         attributes["symbols"] = ",".join(message.symbols)  # `symbol` holds the first one only
-    return OutgoingMessage(_dumps(message.body()).encode(), attributes)
+    return OutgoingMessage(orjson.dumps(message.body()), attributes)  # orjson: ~6x faster than json
 
 
 def decode(data: bytes) -> MarketMessage:

@@ -40,7 +40,7 @@ def test_encoded_messages_round_trip_with_schema_version_and_attributes() -> Non
                   NewsEvent("9", "headline", T, T, symbols=("AAPL", "MSFT"), source="benzinga")):
         message = normalise(event, "alpaca-iex")
         out = mm.encode(message)
-        assert out.attributes["type"] == message.type and out.attributes["data_hash"] == message.data_hash
+        assert out.attributes["type"] == message.type and out.attributes["source"] == message.source
         assert mm.decode(out.data) == message
     news = mm.encode(normalise(NewsEvent("9", "h", T, None, symbols=("AAPL", "MSFT")), "alpaca-news"))
     assert news.attributes["symbol"] == "AAPL" and news.attributes["symbols"] == "AAPL,MSFT"
