@@ -42,7 +42,7 @@ class BusDataFeed(bt.feed.DataBase):
         self._queue: queue.Queue[tuple[BarMessage, float]] = queue.Queue()
         self._stopped = threading.Event()
         self.wakeup = threading.Event()  # shared by every feed of a router: any bar ends the wait
-        self._last = float("-inf")
+        self._last_stamp = float("-inf")
         self.dropped = 0
 
     def islive(self) -> bool:
@@ -76,10 +76,10 @@ class BusDataFeed(bt.feed.DataBase):
                 continue
             bar = message.bar
             stamp = bt.date2num(bar.timestamp.astimezone(UTC).replace(tzinfo=None))
-            if stamp <= self._last:
+            if stamp <= self._last_stamp:
                 self.dropped += 1  # older than (or a repeat of) the last bar seen
                 continue
-            self._last = stamp
+            self._last_stamp = stamp
             lines = self.lines
             lines.datetime[0] = stamp
             lines.open[0], lines.high[0], lines.low[0], lines.close[0] = bar.open, bar.high, bar.low, bar.close

@@ -41,7 +41,7 @@ class SimulatedBroker(bt.BrokerBase):
         super().__init__()
         self.documents = documents
         self.account_id = account_id
-        self.cash = 0.0
+        self.cash = self.startingcash = 0.0
         self.positions: dict[bt.AbstractDataBase, bt.Position] = {}
         self._saved: dict[str, dict[str, float]] = {}
         self._open: list[bt.Order] = []
@@ -59,7 +59,7 @@ class SimulatedBroker(bt.BrokerBase):
         doc = self.documents.get(BROKER_ACCOUNTS, self.account_id)
         if doc is None:
             raise RuntimeError(f"broker account {self.account_id} does not exist")
-        self.cash = float(doc["cash"])
+        self.cash = self.startingcash = float(doc["cash"])
         self._saved = {s: p for s, p in doc.get("positions", {}).items() if p.get("size")}
         self._fills = list(doc.get("recent_trades", []))
         self._trades = int(doc.get("trades", 0))
@@ -90,13 +90,13 @@ class SimulatedBroker(bt.BrokerBase):
             self.positions[data] = pos
         return pos
 
-    def buy(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,  # noqa: ANN001, D102
+    def buy(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,
             tradeid=0, oco=None, trailamount=None, trailpercent=None, **kwargs):
         order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
                             exectype=exectype, valid=valid, tradeid=tradeid)
         return self.submit(order)
 
-    def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,  # noqa: ANN001, D102
+    def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,
              tradeid=0, oco=None, trailamount=None, trailpercent=None, **kwargs):
         order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
                              exectype=exectype, valid=valid, tradeid=tradeid)
@@ -244,7 +244,7 @@ class SimulatedBroker(bt.BrokerBase):
             changes = {"cash": self.cash, "positions": positions, "recent_trades": self._fills, "trades": self._trades}
         try:
             self.documents.update(BROKER_ACCOUNTS, self.account_id, changes)
-        except Exception:  # noqa: BLE001 - a missed write is retried with the next fill or at stop
+        except Exception:
             log.exception("could not persist broker account %s", self.account_id)
 
 

@@ -153,9 +153,8 @@ def mark_trading(documents: DocumentStore, session_id: str, **fields: Any) -> No
         agent = txn.get(AGENTS, session["agent_id"])
         at = now_iso()
         txn.update(SESSIONS, session_id, {"state": "trading", "updated_at": at, **fields})
-        if agent is not None and agent["status"] in (AgentStatus.DEPLOYING, AgentStatus.FAILED):
-            target = AgentStatus.DEPLOYING if agent["status"] == AgentStatus.FAILED else AgentStatus.TRADING
-            txn.update(AGENTS, session["agent_id"], transition(agent, target, at=at, reason=session_id))
+        if agent is not None and agent["status"] == AgentStatus.DEPLOYING:
+            txn.update(AGENTS, session["agent_id"], transition(agent, AgentStatus.TRADING, at=at, reason=session_id))
 
     documents.transaction(mark)
 

@@ -1,0 +1,42 @@
+"""`python -m runtime --session-id ID`: run one paper-trading session until SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+
+from runtime.app import AgentRuntime, RuntimeOptions
+from shared.bootstrap import bootstrap
+from shared.errors import FarmError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, build the platform, run the session; exit 0 on a graceful stop."""
+    parser = argparse.ArgumentParser(prog="runtime", description=__doc__)
+    parser.add_argument("--session-id", required=True)
+    parser.add_argument("--health-port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--heartbeat-s", type=float, default=2.0)
+    parser.add_argument("--flush-s", type=float, default=2.0)
+    parser.add_argument("--slippage", type=float, default=0.0005)
+    parser.add_argument("--commission", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s runtime: %(message)s")
+    options = RuntimeOptions(health_port=args.health_port, heartbeat_s=args.heartbeat_s, flush_s=args.flush_s,
+                             slippage=args.slippage, commission=args.commission)
+    try:
+        runtime = AgentRuntime(bootstrap(), args.session_id, options)
+    except FarmError as exc:
+        print(f"runtime: {exc.message}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: runtime.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: runtime.request_stop())
+    code = runtime.run()
+    print(json.dumps({"event": "runtime_stopped", "session_id": args.session_id, **runtime.summary}), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The agent runtime: one paper-trading session of one agent, live on the bus (SPEC §9).
+
+`AgentRuntime.run()` loads the agent's bundle, subscribes once per market topic, runs
+backtrader live with `BusDataFeed`s, a broker and the FMEL analyzer in mode `paper`, keeps the
+session document current, and on `request_stop()` (SIGTERM) stops the feeds, flushes FMEL,
+publishes the final snapshot, deletes its subscriptions and returns 0. Decision numbering
+continues across restarts; decisions a killed process made but never wrote are reported on the
+session document (`lost_decisions`, `fmel_gaps`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+
+from runtime.brokers.simulated import SimulatedBroker
+from runtime.feeds import BusDataFeed, BusRouter, make_feed
+from runtime.health import HealthServer
+from runtime.session import DecisionCounter, SessionReporter
+from shared.backtest.bundle import extract_bundle, load_agent, user_traceback
+from shared.bootstrap import Platform
+from shared.domain.clock import now_iso
+from shared.errors import NotFoundError
+from shared.fmel import FmelAnalyzer, FmelRecorder, row_from_json
+from shared.schemas.collections import AGENTS, SESSIONS
+from shared.schemas.topics import PERFORMANCE_UPDATES
+from shared.services import paper_trading
+
+log = logging.getLogger(__name__)
+LAST_POINT_SQL = (
+    "SELECT decision_point FROM fmel.decisions WHERE session_id = @session_id "
+    "ORDER BY decision_point DESC LIMIT 1"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuntimeOptions:
+    """Tunables of one runtime process."""
+
+    health_port: int = 0
+    heartbeat_s: float = 2.0
+    flush_s: float = 2.0  # FMEL batch interval (SPEC §10 default)
+    batch_size: int = 500
+    slippage: float = 0.0005
+    commission: float = 0.0
+
+
+class DecisionWatch(bt.Analyzer):
+    """After each decision: count it (crash-safe) and measure bus-to-`next()` latency."""
+
+    params = (("counter", None), ("samples", None))
+
+    def start(self) -> None:
+        """Find the FMEL analyzer whose numbering is counted."""
+        self._fmel = self.strategy.analyzers.getbyname("fmel")
+
+    def prenext(self) -> None:
+        """Warm-up decisions count too."""
+        self.next()
+
+    def next(self) -> None:
+        """Mark the decision point and the latency of the bars that triggered it."""
+        self.p.counter.mark(self._fmel.get_analysis()["last_point"])
+        now = time.monotonic()
+        for data in self.strategy.datas:
+            received = getattr(data, "received", None)
+            if received and len(data):
+                arrived = received.pop(data.lines.datetime[0], None)
+                if arrived is not None:
+                    self.p.samples.append(now - arrived)
+
+
+class AgentRuntime:
+    """Run one session until stopped."""
+
+    def __init__(self, platform: Platform, session_id: str, options: RuntimeOptions | None = None) -> None:
+        self.platform = platform
+        self.session_id = session_id
+        self.options = options or RuntimeOptions()
+        self.latencies: deque[float] = deque(maxlen=2000)
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._cerebro: bt.Cerebro | None = None
+        self._feeds: list[BusDataFeed] = []
+        self.summary: dict[str, Any] = {}
+
+    def request_stop(self) -> None:
+        """Stop gracefully (safe from a signal handler): feeds end, cerebro returns."""
+        self._stop.set()
+        self.ready.clear()
+        for feed in self._feeds:
+            feed.shutdown()
+        if self._cerebro is not None:
+            self._cerebro.runstop()
+
+    def run(self) -> int:
+        """Run the session; 0 after a requested stop, 1 when the agent's code failed."""
+        p, sid, opts = self.platform, self.session_id, self.options
+        session = p.documents.get(SESSIONS, sid)
+        if session is None:
+            raise NotFoundError(f"session {sid} not found")
+        agent_doc = p.documents.get(AGENTS, session["agent_id"]) or {}
+        data_dir = Path(p.settings.data_dir)
+        with tempfile.TemporaryDirectory(prefix=f"runtime-{sid}-") as work:
+            bundle_dir = extract_bundle(p.blobs.get(agent_doc["bundle_key"]), Path(work) / "bundle")
+            try:
+                agent = load_agent(bundle_dir)
+            except Exception as exc:
+                self._fail(user_traceback(exc, bundle_dir))
+                return 1
+            recorder = FmelRecorder(p.warehouse, data_dir / "fmel-spill" / sid, opts.batch_size, opts.flush_s)
+            counter = DecisionCounter(data_dir / "runtime" / f"{sid}.point")
+            start_point = self._resume(session, counter, recorder)
+            self._feeds = [make_feed(s, session["timeframe"]) for s in session["symbols"]]
+            subscriptions = [(f"runtime-{sid}-{topic}", topic) for topic in session["topics"]]
+            router = BusRouter(p.messages, subscriptions, self._feeds)
+            router.create()
+            p.messages.create_topic(PERFORMANCE_UPDATES)
+            broker = SimulatedBroker(p.documents, session["account_id"], slippage=opts.slippage,
+                                     commission=opts.commission)
+            cerebro = self._cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
+            for feed in self._feeds:
+                cerebro.adddata(feed)
+            cerebro.setbroker(broker)
+            cerebro.addstrategy(agent)
+            cerebro.addanalyzer(FmelAnalyzer, _name="fmel", agent_id=session["agent_id"],
+                                user_id=session["owner_uid"], session_id=sid, mode="paper",
+                                start_point=start_point, sink=recorder.add)
+            cerebro.addanalyzer(DecisionWatch, _name="watch", counter=counter, samples=self.latencies)
+            reporter = SessionReporter(p.documents, p.messages, sid, session, broker, counter,
+                                       interval_s=opts.heartbeat_s, extra=lambda: self._extra(router, recorder))
+            health = HealthServer(self.ready.is_set, port=opts.health_port).start()
+            code = 0
+            try:
+                if self._stop.is_set():
+                    return 0
+                router.start()
+                paper_trading.mark_trading(p.documents, sid, started_at=now_iso(), pid=os.getpid(),
+                                           health_port=health.port)
+                reporter.start()
+                self.ready.set()
+                cerebro.run()
+            except Exception as exc:
+                log.exception("agent failed")
+                self._fail(user_traceback(exc, bundle_dir))
+                code = 1
+            finally:
+                self.ready.clear()
+                router.stop(delete=code == 0)
+                recorder.close()
+                reporter.stop()
+                broker.shutdown()
+                desired = (p.documents.get(SESSIONS, sid) or {}).get("desired")
+                state = ("stopped" if desired == "stopped" else "interrupted") if code == 0 else None
+                try:
+                    reporter.report(final=code == 0, state=state)
+                except Exception:  # noqa: BLE001 - exit with the agent's code, not the report's
+                    log.exception("final session report failed")
+                finally:
+                    health.stop()
+                    counter.close()
+                self.summary = {"decisions": counter.made, "last_decision_point": counter.last,
+                                **recorder.stats(), "start_point": start_point}
+                log.info("runtime %s stopped: %s", sid, self.summary)
+            return code
+
+    def _resume(self, session: dict[str, Any], counter: DecisionCounter, recorder: FmelRecorder) -> int:
+        """Continue numbering after the last decision made; report what a kill lost."""
+        rows = self.platform.warehouse.query(LAST_POINT_SQL, {"session_id": self.session_id})
+        written = max((int(r["decision_point"]) for r in rows if r.get("session_id", self.session_id)
+                       == self.session_id), default=0)
+        for path in recorder.spill_files():  # spilled rows reach the warehouse on replay
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line:
+                    written = max(written, int(row_from_json(line)["decision_point"]))
+        made = max(counter.last, int(session.get("last_decision_point") or 0))
+        lost = max(0, made - written)
+        if lost:
+            log.warning("session %s: %d decisions (%d..%d) were made but never written", self.session_id,
+                        lost, written + 1, made)
+            gaps = [*session.get("fmel_gaps", []), {"first": written + 1, "last": made, "count": lost,
+                                                    "reported_at": now_iso()}]
+            self.platform.documents.update(SESSIONS, self.session_id, {
+                "lost_decisions": int(session.get("lost_decisions") or 0) + lost, "fmel_gaps": gaps})
+        counter.last = max(made, written)
+        return counter.last + 1
+
+    def _extra(self, router: BusRouter, recorder: FmelRecorder) -> dict[str, Any]:
+        samples = sorted(self.latencies)
+        p95 = samples[int(0.95 * (len(samples) - 1))] * 1000 if samples else None
+        return {"latency_p95_ms": p95, "bars_routed": router.routed, "fmel": recorder.stats()}
+
+    def _fail(self, error: str) -> None:
+        self.platform.documents.update(SESSIONS, self.session_id, {"error": error, "updated_at": now_iso()})

@@ -1,0 +1,401 @@
+"""AlpacaBroker: a backtrader broker over Alpaca paper trading (alpaca-py).
+
+Orders go out over `TradingClient` with a client order id per backtrader order (retries reuse
+it, so a lost answer never places a second order). Order updates come from the trade-updates
+stream (`TradingStream`, on its own thread, queued) and from polling the open orders, fast
+while the stream is down and slowly otherwise; both feed the same cumulative-fill logic, so an
+update seen twice executes once. Fills are executed into backtrader's orders with their real
+size, price and commission (the commission scheme set on this broker: Alpaca paper charges
+none). Cash and positions come from Alpaca at start; a restart adopts the open orders a
+previous runtime placed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import backtrader as bt
+import requests
+from alpaca.common.exceptions import APIError
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import QueryOrderStatus
+from alpaca.trading.models import Order as AlpacaOrder
+from alpaca.trading.requests import GetOrdersRequest
+from alpaca.trading.stream import TradingStream
+
+from runtime.brokers.alpaca_orders import (
+    OPEN_STATUSES,
+    Tracked,
+    canonical_symbol,
+    client_order_id,
+    exectype_of,
+    is_ours,
+    new_run_tag,
+    order_request,
+)
+from shared.alpaca.credentials import AlpacaCredentials
+from shared.errors import FarmError
+from shared.ports.broker import BrokerState, Holding, TradeFill
+
+log = logging.getLogger(__name__)
+RECENT_TRADES = 20
+SUBMIT_ATTEMPTS = 3
+
+
+class AlpacaBroker(bt.BrokerBase):
+    """Paper broker over Alpaca; the same interface as `SimulatedBroker`."""
+
+    def __init__(
+        self,
+        credentials: AlpacaCredentials,
+        *,
+        datas: Iterable[bt.AbstractDataBase] = (),
+        base_url: str | None = None,
+        stream_url: str | None = None,
+        use_stream: bool = True,
+        poll_s: float = 2.0,
+        stream_poll_s: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self._credentials = credentials
+        self._base_url, self._stream_url, self._use_stream = base_url, stream_url, use_stream
+        self.poll_s, self.stream_poll_s = poll_s, stream_poll_s
+        self.run_tag = new_run_tag()
+        self.cash = self.alpaca_cash = 0.0
+        self.commission_paid = 0.0
+        self.positions: dict[bt.AbstractDataBase, bt.Position] = {}
+        self.reattached: list[bt.Order] = []
+        self._datas: dict[str, bt.AbstractDataBase] = {}
+        self._by_client: dict[str, Tracked] = {}
+        self._by_alpaca: dict[str, Tracked] = {}
+        self._updates: queue.Queue[AlpacaOrder] = queue.Queue()
+        self._notes: deque[bt.Order] = deque()
+        self._fills: deque[TradeFill] = deque(maxlen=RECENT_TRADES)
+        self.trades = 0
+        self._client: TradingClient | None = None
+        self._stream: TradingStream | None = None
+        self._stream_thread: threading.Thread | None = None
+        self._last_poll = 0.0
+        self._closed = False
+        for data in datas:
+            self.add_data(data)
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    def add_data(self, data: bt.AbstractDataBase) -> None:
+        """Make `data` the feed of its symbol (its `_name`), for fills and restarts."""
+        self._datas[canonical_symbol(data._name)] = data
+
+    @property
+    def client(self) -> TradingClient:
+        """The REST client, created on first use (never at import or construction)."""
+        if self._client is None:
+            c = self._credentials
+            self._client = TradingClient(c.key_id, c.secret_key, paper=True, url_override=self._base_url)
+        return self._client
+
+    def start(self) -> None:
+        """Sync cash and positions from Alpaca, adopt our open orders, open the stream."""
+        super().start()
+        self._sync_account(positions=True)
+        self._reattach_open_orders()
+        if self._use_stream:
+            self._start_stream()
+
+    def stop(self) -> None:
+        """backtrader's end of run: release the stream."""
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the trade-updates stream and its thread; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        stream, thread = self._stream, self._stream_thread
+        if stream is not None and thread is not None and thread.is_alive():
+            try:
+                stream.stop()
+            except RuntimeError:
+                pass  # the stream's loop already ended
+            thread.join(10)
+
+    def _start_stream(self) -> None:
+        c = self._credentials
+        self._stream = TradingStream(c.key_id, c.secret_key, paper=True, url_override=self._stream_url)
+        self._stream.subscribe_trade_updates(self._on_trade_update)
+        self._stream_thread = threading.Thread(target=self._stream.run, name="alpaca-trade-updates", daemon=True)
+        self._stream_thread.start()
+
+    async def _on_trade_update(self, update: Any) -> None:
+        # Runs on the stream's thread: only hand over; backtrader objects change in next().
+        self._updates.put(update.order)
+
+    @property
+    def stream_connected(self) -> bool:
+        """Whether the trade-updates stream is connected and authorised right now."""
+        # alpaca-py exposes no public flag; `_running` is what its own reconnect loop uses.
+        return bool(self._stream is not None and getattr(self._stream, "_running", False))
+
+    # --- backtrader's broker interface ------------------------------------------------------
+
+    def getcash(self) -> float:
+        """Cash as Alpaca reports it, less the commission this platform charges."""
+        return self.cash
+
+    def getvalue(self, datas: Iterable[bt.AbstractDataBase] | None = None) -> float:
+        """Cash plus positions marked at their latest bar (their average price before one)."""
+        chosen = list(datas) if datas else list(self.positions)
+        value = sum(pos.size * _mark(data, pos) for data, pos in self.positions.items() if data in chosen)
+        return self.cash + value if not datas else value
+
+    def getposition(self, data: bt.AbstractDataBase, clone: bool = True) -> bt.Position:
+        """The position in `data`'s symbol."""
+        pos = self.positions.setdefault(data, bt.Position())
+        return pos.clone() if clone else pos
+
+    def get_notification(self) -> bt.Order | None:
+        """The next order notification for the strategy, or None."""
+        return self._notes.popleft() if self._notes else None
+
+    def notify(self, order: bt.Order) -> None:
+        """Queue a snapshot of `order` for the strategy."""
+        self._notes.append(order.clone())
+
+    def buy(self, owner: Any, data: bt.AbstractDataBase, size: float, price: float | None = None,
+            plimit: float | None = None, exectype: int | None = None, valid: Any = None,
+            tradeid: int = 0, oco: Any = None, trailamount: float | None = None,
+            trailpercent: float | None = None, **kwargs: Any) -> bt.Order:
+        """Place a buy order at Alpaca."""
+        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                            exectype=exectype, valid=valid, tradeid=tradeid,
+                            trailamount=trailamount, trailpercent=trailpercent)
+        return self._submit(order, kwargs)
+
+    def sell(self, owner: Any, data: bt.AbstractDataBase, size: float, price: float | None = None,
+             plimit: float | None = None, exectype: int | None = None, valid: Any = None,
+             tradeid: int = 0, oco: Any = None, trailamount: float | None = None,
+             trailpercent: float | None = None, **kwargs: Any) -> bt.Order:
+        """Place a sell order at Alpaca."""
+        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                             exectype=exectype, valid=valid, tradeid=tradeid,
+                             trailamount=trailamount, trailpercent=trailpercent)
+        return self._submit(order, kwargs)
+
+    def cancel(self, order: bt.Order) -> bt.Order:
+        """Ask Alpaca to cancel; the `canceled` update (stream or poll) finishes the order."""
+        tracked = next((t for t in self._by_client.values() if t.order is order), None)
+        if tracked is None or tracked.alpaca_id is None or not order.alive():
+            return order
+        try:
+            self.client.cancel_order_by_id(tracked.alpaca_id)
+        except APIError as exc:
+            # 422: already filled or canceled; the update that says so is on its way.
+            log.info("cancel of %s not accepted: %s", tracked.client_id, _api_message(exc))
+        return order
+
+    def next(self) -> None:
+        """Apply queued stream updates, and poll open orders when it is time."""
+        while True:
+            try:
+                self._apply(self._updates.get_nowait())
+            except queue.Empty:
+                break
+        interval = self.stream_poll_s if self.stream_connected else self.poll_s
+        if self._open() and time.monotonic() - self._last_poll >= interval:
+            self.poll()
+
+    # --- runtime extras (shared.ports.broker.TradingBroker) ---------------------------------
+
+    def state(self) -> BrokerState:
+        """Cash, value, positions and recent fills for the session document."""
+        holdings = tuple(
+            Holding(symbol, pos.size, pos.price)
+            for symbol, data in sorted(self._datas.items())
+            if (pos := self.positions.get(data)) is not None and pos.size
+        )
+        return BrokerState(cash=self.cash, value=self.getvalue(), positions=holdings,
+                           recent_trades=tuple(self._fills), trades=self.trades,
+                           extra={"provider": "alpaca", "stream_connected": self.stream_connected})
+
+    def poll(self) -> None:
+        """Fetch every open order from Alpaca and apply what changed."""
+        self._last_poll = time.monotonic()
+        for tracked in self._open():
+            if tracked.alpaca_id is None:
+                continue
+            try:
+                self._apply(self.client.get_order_by_id(tracked.alpaca_id))
+            except (APIError, requests.RequestException) as exc:
+                log.warning("polling order %s failed: %s", tracked.client_id, _api_message(exc))
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _open(self) -> list[Tracked]:
+        return [t for t in self._by_client.values() if t.order.alive()]
+
+    def _submit(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
+        order.addinfo(**info)
+        order.addcomminfo(self.getcommissioninfo(order.data))
+        symbol = canonical_symbol(order.data._name)
+        self._datas.setdefault(symbol, order.data)
+        tracked = Tracked(order, symbol, client_order_id(self.run_tag, order.ref))
+        self._by_client[tracked.client_id] = tracked
+        order.submit(self)
+        self.notify(order)
+        try:
+            placed = self._place(tracked)
+        except FarmError as exc:
+            log.warning("order %s rejected before Alpaca: %s", tracked.client_id, exc.message)
+            order.reject(self)
+            self.notify(order)
+            return order
+        except APIError as exc:
+            log.warning("order %s rejected by Alpaca: %s", tracked.client_id, _api_message(exc))
+            order.reject(self)
+            self.notify(order)
+            return order
+        self._apply(placed)
+        return order
+
+    def _place(self, tracked: Tracked) -> AlpacaOrder:
+        request = order_request(tracked.order, tracked.symbol, tracked.client_id)
+        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+            try:
+                return self.client.submit_order(request)
+            except requests.RequestException as exc:
+                # The order may have reached Alpaca before the answer was lost: ask by client id.
+                log.warning("submitting %s failed (attempt %d): %s", tracked.client_id, attempt, exc)
+                found = self._find_by_client_id(tracked.client_id)
+                if found is not None:
+                    return found
+                if attempt == SUBMIT_ATTEMPTS:
+                    raise APIError(f"order could not be placed: {exc}") from exc
+                time.sleep(0.2 * attempt)
+            except APIError as exc:
+                if exc.status_code == 422 and "client_order_id" in str(exc):
+                    found = self._find_by_client_id(tracked.client_id)
+                    if found is not None:
+                        return found  # an earlier attempt got through: adopt it, place nothing
+                raise
+        raise AssertionError("unreachable")
+
+    def _find_by_client_id(self, client_id: str) -> AlpacaOrder | None:
+        try:
+            return self.client.get_order_by_client_id(client_id)
+        except (APIError, requests.RequestException):
+            return None
+
+    def _apply(self, update: AlpacaOrder) -> None:
+        tracked = self._by_client.get(update.client_order_id)
+        if tracked is None:
+            return  # not placed by this runtime (or from before a restart and not ours)
+        tracked.alpaca_id = str(update.id)
+        self._by_alpaca[tracked.alpaca_id] = tracked
+        order, status = tracked.order, str(update.status.value)
+        if not order.alive():
+            return
+        if order.status == bt.Order.Submitted and status != "rejected":
+            order.accept(self)
+            self.notify(order)
+        delta = tracked.delta(float(update.filled_qty or 0.0), float(update.filled_avg_price or 0.0))
+        if delta is not None:
+            self._execute(tracked, *delta)
+        if status in OPEN_STATUSES or status == "filled":
+            return
+        if status == "rejected":
+            order.reject(self)
+        elif status == "expired":
+            order.expire()
+        else:  # canceled, done_for_day, replaced, stopped, suspended
+            order.cancel()
+        self.notify(order)
+
+    def _execute(self, tracked: Tracked, qty: float, price: float) -> None:
+        order, data = tracked.order, tracked.order.data
+        size = qty if order.isbuy() else -qty
+        pos = self.getposition(data, clone=False)
+        pprice_orig = pos.price
+        psize, pprice, opened, closed = pos.update(size, price)
+        comminfo = self.getcommissioninfo(data)
+        closedvalue = comminfo.getoperationcost(closed, pprice_orig)
+        closedcomm = comminfo.getcommission(closed, price)
+        openedvalue = comminfo.getoperationcost(opened, price)
+        openedcomm = comminfo.getcommission(opened, price)
+        pnl = comminfo.profitandloss(-closed, pprice_orig, price)
+        margin = comminfo.getvaluesize(size, price)
+        order.execute(_now_num(data), size, price, closed, closedvalue, closedcomm,
+                      opened, openedvalue, openedcomm, margin, pnl, psize, pprice)
+        # Alpaca moved its cash by size * price already (seen at the next sync); mirror it now.
+        self.commission_paid += closedcomm + openedcomm
+        self.alpaca_cash -= size * price
+        self.cash = self.alpaca_cash - self.commission_paid
+        self.trades += 1
+        self._fills.append(TradeFill(tracked.symbol, "buy" if size > 0 else "sell", abs(size), price,
+                                     closedcomm + openedcomm, datetime.now(UTC).isoformat(), tracked.client_id))
+        if order.executed.remsize:
+            order.partial()
+        else:
+            order.completed()
+        self.notify(order)
+
+    def _sync_account(self, *, positions: bool) -> None:
+        account = self.client.get_account()
+        self.alpaca_cash = float(account.cash or 0.0)
+        self.cash = self.alpaca_cash - self.commission_paid
+        if not positions:
+            return
+        for held in self.client.get_all_positions():
+            symbol = canonical_symbol(held.symbol, str(held.asset_class.value) if held.asset_class else None)
+            data = self._datas.get(symbol)
+            if data is None:
+                log.warning("position in %s has no data feed in this runtime; it is not tracked", symbol)
+                continue
+            self.positions[data] = bt.Position(float(held.qty), float(held.avg_entry_price))
+
+    def _reattach_open_orders(self) -> None:
+        for placed in self.client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)):
+            if not is_ours(placed.client_order_id):
+                continue
+            symbol = canonical_symbol(placed.symbol or "", str(placed.asset_class.value) if placed.asset_class else None)
+            data = self._datas.get(symbol)
+            if data is None:
+                log.warning("open order %s for %s has no data feed; left alone", placed.client_order_id, symbol)
+                continue
+            remaining = float(placed.qty or 0.0) - float(placed.filled_qty or 0.0)
+            price = placed.limit_price or placed.stop_price
+            kind = bt.BuyOrder if str(placed.side.value) == "buy" else bt.SellOrder
+            # simulated=True: the order is built without reading a bar the feed may not have yet.
+            order = kind(owner=None, data=data, size=remaining, price=float(price) if price else None,
+                         exectype=exectype_of(str(placed.type.value if placed.type else "market")),
+                         simulated=True)
+            order.addcomminfo(self.getcommissioninfo(data))
+            tracked = Tracked(order, symbol, placed.client_order_id, str(placed.id))
+            # What filled before the restart is already in Alpaca's positions: count from here.
+            tracked.filled_qty = float(placed.filled_qty or 0.0)
+            tracked.filled_value = tracked.filled_qty * float(placed.filled_avg_price or 0.0)
+            self._by_client[tracked.client_id] = tracked
+            self._by_alpaca[tracked.alpaca_id] = tracked  # type: ignore[index]
+            order.submit(self)
+            order.accept(self)
+            self.notify(order)
+            self.reattached.append(order)
+
+
+def _mark(data: bt.AbstractDataBase, pos: bt.Position) -> float:
+    return float(data.close[0]) if len(data) else pos.price
+
+
+def _now_num(data: bt.AbstractDataBase) -> float:
+    return float(data.datetime[0]) if len(data) else bt.date2num(datetime.now(UTC).replace(tzinfo=None))
+
+
+def _api_message(exc: Exception) -> str:
+    # APIError's text is Alpaca's JSON body ({"code","message"}); it never contains the keys.
+    return str(exc)[:300]
