@@ -250,4 +250,7 @@ class SimulatedBroker(bt.BrokerBase):
 
 def _mark(data: bt.AbstractDataBase, pos: bt.Position) -> float:
     close = data.lines.close
-    return close.array[close.idx] if len(close.array) else pos.price
+    if not len(close.array):
+        return pos.price
+    mark = close.array[min(close.idx, len(close.array) - 1)]
+    return pos.price if math.isnan(mark) else mark  # after a stop the line may hold a NaN slot

@@ -18,7 +18,7 @@ class RuntimeSpec:
     """What a runtime needs besides its session id: limits and non-secret environment."""
 
     cpu: float = 0.5  # cores (a limit on GKE; advisory locally)
-    memory_mb: int = 512  # address-space limit locally, memory limit on GKE
+    memory_mb: int = 2048  # address-space limit locally (DuckDB reserves generously), memory limit on GKE
     env: Mapping[str, str] = field(default_factory=dict)  # never secrets: those come from the platform
 
 
