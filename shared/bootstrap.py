@@ -10,7 +10,9 @@ import logging
 from dataclasses import dataclass
 
 from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimiter, Warehouse
+from shared.ports.broker import BrokerAccounts
 from shared.ports.identity import IdentityVerifier
+from shared.ports.orchestrator import Orchestrator, RuntimeStatus
 from shared.ports.jobs import JobLauncher
 from shared.settings import Settings
 
@@ -111,3 +113,39 @@ def job_launcher(platform: Platform) -> JobLauncher:
 
     limits = JobLimits(budget_s=float(settings.backtest_budget_s))
     return LocalJobLauncher(platform.messages, settings.data_dir, limits=limits)
+
+
+def orchestrator(platform: Platform) -> Orchestrator:
+    """Build the runtime orchestrator: GKE StatefulSets on gcp, supervised subprocesses locally.
+
+    Long-lived (it supervises): build one per process and keep it. A runtime that exhausts its
+    automatic restarts marks its session and agent `failed`.
+    """
+    from shared.services import paper_trading
+
+    def failed(status: RuntimeStatus) -> None:
+        reason = f"runtime exited with {status.exit_code} after {status.restarts} restarts"
+        paper_trading.mark_failed(platform.documents, status.session_id, reason=reason)
+
+    def restarted(status: RuntimeStatus) -> None:
+        reason = f"exited with {status.exit_code}"
+        paper_trading.mark_restarted(platform.documents, status.session_id, status.restarts, reason=reason)
+
+    if platform.settings.backend == "gcp":
+        from shared.adapters.gcp.gke_orchestrator import GkeOrchestrator
+
+        return GkeOrchestrator(platform.settings)
+    from shared.adapters.local.orchestrator import LocalOrchestrator
+
+    return LocalOrchestrator(platform.settings.data_dir, on_failed=failed, on_restart=restarted)
+
+
+def broker_accounts(platform: Platform) -> BrokerAccounts:
+    """Build the paper-account operations: Alpaca's Broker API on gcp, simulated accounts locally."""
+    if platform.settings.backend == "gcp":
+        from shared.adapters.gcp.alpaca_accounts import AlpacaBrokerAccounts
+
+        return AlpacaBrokerAccounts(platform.settings)
+    from shared.adapters.local.broker_accounts import SimulatedAccounts
+
+    return SimulatedAccounts(platform.documents)
