@@ -143,6 +143,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         entry_point="on_backtest_result",
         trigger=TopicTrigger("backtest-results"),
     ),
+    FunctionSpec(
+        name="farm-paper-trading",
+        module="functions.paper_trading",
+        entry_point="paper_trading_session",
+        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading", ("GET", "POST", "DELETE")),
+        timeout_s=60,  # a stop waits for the runtime's graceful exit (<= 20 s)
+        public=True,
+    ),
 )
 
 

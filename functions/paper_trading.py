@@ -1,0 +1,57 @@
+"""POST (start), GET (status) and DELETE (stop) /api/agents/<agent_id>/paper-trading."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import flask
+import functions_framework
+
+from functions import _platform
+from functions._http import http_endpoint, json_body
+from shared.bootstrap import Platform, broker_accounts, orchestrator
+from shared.errors import InvalidInputError
+from shared.ports.identity import Principal
+from shared.ports.orchestrator import Orchestrator
+from shared.services import paper_trading
+from shared.services.rate_limits import PAPER_STARTS, REQUESTS
+
+NAME = "farm-paper-trading"
+_lock = threading.Lock()
+_orchestrators: dict[int, tuple[Platform, Orchestrator]] = {}
+
+
+def orchestrator_for(platform: Platform) -> Orchestrator:
+    """The platform's orchestrator, built on first use and kept: it supervises the runtimes."""
+    with _lock:
+        entry = _orchestrators.get(id(platform))
+        if entry is None or entry[0] is not platform:
+            entry = _orchestrators[id(platform)] = (platform, orchestrator(platform))
+        return entry[1]
+
+
+@functions_framework.http
+@http_endpoint(NAME, auth=True, limits=(REQUESTS,), method_limits={"POST": (PAPER_STARTS,)})
+def paper_trading_session(request: flask.Request, caller: Principal, agent_id: str) -> Any:
+    """Start (201), show or stop (200) the caller's agent's paper-trading session."""
+    platform = _platform.platform()
+    if request.method == "GET":
+        return paper_trading.get_paper_trading(caller.uid, agent_id, documents=platform.documents)
+    if request.method == "DELETE":
+        return paper_trading.stop_paper_trading(
+            caller.uid, agent_id, documents=platform.documents, orchestrator=orchestrator_for(platform)
+        )
+    body = json_body(request) if request.content_length else {}
+    unknown = sorted(set(body) - {"symbols", "timeframe"})
+    if unknown:
+        raise InvalidInputError(f"unknown field(s) {unknown}; allowed: symbols, timeframe")
+    cmd = paper_trading.StartPaperTrading(
+        owner_uid=caller.uid, agent_id=agent_id, symbols=body.get("symbols"),
+        timeframe=body.get("timeframe", "1Min"),
+    )
+    session = paper_trading.start_paper_trading(
+        cmd, documents=platform.documents, accounts=broker_accounts(platform),
+        orchestrator=orchestrator_for(platform),
+    )
+    return session, 201
