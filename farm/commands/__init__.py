@@ -11,4 +11,6 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.demo",
     "farm.commands.token",
     "farm.commands.replay",
+    "farm.commands.data",
+    "farm.commands.backtest",
 )
