@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     platform = bootstrap(settings)
     platform.warehouse.ensure_tables()
+    _ensure_synthetic_market(platform)
     host = FunctionHost(platform, host=args.host, port=args.port).start()
     feed = _start_market_feed(platform) if getattr(args, "market_data", True) else None
     print(
@@ -83,3 +84,14 @@ def _close_stores(platform: Platform) -> None:
         close = getattr(getattr(platform, name, None), "close", None)
         if callable(close):
             close()
+
+
+def _ensure_synthetic_market(platform: Platform) -> None:
+    # Automatic backtests need bars: write the labelled synthetic market once, when there are none.
+    rows = platform.warehouse.query("SELECT COUNT(*) AS n FROM market_data.bars")
+    if rows and rows[0]["n"]:
+        return
+    from farm.commands.data import synth
+
+    written = synth(platform.warehouse, None, None, None)
+    print(f"farm up: market_data.bars was empty: wrote {written} synthetic daily bars", flush=True)
