@@ -93,7 +93,8 @@ class AlpacaStreamClient:
                 delay_hint = exc.delay_hint
                 log.warning("%s stream: %s", name, exc)
             except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
-                log.warning("%s stream: connection lost: %s: %s", name, type(exc).__name__, exc)
+                if not stop.is_set():  # closing on shutdown is not a loss
+                    log.warning("%s stream: connection lost: %s: %s", name, type(exc).__name__, exc)
             except InvalidURI as exc:
                 delay_hint = self.config.auth_failure_wait_s
                 log.error("%s stream: bad URL %s: %s", name, self.config.url, exc)
