@@ -12,6 +12,8 @@ previous runtime placed.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 import queue
 import threading
@@ -122,7 +124,12 @@ class AlpacaBroker(bt.BrokerBase):
         if stream is not None and thread is not None and thread.is_alive():
             try:
                 stream.stop()
-            except RuntimeError:
+                # Closing the socket wakes the stream's receive at once (it polls its stop
+                # queue only every 5 s); with the stop flag set it then returns.
+                loop = getattr(stream, "_loop", None)
+                if loop is not None and loop.is_running():
+                    asyncio.run_coroutine_threadsafe(stream.close(), loop).result(5)
+            except (RuntimeError, TimeoutError, concurrent.futures.TimeoutError):
                 pass  # the stream's loop already ended
             thread.join(10)
 

@@ -10,7 +10,8 @@
 
 Behaviour is scripted: `script(symbol, Step(...), ...)` makes the next order for `symbol`
 partially fill, fill, cancel or reject (each step after its delay); `latency_s` delays every
-REST answer; `drop_stream()` closes every stream connection and `refuse_stream` keeps new ones
+REST answer; `drop_order_responses` loses answers to placed orders; `drop_stream()` closes
+every stream connection and `refuse_stream` keeps new ones
 out, to exercise polling. Only Alpaca's servers are fake: clients run unchanged.
 """
 
@@ -23,7 +24,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlparse
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -43,6 +44,7 @@ class FakeAlpaca:
         self.paper = self.ledger.open_account(cash, PAPER_ACCOUNT)
         self.latency_s = 0.0
         self.refuse_stream = False
+        self.drop_order_responses = 0  # place the next N orders but lose their HTTP answers
         self.requests: list[tuple[str, str]] = []  # (method, path) of every REST call
         self.stream_logins = 0
         self._listeners: set[ServerConnection] = set()
@@ -53,7 +55,7 @@ class FakeAlpaca:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def __enter__(self) -> FakeAlpaca:
+    def __enter__(self) -> Self:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._http.daemon_threads = True
         ready = threading.Event()
@@ -285,6 +287,10 @@ def _handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
                 status, payload = fake.handle(self.command, url.path, query, body)
             except AlpacaApiError as exc:
                 status, payload = exc.status, {"code": exc.code, "message": exc.message}
+            if self.command == "POST" and url.path.endswith("/orders") and fake.drop_order_responses > 0:
+                fake.drop_order_responses -= 1
+                self.close_connection = True  # the order exists; the client sees a dropped connection
+                return
             data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -294,7 +300,7 @@ def _handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_DELETE = do_PATCH = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
 
     return Handler
