@@ -1,0 +1,198 @@
+"""Leaderboard use cases: rank in the warehouse, serve from the cache, refresh on new results.
+
+Cache layout per ranking (SPEC §11), both written together and expiring after CACHE_TTL_S:
+- `lb:{mode}:{metric}:{period}`: sorted set, member = agent id, score = -rank (so the highest
+  score is rank 1), for an agent's position;
+- `lb:{mode}:{metric}:{period}:page`: the top MAX_LIMIT public entries as JSON lines after one
+  header line, so a page of any `limit` is a byte slice, not a JSON parse.
+A miss, or a cache that is down, falls back to the warehouse (`source: warehouse`); a miss also
+refills the cache for every metric of that mode and period (one query ranks them all).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from shared.errors import InvalidInputError, NotFoundError, TransientError
+from shared.leaderboard.entries import DisplayNames, public_entry
+from shared.leaderboard.queries import RANKING_SQL
+from shared.leaderboard.scoring import (
+    METRICS,
+    MIN_OBSERVATIONS,
+    MIN_TRADES,
+    PERIODS,
+    Mode,
+    Period,
+    Ranking,
+    period_start,
+)
+from shared.ports.cache import Cache
+from shared.ports.documents import DocumentStore
+from shared.ports.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+CACHE_TTL_S = 30.0
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+ALL_ROWS = 2**62  # `@limit` when every ranked agent is wanted
+Source = Literal["cache", "warehouse"]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Leaderboards:
+    """The ports the leaderboard reads and writes."""
+
+    warehouse: Warehouse
+    cache: Cache
+    documents: DocumentStore | None = None
+    clock: Clock = utc_now
+
+
+@dataclass(frozen=True)
+class Page:
+    """One leaderboard page, already serialised entry by entry."""
+
+    ranking: Ranking
+    source: Source
+    as_of: str
+    total: int
+    entries: list[bytes]
+
+    def render(self) -> bytes:
+        """The response body: the page's header fields and its entries as one JSON object."""
+        r = self.ranking
+        head = {"mode": r.mode, "metric": r.metric, "period": r.period, "source": self.source,
+                "as_of": self.as_of, "total": self.total}
+        return json.dumps(head, separators=(",", ":"))[:-1].encode() + (
+            b',"entries":[' + b",".join(self.entries) + b"]}"
+        )
+
+
+def parse_limit(raw: str | None) -> int:
+    """The page size from a query string value: 1..MAX_LIMIT, DEFAULT_LIMIT when absent."""
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInputError(f"limit must be an integer from 1 to {MAX_LIMIT}; got {limit}")
+    return limit
+
+
+def leaderboard(ranking: Ranking, limit: int, ports: Leaderboards) -> Page:
+    """The top `limit` agents of `ranking`, from the cache when it has them."""
+    cached = _cached_page(ranking, limit, ports.cache)
+    if cached is not None:
+        return cached
+    pages = _rebuild(ranking.mode, ranking.period, ports)
+    page = pages[ranking.metric]
+    return Page(ranking, "warehouse", page.as_of, page.total, page.entries[:limit])
+
+
+def agent_standing(agent_id: str, ranking: Ranking, ports: Leaderboards) -> dict[str, Any]:
+    """One agent's rank, metrics and score in `ranking`; NotFoundError when it is not ranked."""
+    try:
+        rank = ports.cache.sorted_rank(ranking.key, agent_id)
+        page = ports.cache.get(ranking.key + ":page") if rank is not None else None
+    except TransientError as exc:
+        log.warning("leaderboard cache unavailable, reading the warehouse: %s", exc.message)
+        rank = page = None
+    if rank is not None and page is not None:
+        lines = page.split(b"\n", rank + 2)
+        if rank + 1 < len(lines):  # ranks beyond the cached top page come from the warehouse
+            entry = json.loads(lines[rank + 1])
+            if entry["agent_id"] == agent_id:
+                return _standing(ranking, "cache", entry)
+    rows = _query(ranking, ports, as_of=ports.clock(), agent_id=agent_id)
+    if not rows:
+        raise NotFoundError(
+            f"agent {agent_id} is not on the {ranking.mode} leaderboard for period {ranking.period}"
+        )
+    names = DisplayNames(ports.documents)
+    entry = public_entry(rows[0], int(rows[0]["rank"]), names(rows[0]["user_id"]))
+    return _standing(ranking, "warehouse", entry)
+
+
+def refresh(mode: Mode, ports: Leaderboards) -> int:
+    """Rebuild every cached ranking of `mode` from the warehouse; return the entries ranked."""
+    return sum(next(iter(_rebuild(mode, period, ports).values())).total for period in PERIODS)
+
+
+def ranking_rows(
+    warehouse: Warehouse, ranking: Ranking, *, as_of: datetime, limit: int = ALL_ROWS, agent_id: str = ""
+) -> list[dict[str, Any]]:
+    """Run the ranking query: rows ordered by the metric's rank, each with every metric's rank."""
+    params = {
+        "since": period_start(ranking.period, as_of), "as_of": as_of, "metric": ranking.metric,
+        "min_trades": MIN_TRADES, "min_observations": MIN_OBSERVATIONS, "limit": limit,
+        "agent_id": agent_id,
+    }
+    return warehouse.query(RANKING_SQL[ranking.mode], params)
+
+
+def _query(ranking: Ranking, ports: Leaderboards, *, as_of: datetime, agent_id: str = "") -> list[dict[str, Any]]:
+    return ranking_rows(ports.warehouse, ranking, as_of=as_of, agent_id=agent_id)
+
+
+def _rebuild(mode: Mode, period: Period, ports: Leaderboards) -> dict[str, Page]:
+    # One query ranks every metric of (mode, period); each metric's order is the warehouse's.
+    as_of = ports.clock()
+    rows = _query(Ranking(mode, "score", period), ports, as_of=as_of)
+    names = DisplayNames(ports.documents)
+    owners = {row["user_id"]: names(row["user_id"]) for row in rows}
+    stamp = as_of.isoformat()
+    pages: dict[str, Page] = {}
+    for metric in METRICS:
+        ranking = Ranking(mode, metric, period)
+        column = f"rank_{metric}"
+        ordered = sorted(rows, key=lambda row: row[column])
+        entries = [
+            json.dumps(public_entry(row, int(row[column]), owners[row["user_id"]]),
+                       separators=(",", ":")).encode()
+            for row in ordered[:MAX_LIMIT]
+        ]
+        pages[metric] = Page(ranking, "warehouse", stamp, len(rows), entries)
+        _store(ranking, {row["agent_id"]: -float(row[column]) for row in rows}, pages[metric], ports.cache)
+    return pages
+
+
+def _store(ranking: Ranking, scores: dict[str, float], page: Page, cache: Cache) -> None:
+    header = json.dumps({"as_of": page.as_of, "total": page.total}).encode()
+    try:
+        cache.replace_sorted_set(ranking.key, scores, ttl_s=CACHE_TTL_S)
+        cache.set(ranking.key + ":page", b"\n".join([header, *page.entries]), ttl_s=CACHE_TTL_S)
+    except TransientError as exc:
+        log.warning("leaderboard cache unavailable, %s not stored: %s", ranking.key, exc.message)
+
+
+def _cached_page(ranking: Ranking, limit: int, cache: Cache) -> Page | None:
+    try:
+        blob = cache.get(ranking.key + ":page")
+    except TransientError as exc:
+        log.warning("leaderboard cache unavailable, reading the warehouse: %s", exc.message)
+        return None
+    if blob is None:
+        return None
+    lines = blob.split(b"\n", limit + 1)
+    header = json.loads(lines[0])
+    entries = lines[1 : limit + 1]  # a last piece past the page holds the rest, unparsed
+    return Page(ranking, "cache", header["as_of"], header["total"], [e for e in entries if e])
+
+
+def _standing(ranking: Ranking, source: Source, entry: dict[str, Any]) -> dict[str, Any]:
+    return {"mode": ranking.mode, "metric": ranking.metric, "period": ranking.period,
+            "source": source, "entry": entry}
