@@ -145,7 +145,7 @@ def broker_accounts(platform: Platform) -> BrokerAccounts:
     if platform.settings.backend == "gcp":
         from shared.adapters.gcp.alpaca_accounts import AlpacaBrokerAccounts
 
-        return AlpacaBrokerAccounts(platform.settings)
+        return AlpacaBrokerAccounts.from_env(platform.documents)  # keys only from the environment
     from shared.adapters.local.broker_accounts import SimulatedAccounts
 
     return SimulatedAccounts(platform.documents)
