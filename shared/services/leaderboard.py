@@ -196,3 +196,23 @@ def _cached_page(ranking: Ranking, limit: int, cache: Cache) -> Page | None:
 def _standing(ranking: Ranking, source: Source, entry: dict[str, Any]) -> dict[str, Any]:
     return {"mode": ranking.mode, "metric": ranking.metric, "period": ranking.period,
             "source": source, "entry": entry}
+
+
+REFRESH_MIN_INTERVAL_S = 1.0
+
+
+def refresh_if_due(mode: Mode, ports: Leaderboards, *, min_interval_s: float = REFRESH_MIN_INTERVAL_S) -> bool:
+    """Refresh `mode` unless another refresh ran within `min_interval_s`; return whether it ran.
+
+    A burst of results then costs one rebuild per interval, not one per message; a result the
+    throttle skips is visible once the cached pages expire (CACHE_TTL_S) and are re-ranked.
+    """
+    marker = f"lb:{mode}:refreshed"
+    try:
+        if ports.cache.get(marker) is not None:
+            return False
+        ports.cache.set(marker, ports.clock().isoformat().encode(), ttl_s=min_interval_s)
+    except TransientError as exc:
+        log.warning("leaderboard cache unavailable, refreshing anyway: %s", exc.message)
+    refresh(mode, ports)
+    return True
