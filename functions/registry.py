@@ -151,6 +151,56 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_s=60,  # a stop waits for the runtime's graceful exit (<= 20 s)
         public=True,
     ),
+    FunctionSpec(
+        name="farm-leaderboard",
+        module="functions.leaderboard",
+        entry_point="leaderboard_page",
+        trigger=HttpTrigger("/api/leaderboard", ("GET",)),
+        min_instances=1,  # public and cached: a cold start would dwarf a 1 ms cache hit
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-leaderboard-agent",
+        module="functions.leaderboard_agent",
+        entry_point="leaderboard_agent",
+        trigger=HttpTrigger("/api/leaderboard/agents/<agent_id>", ("GET",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-fmel-decisions",
+        module="functions.fmel_decisions",
+        entry_point="fmel_decisions",
+        trigger=HttpTrigger("/api/fmel/decisions", ("GET",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-fmel-analytics",
+        module="functions.fmel_analytics",
+        entry_point="fmel_agent_analytics",
+        trigger=HttpTrigger("/api/fmel/agents/<agent_id>/analytics", ("GET",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-fmel-export",
+        module="functions.fmel_export",
+        entry_point="fmel_export",
+        trigger=HttpTrigger("/api/fmel/agents/<agent_id>/export", ("GET",)),
+        memory="512Mi",
+        timeout_s=540,  # a long agent history streams for a while
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-on-backtest-result-leaderboard",
+        module="functions.on_leaderboard_refresh",
+        entry_point="on_backtest_result_leaderboard",
+        trigger=TopicTrigger("backtest-results"),
+    ),
+    FunctionSpec(
+        name="farm-on-performance-update",
+        module="functions.on_leaderboard_refresh",
+        entry_point="on_performance_update",
+        trigger=TopicTrigger("performance-updates"),
+    ),
 )
 
 
