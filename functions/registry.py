@@ -111,6 +111,27 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=DocumentTrigger("agents", "created"),
     ),
     FunctionSpec(
+        name="farm-broker-accounts",
+        module="functions.broker_accounts",
+        entry_point="broker_accounts_collection",
+        trigger=HttpTrigger("/api/broker/accounts", ("POST",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-broker-account-item",
+        module="functions.broker_account_item",
+        entry_point="broker_account_item",
+        trigger=HttpTrigger("/api/broker/accounts/<account_id>", ("GET",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-broker-funding",
+        module="functions.broker_funding",
+        entry_point="broker_funding",
+        trigger=HttpTrigger("/api/broker/accounts/<account_id>/funding", ("POST",)),
+        public=True,
+    ),
+    FunctionSpec(
         name="farm-openapi",
         module="functions.openapi",
         entry_point="openapi",

@@ -18,37 +18,14 @@ from alpaca.trading.requests import (
     StopOrderRequest,
 )
 
+from shared.alpaca.symbols import canonical_symbol  # noqa: F401 (the broker maps symbols here)
 from shared.errors import InvalidInputError
 
 CLIENT_ID_PREFIX = "farm"
-CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
 OPEN_STATUSES = frozenset(
     {"new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "pending_cancel",
      "pending_replace", "held", "calculated"}
 )
-
-
-def canonical_symbol(symbol: str, asset_class: str | None = None) -> str:
-    """The one form the platform uses for a symbol: `BTC/USD` for crypto, `AAPL` for stocks.
-
-    Alpaca takes and returns `BTC/USD` on orders but reports positions as `BTCUSD`; the
-    market-data topics and the agent's data names use the slash form. Without `asset_class`
-    an unslashed symbol counts as crypto only when it ends in a crypto quote currency after a
-    base of at least three letters (no listed US stock ticker looks like that).
-    """
-    text = symbol.strip().upper()
-    if not text:
-        raise InvalidInputError("symbol must not be empty")
-    if "/" in text:
-        return text
-    if asset_class not in (None, "crypto"):
-        return text
-    shortest = 2 if asset_class == "crypto" else 3
-    for quote in CRYPTO_QUOTES:
-        base = text[: -len(quote)]
-        if text.endswith(quote) and len(base) >= shortest and base.isalpha():
-            return f"{base}/{quote}"
-    return text
 
 
 def is_crypto(symbol: str) -> bool:

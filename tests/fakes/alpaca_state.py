@@ -65,7 +65,10 @@ class Account:
             "trade_suspended_by_user": False, "multiplier": "1", "shorting_enabled": False,
             "initial_margin": "0", "maintenance_margin": "0", "daytrade_count": 0,
             "cash_withdrawable": num(self.cash), "cash_transferable": num(self.cash),
-            "previous_close": self.created_at,
+            "previous_close": self.created_at, "last_long_market_value": num(long_value),
+            "last_short_market_value": "0", "last_cash": num(self.cash), "last_initial_margin": "0",
+            "last_regt_buying_power": num(self.cash), "last_buying_power": num(self.cash),
+            "clearing_broker": "ALPACA_APCA",
         }
 
     def position_list(self) -> list[dict[str, Any]]:

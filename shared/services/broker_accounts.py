@@ -1,0 +1,57 @@
+"""Broker-account use cases (SPEC §4): open an agent's paper account, fund it, read it.
+
+Only an agent's owner may open its account; every account read or funded is checked against
+the caller (NotFoundError otherwise, never revealing that it exists). Funding is idempotent:
+the same key funds once, however often the request is retried.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from shared.errors import InvalidInputError
+from shared.ports.broker import DEFAULT_FUNDING, BrokerAccount, BrokerAccounts
+from shared.ports.documents import DocumentStore
+from shared.services import agents
+
+MAX_FUNDING = 1_000_000.0
+MAX_KEY_LENGTH = 200
+
+
+def open_account(
+    accounts: BrokerAccounts, documents: DocumentStore, owner_uid: str, agent_id: str
+) -> tuple[BrokerAccount, bool]:
+    """Open the account of the caller's agent; returns it and whether it is new."""
+    agents.get_agent(documents, owner_uid, agent_id)  # NotFoundError unless the caller owns it
+    existing = accounts.account_for_agent(owner_uid, agent_id)
+    if existing is not None:
+        return existing, False
+    return accounts.create_account(owner_uid, agent_id), True
+
+
+def fund_account(
+    accounts: BrokerAccounts, owner_uid: str, account_id: str, amount: float, idempotency_key: str
+) -> BrokerAccount:
+    """Add `amount` (checked) to the caller's account once per `idempotency_key`."""
+    return accounts.fund(owner_uid, account_id, amount, idempotency_key=idempotency_key)
+
+
+def account(accounts: BrokerAccounts, owner_uid: str, account_id: str) -> BrokerAccount:
+    """The caller's account: balance and positions."""
+    return accounts.get_account(owner_uid, account_id)
+
+
+def funding_request(body: dict[str, Any], header_key: str | None) -> tuple[float, str]:
+    """Read (amount, idempotency key) from a funding request; InvalidInputError when bad."""
+    amount = body.get("amount", DEFAULT_FUNDING)
+    if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
+        raise InvalidInputError("amount must be a number")
+    if not 0 < amount <= MAX_FUNDING:
+        raise InvalidInputError(f"amount must be > 0 and <= {MAX_FUNDING:,.0f}, got {amount}")
+    key = header_key or body.get("idempotency_key")
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidInputError("an Idempotency-Key header (or idempotency_key field) is required")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInputError(f"the idempotency key is longer than {MAX_KEY_LENGTH} characters")
+    return float(amount), key.strip()
