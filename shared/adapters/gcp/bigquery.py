@@ -1,0 +1,183 @@
+"""BigQuery warehouse: the real client, created lazily, errors translated to shared.errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import bigquery
+
+from shared.errors import (
+    FarmError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TransientError,
+)
+from shared.schemas import warehouse as schema
+from shared.sql.ddl import bigquery_schema
+from shared.sql.dialect import check_params, to_duckdb
+from shared.sql.rows import prepare_rows
+
+if TYPE_CHECKING:
+    from google.api_core.client_options import ClientOptions
+    from google.auth.credentials import Credentials
+
+log = logging.getLogger(__name__)
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+class BigQueryWarehouse:
+    """The warehouse port on BigQuery: day-partitioned, clustered tables from the schema."""
+
+    def __init__(
+        self,
+        project: str,
+        location: str = "US",
+        *,
+        credentials: Credentials | None = None,
+        client_options: ClientOptions | None = None,
+    ) -> None:
+        self.project = project
+        self.location = location
+        self._credentials = credentials
+        self._client_options = client_options
+        self._client: bigquery.Client | None = None
+
+    @property
+    def client(self) -> bigquery.Client:
+        """The BigQuery client, created on first use (never at import time)."""
+        if self._client is None:
+            self._client = bigquery.Client(
+                project=self.project,
+                location=self.location,
+                credentials=self._credentials,
+                client_options=self._client_options,
+            )
+        return self._client
+
+    def ensure_tables(self) -> None:
+        """Create missing datasets and tables with partitioning, clustering and expiration."""
+        with _translated("ensure_tables"):
+            for dataset in schema.DATASETS:
+                ref = bigquery.Dataset(f"{self.project}.{dataset}")
+                ref.location = self.location
+                self.client.create_dataset(ref, exists_ok=True)
+            for spec in schema.TABLES:
+                self.client.create_table(self.table_definition(spec), exists_ok=True)
+
+    def table_definition(self, spec: schema.Table) -> bigquery.Table:
+        """The `bigquery.Table` that `ensure_tables` creates for `spec`."""
+        table = bigquery.Table(
+            f"{self.project}.{spec.ref}",
+            schema=[bigquery.SchemaField.from_api_repr(f) for f in bigquery_schema(spec)],
+        )
+        table.description = spec.description or None
+        if spec.partition_field:
+            expiration = spec.partition_expiration_days
+            table.time_partitioning = bigquery.TimePartitioning(
+                type_=bigquery.TimePartitioningType.DAY,
+                field=spec.partition_field,
+                expiration_ms=expiration * _DAY_MS if expiration else None,
+            )
+        if spec.clustering:
+            table.clustering_fields = list(spec.clustering)
+        return table
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Stream `rows` into `table`; per-row errors from BigQuery become InvalidInputError."""
+        try:
+            spec = schema.table(table)
+        except KeyError as exc:
+            raise InvalidInputError(str(exc.args[0])) from None
+        prepared = prepare_rows(spec, rows)
+        if not prepared:
+            return
+        with _translated(f"insert into {table}"):
+            errors = self.client.insert_rows_json(f"{self.project}.{spec.ref}", prepared)
+        if errors:
+            reasons = {e.get("reason") for err in errors for e in err.get("errors", [])}
+            message = f"BigQuery rejected {len(errors)} row(s) of {table}: {errors[:3]}"
+            # "stopped" rows were fine but dropped with a bad neighbour; a retry of the batch
+            # would be refused again, so only pure backend failures count as transient.
+            if reasons and reasons <= {"backendError", "internalError", "timeout"}:
+                raise TransientError(message, details=errors)
+            raise InvalidInputError(message, details=errors)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a parameterised query; TIMESTAMP comes back as UTC datetime, RECORD as dict."""
+        values = dict(params or {})
+        check_params(to_duckdb(sql), values)
+        config = bigquery.QueryJobConfig(query_parameters=query_parameters(values))
+        with _translated("query"):
+            result = self.client.query(sql, job_config=config, location=self.location).result()
+            return [dict(row.items()) for row in result]
+
+
+def query_parameters(params: Mapping[str, Any]) -> list[Any]:
+    """BigQuery parameters typed from Python values (lists become ARRAY parameters)."""
+    out: list[Any] = []
+    for name, value in params.items():
+        if isinstance(value, (list, tuple)):
+            types = {_bq_type(name, v) for v in value if v is not None}
+            if len(types) > 1:
+                raise InvalidInputError(f"query parameter @{name} mixes types {sorted(types)}")
+            if not types:
+                raise InvalidInputError(f"query parameter @{name}: cannot type an empty list")
+            element = types.pop()
+            out.append(bigquery.ArrayQueryParameter(name, element, [_bq_value(v) for v in value]))
+        else:
+            type_ = "STRING" if value is None else _bq_type(name, value)
+            out.append(bigquery.ScalarQueryParameter(name, type_, _bq_value(value)))
+    return out
+
+
+def _bq_type(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "BOOL"
+    if isinstance(value, int):
+        return "INT64"
+    if isinstance(value, float):
+        return "FLOAT64"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, datetime):
+        return "TIMESTAMP"
+    if isinstance(value, date):
+        return "DATE"
+    raise InvalidInputError(f"query parameter @{name} has unsupported type {type(value).__name__}")
+
+
+def _bq_value(value: Any) -> Any:
+    # Naive datetimes mean UTC on both warehouses.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class _translated:
+    """Translate google-api-core exceptions raised inside the block into shared.errors."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or isinstance(exc, FarmError):
+            return False
+        message = f"BigQuery {self.what} failed: {exc}"
+        if isinstance(exc, gexc.NotFound):
+            raise NotFoundError(message) from exc
+        if isinstance(exc, gexc.BadRequest):
+            raise InvalidInputError(message) from exc
+        if isinstance(exc, gexc.Forbidden) and "exceeded" not in str(exc).lower():
+            raise PermissionDeniedError(message) from exc
+        # Everything else (quota/rate 403s, 429, 5xx, timeouts, connection loss) is worth a retry.
+        if isinstance(exc, (gexc.GoogleAPICallError, gexc.RetryError, OSError)):
+            raise TransientError(message) from exc
+        return False
