@@ -13,4 +13,5 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.replay",
     "farm.commands.data",
     "farm.commands.backtest",
+    "farm.commands.infra",
 )
