@@ -23,6 +23,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slippage", type=float, default=0.0005)
     parser.add_argument("--commission", type=float, default=0.0)
     args = parser.parse_args(argv)
+    # Handlers first: a SIGTERM that arrives while the platform is still loading must still
+    # end in a graceful stop, not the default instant death.
+    stop_requested: list[AgentRuntime] = []
+    early: list[bool] = []
+
+    def on_signal(*_: object) -> None:
+        if stop_requested:
+            stop_requested[0].request_stop()
+        early.append(True)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s runtime: %(message)s")
     options = RuntimeOptions(health_port=args.health_port, heartbeat_s=args.heartbeat_s, flush_s=args.flush_s,
                              slippage=args.slippage, commission=args.commission)
@@ -31,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     except FarmError as exc:
         print(f"runtime: {exc.message}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: runtime.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: runtime.request_stop())
+    stop_requested.append(runtime)
+    if early:
+        runtime.request_stop()
     code = runtime.run()
     print(json.dumps({"event": "runtime_stopped", "session_id": args.session_id, **runtime.summary}), flush=True)
     return code
