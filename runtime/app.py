@@ -163,7 +163,7 @@ class AgentRuntime:
                 state = ("stopped" if desired == "stopped" else "interrupted") if code == 0 else None
                 try:
                     reporter.report(final=code == 0, state=state)
-                except Exception:  # noqa: BLE001 - exit with the agent's code, not the report's
+                except Exception:
                     log.exception("final session report failed")
                 finally:
                     health.stop()

@@ -26,7 +26,7 @@ def _uid(request: pytest.FixtureRequest) -> str:
     return f"u-{abs(hash(request.node.name)) % 10**8}"  # fresh rate-limit counters per test
 
 
-def test_paper_trading_needs_a_token_and_hides_other_users_agents(stack, request) -> None:  # noqa: ANN001
+def test_paper_trading_needs_a_token_and_hides_other_users_agents(stack, request) -> None:
     api, platform, tokens = stack
     owner = _uid(request)
     agent_id = backtested_agent(platform, uid=owner, agent_id=f"{owner}-a")
@@ -38,7 +38,7 @@ def test_paper_trading_needs_a_token_and_hides_other_users_agents(stack, request
         assert response.json()["error"]["code"] == "not_found"
 
 
-def test_starting_needs_a_backtested_agent_and_a_funded_account(stack, request) -> None:  # noqa: ANN001
+def test_starting_needs_a_backtested_agent_and_a_funded_account(stack, request) -> None:
     api, platform, tokens = stack
     owner = _uid(request)
     headers = tokens.header(owner)
@@ -51,7 +51,7 @@ def test_starting_needs_a_backtested_agent_and_a_funded_account(stack, request) 
     assert response.status_code == 409 and "backtested" in response.json()["error"]["message"]
 
 
-def test_bad_start_bodies_are_400_and_a_missing_session_is_404(stack, request) -> None:  # noqa: ANN001
+def test_bad_start_bodies_are_400_and_a_missing_session_is_404(stack, request) -> None:
     api, platform, tokens = stack
     owner = _uid(request)
     headers = tokens.header(owner)
@@ -64,7 +64,7 @@ def test_bad_start_bodies_are_400_and_a_missing_session_is_404(stack, request) -
     assert requests.delete(api + ROUTE.format(agent_id), headers=headers, timeout=5).status_code == 409
 
 
-def test_a_fourth_start_within_a_minute_is_429_with_retry_after(stack, request) -> None:  # noqa: ANN001
+def test_a_fourth_start_within_a_minute_is_429_with_retry_after(stack, request) -> None:
     api, platform, tokens = stack
     owner = _uid(request)
     headers = tokens.header(owner)

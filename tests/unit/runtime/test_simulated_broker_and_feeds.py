@@ -34,7 +34,7 @@ class Scripted(bt.Strategy):
             getattr(self, side)(**kwargs)
 
 
-def run(documents, account_id, bars, script, **broker_kwargs):  # noqa: ANN001, ANN201
+def run(documents, account_id, bars, script, **broker_kwargs):
     feed = make_feed("AAPL")
     for bar in bars:
         feed.put(bar)
@@ -48,7 +48,7 @@ def run(documents, account_id, bars, script, **broker_kwargs):  # noqa: ANN001, 
 
 
 @pytest.fixture
-def account(tmp_path: Path):  # noqa: ANN201
+def account(tmp_path: Path):
     documents = SqliteDocumentStore(tmp_path / "docs.sqlite3")
     accounts = SimulatedAccounts(documents)
     created = accounts.create_account("alice", "a1")
@@ -57,7 +57,7 @@ def account(tmp_path: Path):  # noqa: ANN201
     return documents, accounts, created.account_id
 
 
-def test_a_market_order_fills_at_the_next_open_with_slippage_and_commission(account) -> None:  # noqa: ANN001
+def test_a_market_order_fills_at_the_next_open_with_slippage_and_commission(account) -> None:
     documents, accounts, account_id = account
     bars = [make_bar("AAPL", i, price=100.0) for i in range(3)]
     strategy, broker = run(documents, account_id, bars, {1: [("buy", {"size": 10})]},
@@ -69,7 +69,7 @@ def test_a_market_order_fills_at_the_next_open_with_slippage_and_commission(acco
     assert stored.positions[0].size == 10 and stored.cash == pytest.approx(broker.getcash())
 
 
-def test_a_big_order_fills_partially_over_several_bars(account) -> None:  # noqa: ANN001
+def test_a_big_order_fills_partially_over_several_bars(account) -> None:
     documents, _, account_id = account
     bars = [make_bar("AAPL", i, price=50.0, volume=40.0) for i in range(5)]
     strategy, _ = run(documents, account_id, bars, {1: [("buy", {"size": 100})]}, slippage=0.0, participation=1.0)
@@ -79,7 +79,7 @@ def test_a_big_order_fills_partially_over_several_bars(account) -> None:  # noqa
     assert [n[1] for n in strategy.notes if n[0] in ("Partial", "Completed")] == [40, 80, 100]
 
 
-def test_limit_and_stop_orders_wait_until_the_bar_trades_through_them(account) -> None:  # noqa: ANN001
+def test_limit_and_stop_orders_wait_until_the_bar_trades_through_them(account) -> None:
     documents, _, account_id = account
     prices = [100.0, 100.0, 100.0, 96.0, 104.0]
     bars = [make_bar("AAPL", i, price=p) for i, p in enumerate(prices)]
@@ -90,7 +90,7 @@ def test_limit_and_stop_orders_wait_until_the_bar_trades_through_them(account) -
     assert [f[2] for f in fills] == [95.5, 104.5]  # bar 4 (low 95) hits the limit, bar 5 (high 105) the stop
 
 
-def test_a_restarted_broker_resumes_cash_and_positions_from_its_account(account) -> None:  # noqa: ANN001
+def test_a_restarted_broker_resumes_cash_and_positions_from_its_account(account) -> None:
     documents, _, account_id = account
     _, first = run(documents, account_id, [make_bar("AAPL", i, price=10.0) for i in range(3)],
                    {1: [("buy", {"size": 5})]}, slippage=0.0)
@@ -100,7 +100,7 @@ def test_a_restarted_broker_resumes_cash_and_positions_from_its_account(account)
     assert second.getvalue() == pytest.approx(first.getcash() + 5 * 12.5)  # marked at the latest close
 
 
-def test_an_unaffordable_buy_is_refused_as_margin(account) -> None:  # noqa: ANN001
+def test_an_unaffordable_buy_is_refused_as_margin(account) -> None:
     documents, _, account_id = account
     strategy, _ = run(documents, account_id, [make_bar("AAPL", i, price=1e6) for i in range(3)],
                       {1: [("buy", {"size": 1})]})
@@ -136,6 +136,6 @@ def test_a_waiting_feed_returns_none_without_blocking() -> None:
     assert time.monotonic() - started < 0.05
 
 
-def _next_load(feed):  # noqa: ANN001, ANN202
+def _next_load(feed):
     feed.forward()  # what DataBase.load does before _load: room for one more bar
     return feed._load()
