@@ -17,7 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from shared.adapters.gcp.alpaca_accounts import BROKER_KEY_ID_ENV, BROKER_SECRET_KEY_ENV, BROKER_URL_ENV
+from shared.adapters.gcp.alpaca_accounts import (
+    BROKER_KEY_ID_ENV,
+    BROKER_SECRET_KEY_ENV,
+    BROKER_URL_ENV,
+)
 from tests.fakes.alpaca_server import FakeAlpaca
 from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
 
