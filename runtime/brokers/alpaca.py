@@ -27,9 +27,7 @@ import backtrader as bt
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order as AlpacaOrder
-from alpaca.trading.requests import GetOrdersRequest
 from alpaca.trading.stream import TradingStream
 
 from runtime.brokers.alpaca_orders import (
@@ -37,11 +35,10 @@ from runtime.brokers.alpaca_orders import (
     Tracked,
     canonical_symbol,
     client_order_id,
-    exectype_of,
-    is_ours,
     new_run_tag,
     order_request,
 )
+from runtime.brokers.alpaca_resume import adopt_open_orders, open_positions
 from shared.alpaca.credentials import AlpacaCredentials
 from shared.errors import FarmError
 from shared.ports.broker import BrokerState, Holding, TradeFill
@@ -353,47 +350,19 @@ class AlpacaBroker(bt.BrokerBase):
         self.notify(order)
 
     def _sync_account(self, *, positions: bool) -> None:
-        account = self.client.get_account()
-        self.alpaca_cash = float(account.cash or 0.0)
+        self.alpaca_cash = float(self.client.get_account().cash or 0.0)
         self.cash = self.alpaca_cash - self.commission_paid
-        if not positions:
-            return
-        for held in self.client.get_all_positions():
-            symbol = canonical_symbol(held.symbol, str(held.asset_class.value) if held.asset_class else None)
-            data = self._datas.get(symbol)
-            if data is None:
-                log.warning("position in %s has no data feed in this runtime; it is not tracked", symbol)
-                continue
-            self.positions[data] = bt.Position(float(held.qty), float(held.avg_entry_price))
+        if positions:
+            self.positions.update(open_positions(self.client, self._datas))
 
     def _reattach_open_orders(self) -> None:
-        for placed in self.client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)):
-            if not is_ours(placed.client_order_id):
-                continue
-            symbol = canonical_symbol(placed.symbol or "", str(placed.asset_class.value) if placed.asset_class else None)
-            data = self._datas.get(symbol)
-            if data is None:
-                log.warning("open order %s for %s has no data feed; left alone", placed.client_order_id, symbol)
-                continue
-            remaining = float(placed.qty or 0.0) - float(placed.filled_qty or 0.0)
-            price = placed.limit_price or placed.stop_price
-            kind = bt.BuyOrder if str(placed.side.value) == "buy" else bt.SellOrder
-            # simulated=True: the order is built without reading a bar the feed may not have yet.
-            order = kind(owner=None, data=data, size=remaining, price=float(price) if price else None,
-                         exectype=exectype_of(str(placed.type.value if placed.type else "market")),
-                         simulated=True)
-            order.addcomminfo(self.getcommissioninfo(data))
-            tracked = Tracked(order, symbol, placed.client_order_id, str(placed.id))
-            # What filled before the restart is already in Alpaca's positions: count from here.
-            tracked.filled_qty = float(placed.filled_qty or 0.0)
-            tracked.filled_value = tracked.filled_qty * float(placed.filled_avg_price or 0.0)
+        for tracked in adopt_open_orders(self.client, self._datas, self.getcommissioninfo):
             self._by_client[tracked.client_id] = tracked
-            self._by_alpaca[tracked.alpaca_id] = tracked  # type: ignore[index]
-            order.submit(self)
-            order.accept(self)
-            self.notify(order)
-            self.reattached.append(order)
-
+            self._by_alpaca[tracked.alpaca_id or ""] = tracked
+            tracked.order.submit(self)
+            tracked.order.accept(self)
+            self.notify(tracked.order)
+            self.reattached.append(tracked.order)
 
 def _mark(data: bt.AbstractDataBase, pos: bt.Position) -> float:
     return float(data.close[0]) if len(data) else pos.price
