@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from shared.errors import NotFoundError
 from shared.schemas.warehouse import DECISIONS
 from tests.functions.agents_stack import Tokens
 from tests.functions.analytics_stack import (
@@ -164,3 +165,28 @@ def test_export_streams_every_decision_as_json_lines_or_csv(stack: dict[str, Any
     assert len(table) == 10
     assert list(table[0]) == [c.name for c in DECISIONS.columns]
     assert json.loads(table[2]["actions"])[0]["symbol"] == "AAPL"
+
+
+def test_farm_explain_shows_what_a_decision_read_did_and_changed(
+    stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from farm.commands import explain
+
+    token = stack["alice"]["Authorization"].removeprefix("Bearer ")
+    args = argparse.Namespace(agent_id=stack["a"], decision=6, session="run-a", user=None, token=token,
+                              url=stack["url"])
+    assert explain.run(args) == 0
+    text = capsys.readouterr().out
+    assert "Decision 6 of backtest session run-a" in text
+    assert "AAPL  data_hash h-6" in text and "close      bars back: 0, 1  (2 reads)" in text
+    assert "Did: TRADED" in text and "buy 10 AAPL @ 106.0" in text
+    assert "Portfolio before: value 24,940.00" in text
+    assert "Portfolio after (decision 7): value 25,070.00" in text and "change +130.00" in text
+    # Without --decision: the latest trade of the session with the latest bar.
+    latest = explain.find_decision(stack["url"], token, stack["a"], None, None)[0]
+    assert (latest["session_id"], latest["decision_point"]) == ("run-a", 30)
+    bob = stack["bob"]["Authorization"].removeprefix("Bearer ")
+    with pytest.raises(NotFoundError):
+        explain.find_decision(stack["url"], bob, stack["a"], 6, None)

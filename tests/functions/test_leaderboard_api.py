@@ -165,3 +165,18 @@ def test_a_new_backtest_result_and_paper_snapshots_refresh_the_cached_leaderboar
     assert paper["entries"][0]["agent_id"] == star["agent_id"]
     assert paper["entries"][0]["metrics"]["return"] == pytest.approx(200 / 25_000)
     assert paper["entries"][0]["agent_name"] == "agent 99"
+
+
+def test_farm_leaderboard_prints_the_ranking_with_score_components(
+    stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from farm.commands import leaderboard
+
+    args = argparse.Namespace(mode="backtest", metric="return", period="all", limit=3, url=stack["url"], json=False)
+    assert leaderboard.run(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("backtest leaderboard by return over all (60 ranked")
+    assert lines[2].split()[:3] == ["1", "agent", "60"] and "+60.0%" in lines[2]
+    assert len([line for line in lines if line.strip()[:1].isdigit()]) == 3
