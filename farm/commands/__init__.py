@@ -14,4 +14,6 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.data",
     "farm.commands.backtest",
     "farm.commands.infra",
+    "farm.commands.leaderboard",
+    "farm.commands.explain",
 )
