@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench up clean system-deps
+.PHONY: demo test bench up clean system-deps emulators
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,12 @@ system-deps:
 demo: $(STAMP) system-deps
 	$(VENV)/bin/farm demo
 
-test: $(STAMP) system-deps
+# Side virtualenvs for test-only tools whose pins clash with the project's (never fatal:
+# their tests skip with the reason when an install fails).
+emulators:
+	@bash scripts/install-bqemulator.sh
+
+test: $(STAMP) system-deps emulators
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
@@ -28,4 +33,4 @@ up: $(STAMP)
 	$(VENV)/bin/farm up
 
 clean:
-	rm -rf $(VENV) .farm .pytest_cache
+	rm -rf $(VENV) .venv-* .farm .pytest_cache
