@@ -23,6 +23,7 @@ resource "google_project_service" "apis" {
 }
 
 resource "google_artifact_registry_repository" "farm" {
+  #checkov:skip=CKV_GCP_84:Google-managed encryption is the platform's choice; images hold no customer data
   repository_id = "farm" # images: ingester, runtime, backtest-runner (see cloudbuild.yaml)
   location      = var.region
   format        = "DOCKER"

@@ -6,6 +6,21 @@ resource "google_compute_network" "farm" {
   depends_on              = [google_project_service.apis]
 }
 
+# Deny all ingress by default; GKE adds its own higher-priority rules for the control plane.
+resource "google_compute_firewall" "deny_ingress" {
+  name      = "farm-deny-all-ingress"
+  network   = google_compute_network.farm.id
+  direction = "INGRESS"
+  priority  = 65534
+  deny {
+    protocol = "all"
+  }
+  source_ranges = ["0.0.0.0/0"]
+  log_config {
+    metadata = "INCLUDE_ALL_METADATA"
+  }
+}
+
 resource "google_compute_subnetwork" "gke" {
   name                     = "farm-gke"
   network                  = google_compute_network.farm.id
