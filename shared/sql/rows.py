@@ -46,7 +46,10 @@ class _Rejected(ValueError):
 def _record_converter(columns: tuple[Column, ...]) -> Callable[[Any], dict[str, Any]]:
     known = frozenset(c.name for c in columns)
     required = tuple(c.name for c in columns if c.mode == "REQUIRED")
-    converters = tuple((c.name, _column_converter(c), c.mode == "REPEATED") for c in columns)
+    converters = tuple(
+        (c.name, _column_converter(c), c.mode == "REPEATED", _EXACT.get(c.type) if c.mode != "REPEATED" else None)
+        for c in columns
+    )
 
     # The hot path of every bulk insert: no per-value string building unless a value is bad.
     def convert(record: Any) -> dict[str, Any]:
@@ -60,10 +63,10 @@ def _record_converter(columns: tuple[Column, ...]) -> Callable[[Any], dict[str, 
                 raise _Rejected(f"REQUIRED column {name} is missing")
         out = {}
         get = record.get
-        for name, conv, repeated in converters:
+        for name, conv, repeated, exact in converters:
             value = get(name)
-            if value is None and not repeated:
-                out[name] = None
+            if (value is None and not repeated) or type(value) is exact:
+                out[name] = value  # already JSON-ready: skip the call
                 continue
             try:
                 out[name] = conv(value)
@@ -128,6 +131,8 @@ def _bool(value: Any) -> bool:
 
 
 def _timestamp(value: Any) -> str:
+    if type(value) is datetime and value.tzinfo is timezone.utc:
+        return value.isoformat()
     if isinstance(value, str):
         try:
             value = datetime.fromisoformat(value)
@@ -156,6 +161,9 @@ def _date(value: Any) -> str:
 def _json(value: Any) -> Any:
     return value
 
+
+# Python types that need no conversion for a column type (bool is not an int here).
+_EXACT: dict[str, type] = {"STRING": str, "INT64": int, "FLOAT64": float, "BOOL": bool}
 
 _SCALARS: dict[str, Converter] = {
     "STRING": _string,
