@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 NAME = "demo"
+EXAMPLE_AGENT = Path(__file__).resolve().parents[2] / "examples" / "sma_crossover.py"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
@@ -132,6 +133,35 @@ def publish_and_receive(ctx: DemoContext) -> None:
         bus.delete_subscription(subscription)
 
 
+def submit_example_agent(ctx: DemoContext) -> None:
+    """Mint a token for alice, submit examples/sma_crossover.py, and show its document."""
+    import requests
+
+    token = subprocess.run(
+        [sys.executable, "-m", "farm", "token", "--user", "alice"],
+        env={**os.environ, "FARM_BACKEND": "local", "FARM_DATA_DIR": str(ctx.data_dir)},
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    print(f"  farm token --user alice -> {token[:24]}...")
+    with EXAMPLE_AGENT.open("rb") as source:
+        response = requests.post(
+            ctx.url + "/api/agents", headers=headers, timeout=30,
+            files={"file": (EXAMPLE_AGENT.name, source, "text/x-python")},
+            data={"name": "SMA crossover", "tags": "sma,example"},
+        )
+    if response.status_code != 201:
+        raise RuntimeError(f"submission failed: {response.status_code} {response.text}")
+    agent_id = response.json()["agent_id"]
+    ctx.notes["agent_id"], ctx.notes["token"] = agent_id, token
+    print(f"  POST /api/agents -> 201 {response.json()}")
+    agent = requests.get(f"{ctx.url}/api/agents/{agent_id}", headers=headers, timeout=10).json()
+    shown = {k: agent[k] for k in ("agent_id", "name", "tags", "status", "created_at")}
+    print(f"  GET /api/agents/{agent_id} -> {json.dumps(shown)}")
+    print(f"  history: {' -> '.join(h['to'] for h in agent['history'])}; "
+          f"validation ok={agent['validation']['ok']} files={agent['validation']['files']}")
+
+
 def stop_stack(ctx: DemoContext) -> None:
     """Stop the stack with SIGTERM and check it exits cleanly."""
     code = _terminate(ctx)
@@ -144,6 +174,7 @@ STEPS: list[Step] = [
     ("Start the local stack", start_stack),
     ("Functions it serves", show_functions),
     ("Publish a message and see it delivered", publish_and_receive),
+    ("Submit the example agent and show its document", submit_example_agent),
     ("Stop the stack", stop_stack),
 ]
 
