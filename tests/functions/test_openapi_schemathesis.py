@@ -24,7 +24,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from farm.host import FunctionHost
 from functions._openapi_document import openapi_document
 from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
 

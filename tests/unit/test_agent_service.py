@@ -10,19 +10,18 @@ import pytest
 
 from functions import _platform
 from functions.on_agent_created import on_agent_created
-from shared.adapters.local.memory_cache import InProcessCache
-from shared.bootstrap import Platform
-from shared.settings import Settings
 from shared.adapters.local.blobs import DirectoryBlobStore
 from shared.adapters.local.documents import SqliteDocumentStore
-from shared.adapters.local.memory_cache import InProcessRateLimiter
+from shared.adapters.local.memory_cache import InProcessCache, InProcessRateLimiter
 from shared.adapters.local.messages import EmbeddedMessageBus
+from shared.bootstrap import Platform
 from shared.errors import InvalidInputError, NotFoundError, RateLimitedError, SettingsError
 from shared.events import encode_document_event
 from shared.ports.documents import DocumentChange
 from shared.schemas.messages import RunBacktest
 from shared.services import agents, auto_backtest, rate_limits
 from shared.services.agent_fields import AgentFields
+from shared.settings import Settings
 from tests.functions.agents_stack import agent_source
 
 FIXED = "2026-01-02T03:04:05.000006Z"
