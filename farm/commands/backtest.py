@@ -13,6 +13,10 @@ import argparse
 import sys
 import time
 import webbrowser
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.bootstrap import Platform
 
 NAME = "backtest"
 SHOWN = ("final_value", "total_return", "annual_return", "sharpe", "sortino", "calmar", "max_drawdown",
@@ -77,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_pending(platform, run_id: str) -> None:  # noqa: ANN001 - a Platform
+def _record_pending(platform: Platform, run_id: str) -> None:
     from shared.schemas.messages import BacktestCompleted
     from shared.services.backtests import record_backtest_result
 
