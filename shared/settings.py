@@ -18,6 +18,8 @@ from shared.errors import SettingsError
 
 Backend = Literal["local", "gcp"]
 PREFIX = "FARM_"
+# Read by the `farm` command line as an API client (never by the platform), so not settings.
+CLIENT_VARIABLES = frozenset({"FARM_TOKEN"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +82,7 @@ class Settings:
         environ = os.environ if environ is None else environ
         fields = {f.name: f for f in dataclasses.fields(cls)}
         known = {env_name(name) for name in fields}
-        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known)
+        unknown = sorted(k for k in environ if k.startswith(PREFIX) and k not in known | CLIENT_VARIABLES)
         if unknown:
             raise SettingsError(
                 f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
