@@ -16,4 +16,5 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.infra",
     "farm.commands.leaderboard",
     "farm.commands.explain",
+    "farm.commands.trade",
 )
