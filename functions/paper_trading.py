@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import flask
@@ -10,25 +9,15 @@ import functions_framework
 
 from functions import _platform
 from functions._http import http_endpoint, json_body
-from shared.bootstrap import Platform, broker_accounts, orchestrator
+from functions._runtimes import orchestrator_for
+from shared.bootstrap import broker_accounts
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
-from shared.ports.orchestrator import Orchestrator
 from shared.services import paper_trading
 from shared.services.rate_limits import PAPER_STARTS, REQUESTS
 
 NAME = "farm-paper-trading"
-_lock = threading.Lock()
-_orchestrators: dict[int, tuple[Platform, Orchestrator]] = {}
-
-
-def orchestrator_for(platform: Platform) -> Orchestrator:
-    """The platform's orchestrator, built on first use and kept: it supervises the runtimes."""
-    with _lock:
-        entry = _orchestrators.get(id(platform))
-        if entry is None or entry[0] is not platform:
-            entry = _orchestrators[id(platform)] = (platform, orchestrator(platform))
-        return entry[1]
+__all__ = ["NAME", "orchestrator_for", "paper_trading_session"]
 
 
 @functions_framework.http

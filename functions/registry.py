@@ -111,6 +111,13 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         trigger=DocumentTrigger("agents", "created"),
     ),
     FunctionSpec(
+        name="farm-on-agent-deleted",
+        module="functions.on_agent_deleted",
+        entry_point="on_agent_deleted",
+        trigger=DocumentTrigger("agents", "updated"),
+        timeout_s=60,  # waits for the runtime's graceful exit (<= 20 s)
+    ),
+    FunctionSpec(
         name="farm-broker-accounts",
         module="functions.broker_accounts",
         entry_point="broker_accounts_collection",

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         if feed is not None:
             feed.stop()
         host.stop()
+        _stop_runtimes(platform)
         _close_stores(platform)
         print("farm up: stopped", flush=True)
     return 0
@@ -76,6 +77,16 @@ def _start_market_feed(platform: Platform):  # -> farm.market_feed.MarketFeed
     feed = MarketFeed(platform).start()
     print(f"farm up: market data replayed at {feed.replay.url}, ingester health at {feed.health_url}", flush=True)
     return feed
+
+
+def _stop_runtimes(platform: Platform) -> None:
+    # Paper-trading runtimes are this process's children: SIGTERM them (they flush FMEL and
+    # exit 0) rather than leave orphans trading with nobody supervising them.
+    from functions._runtimes import close_orchestrator
+
+    stopped = close_orchestrator(platform)
+    if stopped:
+        print(f"farm up: stopped {stopped} paper-trading runtime(s)", flush=True)
 
 
 def _close_stores(platform: Platform) -> None:

@@ -128,6 +128,35 @@ def stop_paper_trading(
     return session_view(session_id, documents.get(SESSIONS, session_id) or {})
 
 
+def stop_deleted_agent(agent_id: str, *, documents: DocumentStore, orchestrator: Orchestrator) -> bool:
+    """Stop a soft-deleted agent's runtime and release its slot; False when there was nothing to stop.
+
+    Idempotent (the agents trigger delivers at least once, and every later agent update fires
+    it again): a finished session is left alone.
+    """
+
+    def begin(txn: Transaction) -> str | None:
+        agent = txn.get(AGENTS, agent_id)
+        session_id = (agent or {}).get("paper_session")
+        if agent is None or not agent.get("deleted") or not session_id:
+            return None
+        session = txn.get(SESSIONS, session_id)
+        if session is None or session.get("state") in ("stopped", "failed"):
+            return None
+        at = now_iso()
+        if agent["status"] in (AgentStatus.DEPLOYING, AgentStatus.TRADING, AgentStatus.PAUSED, AgentStatus.FAILED):
+            txn.update(AGENTS, agent_id, transition(agent, AgentStatus.STOPPING, at=at, reason="agent deleted"))
+        txn.update(SESSIONS, session_id, {"state": "stopping", "desired": "stopped", "updated_at": at})
+        return session_id
+
+    session_id = documents.transaction(begin)
+    if session_id is None:
+        return False
+    orchestrator.stop(agent_id)
+    mark_stopped(documents, session_id)
+    return True
+
+
 def get_paper_trading(owner_uid: str, agent_id: str, *, documents: DocumentStore) -> dict[str, Any]:
     """The agent's latest session: state, value, positions, recent trades, heartbeat."""
     agent = _owned(documents.get(AGENTS, agent_id), owner_uid, agent_id)

@@ -1,0 +1,41 @@
+"""Firestore trigger: `agents/{id}` updated to soft-deleted -> stop its runtime, release its slot.
+
+Every agent update arrives here; only a deleted agent with a paper session that is still
+running does work, so a redelivery or a later update changes nothing. A malformed event is
+permanent (logged, acknowledged); store or orchestrator failures raise, so it is delivered again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import functions_framework
+from cloudevents.http import CloudEvent
+
+from functions import _platform
+from functions._runtimes import orchestrator_for
+from shared.errors import InvalidInputError
+from shared.events import decode_document_event
+from shared.schemas.collections import AGENTS
+from shared.services.paper_trading import stop_deleted_agent
+
+NAME = "farm-on-agent-deleted"
+log = logging.getLogger(__name__)
+
+
+@functions_framework.cloud_event
+def on_agent_deleted(event: CloudEvent) -> None:
+    """Stop the paper-trading runtime of an agent that was just soft-deleted."""
+    try:
+        change = decode_document_event(event)
+        if change.collection != AGENTS:
+            raise InvalidInputError(f"not an agent document: {change.collection}/{change.doc_id}")
+    except InvalidInputError as exc:
+        log.error("dropping event %s: %s", event["id"], exc.message)
+        return
+    after = change.after or {}
+    if not after.get("deleted") or not after.get("paper_session"):
+        return  # the common case: an ordinary update of a live agent
+    platform = _platform.platform()
+    if stop_deleted_agent(change.doc_id, documents=platform.documents, orchestrator=orchestrator_for(platform)):
+        log.info("agent %s deleted: its paper session %s is stopped", change.doc_id, after["paper_session"])

@@ -1,0 +1,180 @@
+"""`farm trade` over the local API, the agent-deleted trigger stopping a runtime, and `farm up`
+stopping its runtimes on SIGTERM: real hosts, real runtime subprocesses, embedded stores."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from farm.cli import main
+from farm.commands.trade import TradeApi
+from farm.host import FunctionHost
+from functions._runtimes import close_orchestrator, orchestrator_for
+from shared.adapters.local.warehouse import DuckDbWarehouse
+from shared.bootstrap import Platform
+from shared.schemas.collections import AGENTS, SESSIONS, USERS
+from shared.services.paper_trading import stop_deleted_agent
+from tests.fixtures.common import free_port
+from tests.functions.agents_stack import Tokens
+from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars
+
+REPO = Path(__file__).resolve().parents[2]
+DECISIONS_SQL = "SELECT decision_point FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point"
+
+
+def _wait(predicate, timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+def _agent(platform: Platform, *, fund: float | None) -> str:
+    agent_id = uuid.uuid4().hex  # the agents API checks the id's shape
+    backtested_agent(platform, agent_id=agent_id, fund=fund)
+    platform.documents.update(AGENTS, agent_id, {"code_hash": "h-" + agent_id})
+    return agent_id
+
+
+def _session(platform: Platform, agent_id: str) -> dict[str, Any]:
+    session_id = (platform.documents.get(AGENTS, agent_id) or {}).get("paper_session")
+    session = platform.documents.get(SESSIONS, session_id) if session_id else None
+    return {"session_id": session_id, **session} if session else {}
+
+
+def _decide(platform: Platform, agent_id: str, bars: int = 5) -> dict[str, Any]:
+    """Publish bars until the runtime has made decisions; the session document then."""
+    _wait(lambda: _session(platform, agent_id).get("state") == "trading", 15, "the runtime trading")
+    publish_bars(platform.messages, "AAPL", range(bars))
+    return _wait(lambda: (s := _session(platform, agent_id)).get("decisions", 0) >= 2 and s, 15, "decisions")
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[tuple[str, Platform, str]]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(parents=True)
+    warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
+    warehouse.ensure_tables()
+    platform = local_platform(data_dir, warehouse)
+    served = FunctionHost(platform, port=0).start()
+    try:
+        yield served.url, platform, Tokens(data_dir)("alice")
+    finally:
+        served.stop()
+        close_orchestrator(platform, timeout_s=10)
+
+
+def test_farm_trade_funds_starts_shows_and_stops_a_session(host, capsys) -> None:
+    url, platform, token = host
+    agent_id = _agent(platform, fund=None)
+    common = ["--token", token, "--url", url]
+    assert main(["trade", agent_id, "start", "--symbols", "AAPL", *common]) == 0
+    out = capsys.readouterr().out
+    assert "cash 25,000.00 (simulated)" in out and "deploying" in out and "AAPL (1Min)" in out
+    session = _decide(platform, agent_id)
+    assert main(["trade", agent_id, "status", *common]) == 0
+    out = capsys.readouterr().out
+    assert f"session {session['session_id']}: trading" in out and "decisions" in out
+    assert main(["trade", agent_id, "start", *common]) == 2  # already trading: 409, said plainly
+    assert "409" in capsys.readouterr().err
+    assert main(["trade", agent_id, "stop", *common]) == 0
+    out = capsys.readouterr().out
+    assert f"session {session['session_id']}: stopped" in out
+    assert orchestrator_for(platform).status(agent_id).exit_code == 0
+    account = platform.documents.get("broker_accounts", session["account_id"])
+    assert account["funded_total"] == 25_000.0  # funded once, though `start` ran twice
+
+
+def test_farm_trade_without_a_token_or_with_an_unknown_agent_fails_clearly(host, capsys) -> None:
+    url, _platform, token = host
+    assert main(["trade", "nope", "status", "--url", url]) == 2
+    assert "--user" in capsys.readouterr().err
+    assert main(["trade", uuid.uuid4().hex, "status", "--token", token, "--url", url]) == 2
+    assert "404" in capsys.readouterr().err
+
+
+def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> None:
+    url, platform, token = host
+    agent_id = _agent(platform, fund=25_000.0)
+    TradeApi(url, token).start(agent_id, ["AAPL"], None)
+    session = _decide(platform, agent_id)
+    pid = orchestrator_for(platform).status(agent_id).pid
+    response = requests.delete(f"{url}/api/agents/{agent_id}", headers={"Authorization": f"Bearer {token}"},
+                               timeout=10)
+    assert response.status_code == 204
+    # The agent is `stopped` only once the runtime has exited (its session says so a moment earlier).
+    _wait(lambda: platform.documents.get(AGENTS, agent_id)["status"] == "stopped", 30,
+          "the deleted agent stopped by the trigger")
+    stopped = _session(platform, agent_id)
+    assert stopped["state"] == "stopped"
+    assert orchestrator_for(platform).status(agent_id).exit_code == 0 and pid
+    assert not _alive(pid)
+    agent = platform.documents.get(AGENTS, agent_id)
+    assert agent["deleted"] and agent["status"] == "stopped"
+    assert session["session_id"] not in platform.documents.get(USERS, "alice")["running_sessions"]
+    points = [r["decision_point"] for r in platform.warehouse.query(DECISIONS_SQL, {"s": session["session_id"]})]
+    assert points == list(range(1, stopped["last_decision_point"] + 1))  # FMEL kept, nothing lost
+    # Redelivery and later updates change nothing.
+    orchestrator = orchestrator_for(platform)
+    assert stop_deleted_agent(agent_id, documents=platform.documents, orchestrator=orchestrator) is False
+    live = _agent(platform, fund=25_000.0)
+    assert stop_deleted_agent(live, documents=platform.documents, orchestrator=orchestrator) is False
+
+
+def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    seeded = local_platform(data_dir, None)  # type: ignore[arg-type]  # farm up owns the warehouse
+    agent_id = _agent(seeded, fund=25_000.0)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
+    env |= {"FARM_BACKEND": "local", "FARM_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "farm", "up", "--no-market-data", "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait(lambda: _answers(url), 20, "farm up")
+        TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
+        session = _decide(seeded, agent_id)
+        pid = session["pid"]
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=40)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "stopped 1 paper-trading runtime(s)" in output
+    assert not _alive(pid)
+    final = _session(seeded, agent_id)
+    assert final["state"] == "interrupted"  # still wanted running: a restart resumes it
+    warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
+    points = [r["decision_point"] for r in warehouse.query(DECISIONS_SQL, {"s": final["session_id"]})]
+    assert points == list(range(1, final["last_decision_point"] + 1))  # every decision flushed
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url + "/healthz", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
