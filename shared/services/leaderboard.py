@@ -3,8 +3,9 @@
 Cache layout per ranking (SPEC §11), both written together and expiring after CACHE_TTL_S:
 - `lb:{mode}:{metric}:{period}`: sorted set, member = agent id, score = -rank (so the highest
   score is rank 1), for an agent's position;
-- `lb:{mode}:{metric}:{period}:page`: the top MAX_LIMIT public entries as JSON lines after one
-  header line, so a page of any `limit` is a byte slice, not a JSON parse.
+- `lb:{mode}:{metric}:{period}:page:{n}` for n in PAGE_TIERS: the top n public entries as JSON
+  lines after one header line, so a page of any `limit` is a byte slice of the smallest tier
+  that holds it, not a JSON parse (and a default page never moves the 1,000-entry blob).
 A miss, or a cache that is down, falls back to the warehouse (`source: warehouse`); a miss also
 refills the cache for every metric of that mode and period (one query ranks them all).
 """
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 CACHE_TTL_S = 30.0
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+PAGE_TIERS = (10, 100, MAX_LIMIT)
 ALL_ROWS = 2**62  # `@limit` when every ranked agent is wanted
 Source = Literal["cache", "warehouse"]
 Clock = Callable[[], datetime]
@@ -107,7 +109,7 @@ def agent_standing(agent_id: str, ranking: Ranking, ports: Leaderboards) -> dict
     """One agent's rank, metrics and score in `ranking`; NotFoundError when it is not ranked."""
     try:
         rank = ports.cache.sorted_rank(ranking.key, agent_id)
-        page = ports.cache.get(ranking.key + ":page") if rank is not None else None
+        page = ports.cache.get(_page_key(ranking, rank + 1)) if rank is not None else None
     except TransientError as exc:
         log.warning("leaderboard cache unavailable, reading the warehouse: %s", exc.message)
         rank = page = None
@@ -174,14 +176,16 @@ def _store(ranking: Ranking, scores: dict[str, float], page: Page, cache: Cache)
     header = json.dumps({"as_of": page.as_of, "total": page.total}).encode()
     try:
         cache.replace_sorted_set(ranking.key, scores, ttl_s=CACHE_TTL_S)
-        cache.set(ranking.key + ":page", b"\n".join([header, *page.entries]), ttl_s=CACHE_TTL_S)
+        for tier in PAGE_TIERS:
+            blob = b"\n".join([header, *page.entries[:tier]])
+            cache.set(f"{ranking.key}:page:{tier}", blob, ttl_s=CACHE_TTL_S)
     except TransientError as exc:
         log.warning("leaderboard cache unavailable, %s not stored: %s", ranking.key, exc.message)
 
 
 def _cached_page(ranking: Ranking, limit: int, cache: Cache) -> Page | None:
     try:
-        blob = cache.get(ranking.key + ":page")
+        blob = cache.get(_page_key(ranking, limit))
     except TransientError as exc:
         log.warning("leaderboard cache unavailable, reading the warehouse: %s", exc.message)
         return None
@@ -191,6 +195,12 @@ def _cached_page(ranking: Ranking, limit: int, cache: Cache) -> Page | None:
     header = json.loads(lines[0])
     entries = lines[1 : limit + 1]  # a last piece past the page holds the rest, unparsed
     return Page(ranking, "cache", header["as_of"], header["total"], [e for e in entries if e])
+
+
+def _page_key(ranking: Ranking, size: int) -> str:
+    """The cached page of the smallest tier holding `size` entries."""
+    tier = next((t for t in PAGE_TIERS if size <= t), PAGE_TIERS[-1])
+    return f"{ranking.key}:page:{tier}"
 
 
 def _standing(ranking: Ranking, source: Source, entry: dict[str, Any]) -> dict[str, Any]:
