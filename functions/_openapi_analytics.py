@@ -1,0 +1,141 @@
+"""OpenAPI operations and schemas of the leaderboard and FMEL routes (merged into the document)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.leaderboard.scoring import METRICS, MODES, PERIODS
+from shared.services.fmel_analytics import DEFAULT_PAGE, MAX_PAGE
+from shared.services.leaderboard import DEFAULT_LIMIT, MAX_LIMIT
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
+
+
+def _ok(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
+
+
+def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema, **({"description": description} if description else {})}
+
+
+AGENT_ID = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
+AUTHED = {"401": _error("Missing, expired or invalid ID token"),
+          "429": {**_error("Too many requests"), "headers": {"Retry-After": {"schema": {"type": "integer"}}}}}
+NUMBER = {"type": "number", "nullable": True}
+RANKING_PARAMS = [
+    _q("mode", {"type": "string", "enum": list(MODES), "default": "backtest"}),
+    _q("metric", {"type": "string", "enum": list(METRICS), "default": "score"},
+       "score = probabilistic Sharpe ratio with minimum trades/observations"),
+    _q("period", {"type": "string", "enum": list(PERIODS), "default": "all"}),
+]
+FILTERS = [
+    _q("session", {"type": "string"}), _q("mode", {"type": "string", "enum": ["backtest", "paper"]}),
+    _q("action", {"type": "string", "enum": ["TRADED", "HOLD", "INACTIVE", "traded", "hold", "inactive"]}),
+    _q("since", {"type": "string", "format": "date-time"}), _q("until", {"type": "string", "format": "date-time"}),
+    _q("from_decision", {"type": "integer", "minimum": 0}), _q("to_decision", {"type": "integer", "minimum": 0}),
+]
+TIMED = {"headers": {"Server-Timing": {"schema": {"type": "string"}, "description": "app;dur=<ms>"}}}
+
+SCHEMAS: dict[str, Any] = {
+    "LeaderboardEntry": {
+        "type": "object",
+        "required": ["rank", "agent_id", "agent_name", "owner", "metrics", "score"],
+        "properties": {
+            "rank": {"type": "integer"}, "agent_id": {"type": "string"}, "agent_name": {"type": "string"},
+            "owner": {"type": "string", "description": "display name (never a uid or email)"},
+            "as_of": {"type": "string", "nullable": True},
+            "metrics": {"type": "object", "properties": {
+                "return": NUMBER, "sharpe": NUMBER, "drawdown": NUMBER, "win_rate": NUMBER,
+                "trades": {"type": "integer", "nullable": True}}},
+            "score": {"type": "object", "properties": {
+                "psr": NUMBER, "z": NUMBER, "sharpe_per_observation": NUMBER,
+                "observations": {"type": "integer", "nullable": True}, "eligible": {"type": "boolean"},
+                "min_trades": {"type": "integer"}, "min_observations": {"type": "integer"}}},
+        },
+    },
+    "Leaderboard": {
+        "type": "object",
+        "required": ["mode", "metric", "period", "source", "total", "entries"],
+        "properties": {
+            "mode": {"type": "string"}, "metric": {"type": "string"}, "period": {"type": "string"},
+            "source": {"type": "string", "enum": ["cache", "warehouse"]}, "as_of": {"type": "string"},
+            "total": {"type": "integer"}, "entries": {"type": "array", "items": _ref("LeaderboardEntry")},
+        },
+    },
+    "LeaderboardStanding": {
+        "type": "object",
+        "required": ["mode", "metric", "period", "source", "entry"],
+        "properties": {"mode": {"type": "string"}, "metric": {"type": "string"}, "period": {"type": "string"},
+                       "source": {"type": "string", "enum": ["cache", "warehouse"]},
+                       "entry": _ref("LeaderboardEntry")},
+    },
+    "DecisionPage": {
+        "type": "object",
+        "required": ["decisions", "next_cursor"],
+        "properties": {"decisions": {"type": "array", "items": {"type": "object"}},
+                       "next_cursor": {"type": "string", "nullable": True}},
+    },
+    "FmelAnalytics": {
+        "type": "object",
+        "required": ["agent_id", "decisions", "by_action", "fields_read", "symbols_read", "trades", "pnl"],
+        "properties": {
+            "agent_id": {"type": "string"}, "decisions": {"type": "integer"},
+            "by_action": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "fields_read": {"type": "array", "items": {"type": "object"}},
+            "symbols_read": {"type": "array", "items": {"type": "object"}},
+            "trades": {"type": "object"}, "pnl": {"type": "object"},
+        },
+    },
+}
+
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "/api/leaderboard": {"get": {
+        "operationId": "getLeaderboard", "summary": "Public ranking (cached 30 s, warehouse fallback)",
+        "security": [],
+        "parameters": [*RANKING_PARAMS, _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                                                     "default": DEFAULT_LIMIT})],
+        "responses": {"200": {**_ok("One page of the ranking", "Leaderboard"), **TIMED},
+                      "400": _error("Unknown mode, metric or period, or limit out of range")},
+    }},
+    "/api/leaderboard/agents/{agent_id}": {"get": {
+        "operationId": "getLeaderboardAgent", "summary": "One agent's rank, metrics and score", "security": [],
+        "parameters": [AGENT_ID, *RANKING_PARAMS],
+        "responses": {"200": {**_ok("The agent's standing", "LeaderboardStanding"), **TIMED},
+                      "400": _error("Unknown mode, metric or period"),
+                      "404": _error("The agent is not ranked in this leaderboard")},
+    }},
+    "/api/fmel/decisions": {"get": {
+        "operationId": "listDecisions", "summary": "The caller's agents' FMEL decisions, oldest first",
+        "parameters": [_q("agent", {"type": "string"}), *FILTERS,
+                       _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}),
+                       _q("cursor", {"type": "string"})],
+        "responses": {"200": _ok("One page", "DecisionPage"), "400": _error("Bad filter, limit or cursor"),
+                      "404": _error("No such agent (or not yours)"), **AUTHED},
+    }},
+    "/api/fmel/agents/{agent_id}/analytics": {"get": {
+        "operationId": "getFmelAnalytics",
+        "summary": "Decision counts by action, most-read fields and symbols, trades, P&L by decision",
+        "parameters": [AGENT_ID, *FILTERS],
+        "responses": {"200": _ok("Analytics", "FmelAnalytics"), "400": _error("Bad filter"),
+                      "404": _error("No such agent (or not yours)"), **AUTHED},
+    }},
+    "/api/fmel/agents/{agent_id}/export": {"get": {
+        "operationId": "exportDecisions", "summary": "Every matching decision, streamed",
+        "parameters": [AGENT_ID, _q("format", {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"}),
+                       *FILTERS],
+        "responses": {"200": {"description": "JSON lines or CSV (nested columns as JSON text)", "content": {
+                          "application/x-ndjson": {"schema": {"type": "string"}},
+                          "text/csv": {"schema": {"type": "string"}}}},
+                      "400": _error("Bad filter or format"), "404": _error("No such agent (or not yours)"),
+                      **AUTHED},
+    }},
+}
