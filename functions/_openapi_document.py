@@ -239,3 +239,11 @@ def openapi_document() -> dict[str, Any]:
                 "description": "Firebase ID token (locally: `farm token --user alice`)"}},
         },
     }
+
+
+# The leaderboard and FMEL routes describe themselves in their own module (additive).
+from functions._openapi_analytics import OPERATIONS as _ANALYTICS_OPERATIONS
+from functions._openapi_analytics import SCHEMAS as _ANALYTICS_SCHEMAS
+
+OPERATIONS.update(_ANALYTICS_OPERATIONS)
+SCHEMAS.update(_ANALYTICS_SCHEMAS)
