@@ -44,12 +44,23 @@ def local_platform(data_dir: Path, redis_url: str, rate_limits: tuple[str, ...] 
         settings=settings,
         documents=SqliteDocumentStore(data_dir / "documents.sqlite3"),
         messages=EmbeddedMessageBus(data_dir / "messages.sqlite3"),
-        warehouse=None,  # type: ignore[arg-type]  # the agents API never touches it
+        warehouse=_warehouse(data_dir),  # the leaderboard/FMEL routes in the same host read it
         blobs=DirectoryBlobStore(data_dir / "blobs"),
         cache=InProcessCache(),
         rate_limiter=RedisRateLimiter(connect(redis_url)),
         identity=LocalIdentityVerifier(data_dir),
     )
+
+
+def _warehouse(data_dir: Path) -> Any:
+    # The DuckDB adapter when the tree has it (the agents API itself never touches it).
+    try:
+        from shared.adapters.local.warehouse import DuckDbWarehouse
+    except ImportError:
+        return None
+    warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
+    warehouse.ensure_tables()
+    return warehouse
 
 
 class Tokens:
