@@ -26,6 +26,7 @@ from runtime.brokers.simulated import SimulatedBroker
 from runtime.feeds import BusDataFeed, BusRouter, make_feed
 from runtime.health import HealthServer
 from runtime.session import DecisionCounter, SessionReporter
+from runtime.snapshots import SnapshotWriter
 from shared.backtest.bundle import extract_bundle, load_agent, user_traceback
 from shared.bootstrap import Platform
 from shared.domain.clock import now_iso
@@ -52,6 +53,7 @@ class RuntimeOptions:
     batch_size: int = 500
     slippage: float = 0.0005
     commission: float = 0.0
+    snapshot_flush_s: float = 10.0  # portfolio snapshots to analytics.paper_snapshots
 
 
 class DecisionWatch(bt.Analyzer):
@@ -136,8 +138,10 @@ class AgentRuntime:
                                 user_id=session["owner_uid"], session_id=sid, mode="paper",
                                 start_point=start_point, sink=recorder.add)
             cerebro.addanalyzer(DecisionWatch, _name="watch", counter=counter, samples=self.latencies)
+            snapshots = SnapshotWriter(p.warehouse, flush_s=opts.snapshot_flush_s)
             reporter = SessionReporter(p.documents, p.messages, sid, session, broker, counter,
-                                       interval_s=opts.heartbeat_s, extra=lambda: self._extra(router, recorder))
+                                       interval_s=opts.heartbeat_s, snapshots=snapshots.add,
+                                       extra=lambda: self._extra(router, recorder, snapshots))
             health = HealthServer(self.ready.is_set, port=opts.health_port).start()
             code = 0
             try:
@@ -166,6 +170,7 @@ class AgentRuntime:
                 except Exception:
                     log.exception("final session report failed")
                 finally:
+                    snapshots.flush()
                     health.stop()
                     counter.close()
                 self.summary = {"decisions": counter.made, "last_decision_point": counter.last,
@@ -194,10 +199,11 @@ class AgentRuntime:
         counter.last = max(made, written)
         return counter.last + 1
 
-    def _extra(self, router: BusRouter, recorder: FmelRecorder) -> dict[str, Any]:
+    def _extra(self, router: BusRouter, recorder: FmelRecorder, snapshots: SnapshotWriter) -> dict[str, Any]:
         samples = sorted(self.latencies)
         p95 = samples[int(0.95 * (len(samples) - 1))] * 1000 if samples else None
-        return {"latency_p95_ms": p95, "bars_routed": router.routed, "fmel": recorder.stats()}
+        return {"latency_p95_ms": p95, "bars_routed": router.routed, "fmel": recorder.stats(),
+                "snapshots": snapshots.stats()}
 
     def _fail(self, error: str) -> None:
         self.platform.documents.update(SESSIONS, self.session_id, {"error": error, "updated_at": now_iso()})

@@ -3,6 +3,7 @@
 `SessionReporter` runs a heartbeat thread: every `interval_s` it writes state, portfolio
 value, cash, positions, recent trades, decision counters and `heartbeat_at` to
 `sessions/{id}`, and publishes a `PortfolioSnapshotted` on `performance-updates`.
+Each snapshot also goes to `snapshots` (the runtime batches them into the warehouse).
 `DecisionCounter` persists the last decision point to a small local file on every decision
 (one pwrite, no fsync: it survives a killed process), so a restart knows exactly how many
 decisions were made and can report the ones the warehouse never got.
@@ -55,7 +56,7 @@ class SessionReporter:
     def __init__(
         self, documents: DocumentStore, messages: MessageBus, session_id: str, session: dict[str, Any],
         broker: TradingBroker, counter: DecisionCounter, *, interval_s: float = 2.0,
-        extra: Callable[[], dict[str, Any]] | None = None,
+        extra: Callable[[], dict[str, Any]] | None = None, snapshots: Callable[[PortfolioSnapshotted], None] | None = None,
     ) -> None:
         self.documents = documents
         self.messages = messages
@@ -65,6 +66,7 @@ class SessionReporter:
         self.counter = counter
         self.interval_s = interval_s
         self.extra = extra  # more fields for the document (latency, feed and FMEL counters)
+        self.snapshots = snapshots  # also keep each snapshot (the warehouse's paper_snapshots)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="session-heartbeat", daemon=True)
 
@@ -103,6 +105,8 @@ class SessionReporter:
             PortfolioSnapshotted.TOPIC,
             [OutgoingMessage(snapshot.encode(), {"session_id": self.session_id, "agent_id": self.session["agent_id"]})],
         )
+        if self.snapshots is not None:
+            self.snapshots(snapshot)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

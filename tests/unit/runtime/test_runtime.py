@@ -63,6 +63,10 @@ def test_a_session_trades_records_every_decision_and_stops_cleanly(platform) -> 
     assert session["last_decision_point"] == points[-1]
     snapshots = [PortfolioSnapshotted.decode(m.data) for m in platform.messages.pull("watch-perf", max_messages=100)]
     assert snapshots and snapshots[-1].final and snapshots[-1].session_id == session_id
+    # The same snapshots, batched into the table the paper leaderboard reads.
+    stored = platform.warehouse.query("SELECT * FROM analytics.paper_snapshots")
+    mine = sorted((r for r in stored if r["session_id"] == session_id), key=lambda r: r["timestamp"])
+    assert len(mine) == len(snapshots) and mine[-1]["portfolio_value"] == snapshots[-1].portfolio_value
     # The temporary subscription is gone after a graceful stop.
     with pytest.raises(Exception):
         platform.messages.pull(f"runtime-{session_id}-market-data")
