@@ -170,11 +170,14 @@ def stop_stack(ctx: DemoContext) -> None:
     print("  stack stopped cleanly (exit 0)")
 
 
+from farm.commands.demo_leaderboard import show_leaderboard_and_explain
+
 STEPS: list[Step] = [
     ("Start the local stack", start_stack),
     ("Functions it serves", show_functions),
     ("Publish a message and see it delivered", publish_and_receive),
     ("Submit the example agent and show its document", submit_example_agent),
+    ("Leaderboard, and a few decisions explained", show_leaderboard_and_explain),
     ("Stop the stack", stop_stack),
 ]
 
