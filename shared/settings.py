@@ -17,6 +17,7 @@ from typing import Literal, get_args
 from shared.errors import SettingsError
 
 Backend = Literal["local", "gcp"]
+BROKERS: tuple[str, ...] = ("simulated", "alpaca")
 PREFIX = "FARM_"
 # Read by the `farm` command line as an API client (never by the platform), so not settings.
 CLIENT_VARIABLES = frozenset({"FARM_TOKEN"})
@@ -53,6 +54,11 @@ class Settings:
     rate_limits: tuple[str, ...] = ()
     # Backtest jobs (SPEC §7): wall-clock budget per run; the CPU-time limit follows it.
     backtest_budget_s: int = 1800
+    # Runtime broker (SPEC §9): "simulated" fills on the bus's bars, "alpaca" trades Alpaca paper
+    # (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY). Unset: alpaca on gcp, simulated locally.
+    broker: str | None = None
+    alpaca_trading_url: str | None = None  # Alpaca paper REST base URL override (e.g. a local fake)
+    alpaca_trading_stream_url: str | None = None  # trade-updates stream URL override
 
     def __post_init__(self) -> None:
         if self.backend not in get_args(Backend):
@@ -61,11 +67,18 @@ class Settings:
             for name in ("gcp_project",):
                 if not getattr(self, name):
                     raise SettingsError(f"{env_name(name)} is required when FARM_BACKEND=gcp")
+        if self.broker not in (None, *BROKERS):
+            raise SettingsError(f"FARM_BROKER must be one of {BROKERS}, got {self.broker!r}")
         if self.rate_limits:
             # Imported here: settings must stay importable without the service layer.
             from shared.services.rate_limits import parse_limits
 
             parse_limits(self.rate_limits)  # fail at start-up, naming FARM_RATE_LIMITS
+
+    @property
+    def runtime_broker(self) -> str:
+        """The broker agent runtimes trade through: `broker`, else by backend."""
+        return self.broker or ("alpaca" if self.backend == "gcp" else "simulated")
 
     @property
     def blob_bucket(self) -> str:
