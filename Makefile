@@ -22,6 +22,7 @@ demo: $(STAMP) system-deps
 # their tests skip with the reason when an install fails).
 emulators:
 	@bash scripts/install-bqemulator.sh
+	@bash scripts/install-checkov.sh
 
 test: $(STAMP) system-deps emulators
 	$(PY) -m pytest $(PYTEST_ARGS)
