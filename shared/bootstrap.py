@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimiter, Warehouse
 from shared.ports.broker import BrokerAccounts
+from shared.ports.deployments import Deployments
 from shared.ports.identity import IdentityVerifier
 from shared.ports.orchestrator import Orchestrator, RuntimeStatus
 from shared.ports.jobs import JobLauncher
@@ -149,3 +150,13 @@ def broker_accounts(platform: Platform) -> BrokerAccounts:
     from shared.adapters.local.broker_accounts import SimulatedAccounts
 
     return SimulatedAccounts(platform.documents)
+
+
+def deployments(*, endpoint: str | None = None) -> Deployments:
+    """Build the view of deployed services: Cloud Run, where Gen2 functions run (any backend).
+
+    `endpoint` overrides the Cloud Run Admin API host (a regional endpoint or a local fake).
+    """
+    from shared.adapters.gcp.cloud_run import CloudRunDeployments
+
+    return CloudRunDeployments(endpoint=endpoint)
