@@ -22,7 +22,7 @@ from typing import Any
 
 import backtrader as bt
 
-from runtime.brokers.simulated import SimulatedBroker
+from runtime.brokers.factory import make_broker
 from runtime.feeds import BusDataFeed, BusRouter, make_feed
 from runtime.health import HealthServer
 from runtime.session import DecisionCounter, SessionReporter
@@ -127,8 +127,8 @@ class AgentRuntime:
             router = BusRouter(p.messages, subscriptions, self._feeds)
             router.create()
             p.messages.create_topic(PERFORMANCE_UPDATES)
-            broker = SimulatedBroker(p.documents, session["account_id"], slippage=opts.slippage,
-                                     commission=opts.commission)
+            broker = make_broker(p.settings, p.documents, session, self._feeds, slippage=opts.slippage,
+                                 commission=opts.commission)
             cerebro = self._cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
             for feed in self._feeds:
                 cerebro.adddata(feed)

@@ -20,12 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.alpaca.credentials import ENV_NAMES
 from shared.domain.lifecycle import MAX_AUTOMATIC_RESTARTS
 from shared.ports.orchestrator import RuntimeSpec, RuntimeStatus
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-_KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "FARM_BACKEND", "FARM_DATA_DIR", "FARM_LOG_LEVEL")
+_KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "FARM_BACKEND", "FARM_DATA_DIR", "FARM_LOG_LEVEL", "FARM_BROKER",
+             "FARM_ALPACA_TRADING_URL", "FARM_ALPACA_TRADING_STREAM_URL")
+ALPACA_KEYS = ENV_NAMES  # only a runtime trading on Alpaca gets the keys
 FailedHook = Callable[[RuntimeStatus], None]
 RestartHook = Callable[[RuntimeStatus], None]
 
@@ -114,8 +117,9 @@ class LocalOrchestrator:
                 self.stop(status.agent_id, timeout_s=timeout_s)
 
     def child_env(self, spec: RuntimeSpec) -> dict[str, str]:
-        """The runtime's environment: the embedded backend's settings and nothing secret."""
-        env = {k: v for k, v in os.environ.items() if k in _KEPT_ENV}
+        """The runtime's environment: the embedded backend's settings; Alpaca keys only for FARM_BROKER=alpaca."""
+        kept = _KEPT_ENV + (ALPACA_KEYS if os.environ.get("FARM_BROKER") == "alpaca" else ())
+        env = {k: v for k, v in os.environ.items() if k in kept}
         env |= {"FARM_BACKEND": "local", "FARM_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"}
         return env | dict(spec.env)
 
