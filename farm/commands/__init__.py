@@ -16,5 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.infra",
     "farm.commands.leaderboard",
     "farm.commands.explain",
+    "farm.commands.submit",
+    "farm.commands.cloud",
     "farm.commands.trade",
 )
