@@ -171,12 +171,14 @@ def stop_stack(ctx: DemoContext) -> None:
 
 
 from farm.commands.demo_leaderboard import show_leaderboard_and_explain
+from farm.commands.demo_paper import paper_trade_example
 
 STEPS: list[Step] = [
     ("Start the local stack", start_stack),
     ("Functions it serves", show_functions),
     ("Publish a message and see it delivered", publish_and_receive),
     ("Submit the example agent and show its document", submit_example_agent),
+    ("Paper-trade it on the replayed market", paper_trade_example),
     ("Leaderboard, and a few decisions explained", show_leaderboard_and_explain),
     ("Stop the stack", stop_stack),
 ]
