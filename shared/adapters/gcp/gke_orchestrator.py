@@ -29,6 +29,7 @@ from shared.settings import Settings
 K8S_DIR = Path(__file__).resolve().parents[3] / "runtime" / "k8s"
 NAMESPACE = "farm-agents"
 ALPACA_SECRET = "farm-alpaca"
+SERVICE_ACCOUNT = "farm-runtime"  # runtime/k8s/serviceaccount.yaml (Workload Identity)
 APP_LABEL = "app.kubernetes.io/name=farm-runtime"
 T = TypeVar("T")
 
@@ -54,7 +55,7 @@ def render_statefulset(agent_id: str, session_id: str, spec: RuntimeSpec, *, set
     text = Template((K8S_DIR / "statefulset.yaml").read_text()).substitute(
         name=workload_name(agent_id), namespace=namespace, agent_id=agent_id, session_id=session_id,
         image=image or default_image(settings), project=settings.gcp_project or "", region=settings.gcp_region,
-        secret=ALPACA_SECRET, cpu=f"{int(spec.cpu * 1000)}m", cpu_request=f"{int(spec.cpu * 500)}m",
+        secret=ALPACA_SECRET, service_account=SERVICE_ACCOUNT, cpu=f"{int(spec.cpu * 1000)}m", cpu_request=f"{int(spec.cpu * 500)}m",
         memory=f"{spec.memory_mb}Mi", memory_request=f"{spec.memory_mb // 2}Mi",
     )
     return yaml.safe_load(text)
