@@ -1,7 +1,9 @@
 """The OpenAPI 3 document of the HTTP API: the one description, served at /api/openapi.json.
 
 Routes are taken from the function registry (so a path can never drift from what is mounted);
-this module adds what each one takes and answers. Every /api route implemented so far is here.
+this module adds what each one takes and answers. The builder refuses to build a document that
+misses a registry route or method, or documents one the registry does not serve, so a new
+function cannot be forgotten.
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from functions.registry import FUNCTIONS, HttpTrigger
+from functions._openapi_analytics import OPERATIONS as ANALYTICS_OPERATIONS
+from functions._openapi_analytics import SCHEMAS as ANALYTICS_SCHEMAS
+from functions._openapi_trading import OPERATIONS as TRADING_OPERATIONS
+from functions._openapi_trading import SCHEMAS as TRADING_SCHEMAS
+from functions.registry import FUNCTIONS, FunctionSpec, HttpTrigger
 from shared.domain.lifecycle import AgentStatus
 from shared.services.agent_fields import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_TAGS
 from shared.services.agent_pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -41,6 +47,7 @@ RATE_LIMITED = {
 AUTHED = {
     "401": _error("Missing, expired or invalid ID token"),
     "429": RATE_LIMITED,
+    "503": _error("A backing service is briefly unavailable; retry"),
 }
 AGENT_ID = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
 TAG_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
@@ -116,8 +123,9 @@ SCHEMAS: dict[str, Any] = {
                 "files": {"type": "array", "items": {"type": "string"}},
                 "history": {"type": "array", "items": _ref("HistoryEntry")},
                 "validation": _ref("ValidationReport"),
-                "latest_backtest": _nullable({"type": "object"}),
-                "paper_session": _nullable({"type": "object"}),
+                "latest_backtest": _nullable({
+                    "type": "object", "description": "run_id, status, finished_at, metrics, report_key, error"}),
+                "paper_session": _nullable({"type": "string", "description": "the latest session's id"}),
             },
         }],
     },
@@ -216,15 +224,55 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
+OPERATIONS.update(ANALYTICS_OPERATIONS)
+OPERATIONS.update(TRADING_OPERATIONS)
+SCHEMAS.update(ANALYTICS_SCHEMAS)
+SCHEMAS.update(TRADING_SCHEMAS)
+
+
+class IncompleteDocumentError(RuntimeError):
+    """The document and the function registry disagree on the routes served."""
+
+
+def openapi_path(flask_path: str) -> str:
+    """The OpenAPI form of a Flask route: "/api/agents/<agent_id>" -> "/api/agents/{agent_id}"."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", flask_path)
+
+
+def served_operations(specs: tuple[FunctionSpec, ...] = FUNCTIONS) -> set[tuple[str, str]]:
+    """Every (OpenAPI path, lower-case method) the registry's HTTP functions serve (OPTIONS aside)."""
+    return {
+        (openapi_path(spec.trigger.path), method.lower())
+        for spec in specs if isinstance(spec.trigger, HttpTrigger)
+        for method in spec.trigger.methods if method != "OPTIONS"
+    }
+
+
+def documented_operations(operations: dict[str, dict[str, Any]] = OPERATIONS) -> set[tuple[str, str]]:
+    """Every (path, method) the document describes."""
+    return {(path, method) for path, item in operations.items() for method in item}
+
+
+def check_complete(
+    specs: tuple[FunctionSpec, ...] = FUNCTIONS, operations: dict[str, dict[str, Any]] = OPERATIONS
+) -> None:
+    """Raise IncompleteDocumentError naming every route missing from, or unknown to, the document."""
+    served, documented = served_operations(specs), documented_operations(operations)
+    missing, unknown = sorted(served - documented), sorted(documented - served)
+    problems = [f"no operation for {m.upper()} {p} (add it to functions/_openapi_*.py)" for p, m in missing]
+    problems += [f"{m.upper()} {p} is documented but no registry function serves it" for p, m in unknown]
+    if problems:
+        raise IncompleteDocumentError("the OpenAPI document is incomplete: " + "; ".join(problems))
+
+
 def openapi_document() -> dict[str, Any]:
-    """Return the OpenAPI 3.0 document for every HTTP route in the registry."""
-    paths: dict[str, Any] = {}
-    for spec in FUNCTIONS:
-        if not isinstance(spec.trigger, HttpTrigger):
-            continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", spec.trigger.path)
-        if path in OPERATIONS:
-            paths[path] = OPERATIONS[path]
+    """Return the OpenAPI 3.0 document for every HTTP route in the registry.
+
+    Raises IncompleteDocumentError when a registry route or method has no operation.
+    """
+    check_complete()
+    paths = {openapi_path(s.trigger.path): OPERATIONS[openapi_path(s.trigger.path)]
+             for s in FUNCTIONS if isinstance(s.trigger, HttpTrigger)}
     return {
         "openapi": "3.0.3",
         "info": {"title": "The Farm API", "version": VERSION,
@@ -240,10 +288,3 @@ def openapi_document() -> dict[str, Any]:
         },
     }
 
-
-# The leaderboard and FMEL routes describe themselves in their own module (additive).
-from functions._openapi_analytics import OPERATIONS as _ANALYTICS_OPERATIONS
-from functions._openapi_analytics import SCHEMAS as _ANALYTICS_SCHEMAS
-
-OPERATIONS.update(_ANALYTICS_OPERATIONS)
-SCHEMAS.update(_ANALYTICS_SCHEMAS)
