@@ -15,6 +15,8 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from farm.host import FunctionHost
+    from farm.market_feed import MarketFeed
     from shared.bootstrap import Platform
 
 NAME = "up"
@@ -61,16 +63,22 @@ def run(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
             pass
     finally:
-        if feed is not None:
-            feed.stop()
-        host.stop()
-        _stop_runtimes(platform)
-        _close_stores(platform)
-        print("farm up: stopped", flush=True)
+        shutdown(platform, host, feed)
     return 0
 
 
-def _start_market_feed(platform: Platform):  # -> farm.market_feed.MarketFeed
+def shutdown(platform: Platform, host: FunctionHost, feed: MarketFeed | None) -> None:
+    """Stop everything `farm up` started: feed, host, runtimes, backtest jobs, then the stores."""
+    if feed is not None:
+        feed.stop()
+    host.stop()  # no new launches from here on
+    _stop_runtimes(platform)
+    _stop_jobs(platform)
+    _close_stores(platform)
+    print("farm up: stopped", flush=True)
+
+
+def _start_market_feed(platform: Platform) -> MarketFeed:
     # Market data step (issue #6): replay server + ingester, so the live path works offline.
     from farm.market_feed import MarketFeed
 
@@ -87,6 +95,16 @@ def _stop_runtimes(platform: Platform) -> None:
     stopped = close_orchestrator(platform)
     if stopped:
         print(f"farm up: stopped {stopped} paper-trading runtime(s)", flush=True)
+
+
+def _stop_jobs(platform: Platform) -> None:
+    # Local backtest jobs are this process's children too: kill them (their watchers publish
+    # them as failed) rather than leave them running after the stack is gone.
+    from functions._launchers import close_launcher
+
+    killed = close_launcher(platform)
+    if killed:
+        print(f"farm up: stopped {killed} running backtest job(s)", flush=True)
 
 
 def _close_stores(platform: Platform) -> None:

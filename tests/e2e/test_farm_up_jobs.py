@@ -1,0 +1,53 @@
+"""`farm up` shutdown: a backtest job the stack launched does not outlive it."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from farm.commands.up import shutdown
+from farm.host import FunctionHost
+from functions._launchers import launcher_for
+from shared.bootstrap import bootstrap
+from shared.schemas.messages import RunBacktest
+from tests.fixtures.common import free_port, local_settings
+
+PROBE = "tests.unit.backtest.sandbox_probe"  # `loop-*` runs: spins forever with a sleeping grandchild
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie is dead, only not yet reaped by its parent
+
+
+def _wait_for(predicate, timeout_s: float = 10.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_stopping_the_stack_kills_a_running_backtest_job_and_everything_it_started(tmp_path: Path) -> None:
+    platform = bootstrap(local_settings(tmp_path / "data"))
+    host = FunctionHost(platform, port=free_port()).start()
+    launcher = launcher_for(platform)  # the very instance on_backtest_request launches with
+    launcher.module = PROBE  # type: ignore[attr-defined]
+    handle = launcher.launch(RunBacktest(run_id="loop-1", agent_id="a1", owner_uid="alice", symbols=["AAA"],
+                                         start="2024-01-01", end="2024-02-01"))
+    probe = Path(platform.settings.data_dir) / "probe-loop-1.json"
+    assert _wait_for(probe.exists), "the job never started"
+    job, grandchild = int(handle.job_id), json.loads(probe.read_text())["grandchild"]
+    assert _alive(job) and _alive(grandchild)
+
+    shutdown(platform, host, None)
+
+    assert _wait_for(lambda: not _alive(job) and not _alive(grandchild)), "a backtest job outlived the stack"
+    assert launcher.status(handle.job_id) == "failed"
+    assert launcher_for(platform) is not launcher  # closed launchers are forgotten, never reused
