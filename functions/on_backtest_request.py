@@ -7,32 +7,19 @@ Store failures raise so the message is delivered again; the service launches a r
 from __future__ import annotations
 
 import logging
-import threading
 
 import functions_framework
 from cloudevents.http import CloudEvent
 
 from functions import _platform
-from shared.bootstrap import Platform, job_launcher
+from functions._launchers import launcher_for  # shared per process, closed by `farm up`
 from shared.errors import InvalidInputError
 from shared.events import decode_pubsub_event
-from shared.ports.jobs import JobLauncher
 from shared.schemas.messages import RunBacktest
 from shared.services.backtests import launch_backtest
 
 NAME = "farm-on-backtest-request"
 log = logging.getLogger(__name__)
-_lock = threading.Lock()
-_launchers: dict[int, tuple[Platform, JobLauncher]] = {}
-
-
-def launcher_for(platform: Platform) -> JobLauncher:
-    """Return the platform's job launcher, built on first use (never at import time)."""
-    with _lock:
-        entry = _launchers.get(id(platform))
-        if entry is None or entry[0] is not platform:
-            entry = _launchers[id(platform)] = (platform, job_launcher(platform))
-        return entry[1]
 
 
 @functions_framework.cloud_event
