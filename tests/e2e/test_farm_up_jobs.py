@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from farm.commands.up import shutdown
@@ -25,7 +25,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie is dead, only not yet reaped by its parent
 
 
-def _wait_for(predicate, timeout_s: float = 10.0) -> bool:  # noqa: ANN001
+def _wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():

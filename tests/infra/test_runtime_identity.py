@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.adapters.gcp.gke_orchestrator import K8S_DIR, NAMESPACE, SERVICE_ACCOUNT, render_statefulset
+from shared.adapters.gcp.gke_orchestrator import (
+    K8S_DIR,
+    NAMESPACE,
+    SERVICE_ACCOUNT,
+    render_statefulset,
+)
 from shared.ports.orchestrator import RuntimeSpec
 from shared.settings import Settings
 
