@@ -2,8 +2,8 @@
 
 Starts the local stack (`farm up`) in a subprocess on a free port with its own data
 directory, waits for /healthz, shows the functions, publishes a message and shows it
-delivered, then stops the stack. Later steps (submit, backtest, paper trade, leaderboard,
-explain) are added to STEPS.
+delivered, submits the example agent, shows its automatic backtest (metrics, chart), paper
+trades it, shows the leaderboard and explains decisions, then stops the stack.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     """Run every step in order; the stack is stopped even when a step fails."""
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="farm-demo-"))
     ctx = DemoContext(data_dir=data_dir, port=_free_port())
+    ctx.notes["temporary_data_dir"] = args.data_dir is None
     try:
         for number, (title, step) in enumerate(STEPS, start=1):
             print(f"\n[{number}/{len(STEPS)}] {title}", flush=True)
@@ -170,6 +171,7 @@ def stop_stack(ctx: DemoContext) -> None:
     print("  stack stopped cleanly (exit 0)")
 
 
+from farm.commands.demo_backtest import show_backtest
 from farm.commands.demo_leaderboard import show_leaderboard_and_explain
 from farm.commands.demo_paper import paper_trade_example
 
@@ -178,6 +180,7 @@ STEPS: list[Step] = [
     ("Functions it serves", show_functions),
     ("Publish a message and see it delivered", publish_and_receive),
     ("Submit the example agent and show its document", submit_example_agent),
+    ("Its automatic backtest: metrics and chart", show_backtest),
     ("Paper-trade it on the replayed market", paper_trade_example),
     ("Leaderboard, and a few decisions explained", show_leaderboard_and_explain),
     ("Stop the stack", stop_stack),
