@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 from cloudevents.http import CloudEvent
 from google.events.cloud.firestore import DocumentEventData
 
+from farm.commands import demo, demo_backtest
 from farm.dispatch import subscription_name
 from farm.host import FunctionHost
 from functions.registry import FUNCTIONS
@@ -73,12 +75,19 @@ def test_farm_demo_runs_every_step_and_stops_the_stack(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=180,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "[4/4] Stop the stack" in result.stdout
+    steps = len(demo.STEPS)
+    assert f"[{steps}/{steps}] Stop the stack" in result.stdout
     assert "delivered to demo-" in result.stdout
+    assert "agent status: backtested" in result.stdout
+    for label, _, _ in demo_backtest.SHOWN:
+        assert f"    {label} " in result.stdout
+    [chart] = re.findall(r"equity chart: (\S+) \(", result.stdout)
+    assert Path(chart).is_relative_to(tmp_path / "blobs") and Path(chart).stat().st_size > 1000
+    assert Path(chart).read_bytes().startswith(b"\x89PNG")
     assert "stack stopped cleanly (exit 0)" in result.stdout
 
 
