@@ -2,19 +2,28 @@
 operation (positive and negative data) and checks that no answer is a 5xx or breaks the document.
 
 The API runs in the local host on a real port; requests carry a valid local ID token, so the
-routes behind auth are exercised, not just their 401s.
+routes behind auth are exercised, not just their 401s. Path parameters are drawn either at
+random or from ids that exist (an agent, its backtest run and its broker account), so the
+handlers past the ownership check (body validation, funding, conflicts) are reached too.
+
+Only the HTTP functions are mounted: the event triggers would launch real backtest jobs for
+every queued run, which is the job's own suite's business, not the document's.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -24,60 +33,113 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from farm.host import FunctionHost
 from functions._openapi_document import openapi_document
-from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
+from functions._runtimes import close_orchestrator
+from functions.registry import FUNCTIONS
+from shared.bootstrap import Platform
+from tests.functions.agents_stack import Tokens, agent_source, local_platform
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
+# Fuzzing sends hundreds of requests a minute; the limits themselves are tested elsewhere.
+NO_LIMITS = tuple(f"{c}=100000/60" for c in ("requests", "submissions", "backtests", "paper_starts"))
+# Not exercised with a startable agent: starting a session spawns a real agent runtime (its
+# own suite, tests/functions/test_paper_trading_api.py, does that). The seeded agent is never
+# backtested, so POST .../paper-trading here answers 400/404/409 and starts nothing.
+USER = "schemathesis-user"
+
+
+@contextmanager
+def http_host(platform: Platform) -> Iterator[FunctionHost]:
+    """Every registry HTTP function on a real port; closes what the routes opened."""
+    host = FunctionHost(platform, tuple(s for s in FUNCTIONS if s.is_http), port=0).start()
+    try:
+        yield host
+    finally:
+        host.stop()
+        close_orchestrator(platform)  # built by the paper-trading routes on first use
+        platform.identity.close()  # type: ignore[attr-defined]
+        platform.documents.close()  # type: ignore[attr-defined]
+        platform.messages.close()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     data_dir: Path = tmp_path_factory.mktemp("openapi")
-    # Fuzzing sends hundreds of requests a minute; the limits themselves are tested elsewhere.
-    platform = local_platform(data_dir, redis_url, ("requests=100000/60", "submissions=100000/60"))
-    with running_host(platform) as host:
-        yield host.url, Tokens(data_dir).header("schemathesis-user")
+    platform = local_platform(data_dir, redis_url, NO_LIMITS)
+    with http_host(platform) as host:
+        yield host.url, Tokens(data_dir).header(USER)
 
 
-def test_the_document_is_served_publicly_and_lists_every_agents_route(
-    served: tuple[str, dict[str, str]],
-) -> None:
+def _seed(url: str, auth: dict[str, str]) -> dict[str, list[str]]:
+    """Create an agent, a backtest run and a broker account of the user; their ids by parameter."""
+    agent = requests.post(url + "/api/agents", json={"name": "seed", "code": agent_source(7)},
+                          headers=auth, timeout=30)
+    assert agent.status_code == 201, agent.text
+    agent_id = agent.json()["agent_id"]
+    run = requests.post(f"{url}/api/agents/{agent_id}/backtests", json={"symbols": ["AAPL"]},
+                        headers=auth, timeout=10)
+    assert run.status_code == 202, run.text
+    account = requests.post(url + "/api/broker/accounts", json={"agent_id": agent_id}, headers=auth, timeout=10)
+    assert account.status_code == 201, account.text
+    return {"agent_id": [agent_id], "run_id": [run.json()["run_id"]], "account_id": [account.json()["account_id"]]}
+
+
+def _cases(operation: Any, mode: GenerationMode, ids: dict[str, list[str]]) -> st.SearchStrategy[Any]:
+    """Generated cases whose path parameters are, about half the time, ids that exist."""
+
+    def use(case: schemathesis.Case, known: bool, pick: int) -> schemathesis.Case:
+        if known and case.path_parameters:
+            for name in case.path_parameters:
+                if name in ids:
+                    case.path_parameters[name] = ids[name][pick % len(ids[name])]
+        if mode is GenerationMode.POSITIVE and case.headers:
+            # Valid requests carry the user's token, not one generated from the security scheme.
+            case.headers.pop("Authorization", None)
+        return case
+
+    strategy = operation.as_strategy(generation_mode=mode)
+    return st.builds(use, strategy, st.booleans(), st.integers(min_value=0, max_value=10))
+
+
+def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str, dict[str, str]]) -> None:
     url, _ = served
     response = requests.get(url + "/api/openapi.json", timeout=10)
     assert response.status_code == 200
     document = response.json()
     assert document == openapi_document()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) >= {"/api/agents", "/api/agents/{agent_id}", "/api/openapi.json"}
+    assert set(document["paths"]) >= {"/api/agents", "/api/agents/{agent_id}", "/api/openapi.json",
+                                      "/api/agents/{agent_id}/backtests", "/api/backtests/{run_id}",
+                                      "/api/broker/accounts", "/api/agents/{agent_id}/paper-trading"}
     assert set(document["paths"]["/api/agents"]) == {"get", "post"}
-    assert set(document["paths"]["/api/agents/{agent_id}"]) == {"get", "delete"}
+    assert set(document["paths"]["/api/agents/{agent_id}/paper-trading"]) == {"get", "post", "delete"}
 
 
 def test_generated_requests_never_get_a_5xx_or_an_answer_outside_the_document(
     served: tuple[str, dict[str, str]],
 ) -> None:
     url, auth = served
-    # A real agent of this user, so that get and delete also hit existing ids.
-    stored = requests.post(url + "/api/agents", json={"name": "seed", "code": agent_source(7)},
-                           headers=auth, timeout=30)
-    assert stored.status_code == 201
-    schema = schemathesis.openapi.from_url(url + "/api/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 5
+    ids = _seed(url, auth)
+    served_document = requests.get(url + "/api/openapi.json", timeout=10).json()
+    schema = schemathesis.openapi.from_dict(served_document)
+    # Deletes last, so the seeded agent is there for every other operation.
+    operations = sorted((result.ok() for result in schema.get_all_operations()),
+                        key=lambda op: op.method.lower() == "delete")
+    assert len(operations) == sum(len(item) for item in served_document["paths"].values())
     session = requests.Session()
-    calls = 0
+    statuses: dict[str, Counter[int]] = defaultdict(Counter)
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                                 suppress_health_check=list(HealthCheck))
-            @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+                                 phases=[hypothesis.Phase.generate], suppress_health_check=list(HealthCheck))
+            @hypothesis.given(case=_cases(operation, mode, ids))
             def check(case: schemathesis.Case) -> None:
-                nonlocal calls
                 response = case.call(base_url=url, session=session, headers=auth, timeout=30)
-                calls += 1
+                statuses[case.operation.label][response.status_code] += 1
                 case.validate_response(response, checks=CHECKS)
 
             try:
@@ -85,5 +147,13 @@ def test_generated_requests_never_get_a_5xx_or_an_answer_outside_the_document(
             except hypothesis.errors.Unsatisfiable:
                 # An operation with no parameters and no body has no invalid input to send.
                 assert mode is GenerationMode.NEGATIVE, operation.label
-    print(f"\nschemathesis: {calls} requests over {len(operations)} operations")
-    assert calls >= len(operations) * 2
+    print(f"\nschemathesis: {sum(sum(c.values()) for c in statuses.values())} requests")
+    for label, counts in statuses.items():
+        print(f"  {label}: {dict(sorted(counts.items()))}")
+    assert set(statuses) == {op.label for op in operations}
+    # The token is valid: every operation was answered past authentication at least once.
+    assert all(set(counts) - {401} for counts in statuses.values()), statuses
+    # The known ids reach the handlers: the seeded resources are read successfully.
+    for label in ("GET /api/backtests/{run_id}", "GET /api/broker/accounts/{account_id}",
+                  "GET /api/agents/{agent_id}"):
+        assert statuses[label][200] > 0, (label, statuses[label])
