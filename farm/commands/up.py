@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     platform = bootstrap(settings)
     platform.warehouse.ensure_tables()
-    _ensure_synthetic_market(platform)
+    # The market is seeded beside serving, not before it; backtest launches wait until it is written.
+    market_ready = _seed_market_in_background(platform)
     host = FunctionHost(platform, host=args.host, port=args.port).start()
     feed = _start_market_feed(platform) if getattr(args, "market_data", True) else None
     print(
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
             pass
     finally:
+        market_ready.wait(30.0)  # let the seeding finish before the warehouse is closed under it
         shutdown(platform, host, feed)
     return 0
 
@@ -113,6 +115,25 @@ def _close_stores(platform: Platform) -> None:
         close = getattr(getattr(platform, name, None), "close", None)
         if callable(close):
             close()
+
+
+def _seed_market_in_background(platform: Platform) -> threading.Event:
+    # Writing ~8k bars takes most of a second; /healthz need not wait for it, backtests must.
+    from functions._launchers import hold_launches_until
+
+    ready = threading.Event()
+    hold_launches_until(platform, ready, "the synthetic market to be written")
+
+    def seed() -> None:
+        try:
+            _ensure_synthetic_market(platform)
+        except Exception as exc:  # noqa: BLE001 - reported; backtests then fail on missing bars, visibly
+            print(f"farm up: could not write the synthetic market: {exc}", flush=True)
+        finally:
+            ready.set()
+
+    threading.Thread(target=seed, name="seed-market", daemon=True).start()
+    return ready
 
 
 def _ensure_synthetic_market(platform: Platform) -> None:

@@ -1,16 +1,22 @@
-"""`farm up` shutdown: a backtest job the stack launched does not outlive it."""
+"""`farm up` and its backtest jobs: none outlives the stack, none starts before the market is seeded."""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from farm.commands.up import shutdown
 from farm.host import FunctionHost
-from functions._launchers import launcher_for
+from functions import _launchers
+from functions._launchers import close_launcher, hold_launches_until, launcher_for
 from shared.bootstrap import bootstrap
+from shared.errors import TransientError
+from shared.ports.jobs import JobHandle
 from shared.schemas.messages import RunBacktest
 from tests.fixtures.common import free_port, local_settings
 
@@ -51,3 +57,34 @@ def test_stopping_the_stack_kills_a_running_backtest_job_and_everything_it_start
     assert _wait_for(lambda: not _alive(job) and not _alive(grandchild)), "a backtest job outlived the stack"
     assert launcher.status(handle.job_id) == "failed"
     assert launcher_for(platform) is not launcher  # closed launchers are forgotten, never reused
+
+
+def test_a_backtest_launch_waits_until_the_market_is_seeded(tmp_path: Path, monkeypatch) -> None:
+    platform = bootstrap(local_settings(tmp_path / "data"))
+    seeded = threading.Event()
+    hold_launches_until(platform, seeded, "the synthetic market to be written")
+    launcher = launcher_for(platform)
+    launcher.inner.module = PROBE  # type: ignore[attr-defined]
+    run = RunBacktest(run_id="report-1", agent_id="a1", owner_uid="alice", symbols=["AAA"], start="2024-01-01",
+                      end="2024-02-01")
+    handles: list[JobHandle] = []
+    launching = threading.Thread(target=lambda: handles.append(launcher.launch(run)))
+    launching.start()
+    time.sleep(0.5)
+    assert not handles and not list((tmp_path / "data").glob("jobs/*.log")), "launched before the market was seeded"
+
+    seeded.set()
+    launching.join(10.0)
+    assert launcher.inner.wait(handles[0].job_id, 10.0) == "succeeded"  # type: ignore[attr-defined]
+    assert close_launcher(platform) == 0
+
+
+def test_a_launch_still_gated_after_the_timeout_is_a_retryable_error(tmp_path: Path, monkeypatch) -> None:
+    platform = bootstrap(local_settings(tmp_path / "data"))
+    monkeypatch.setattr(_launchers, "GATE_TIMEOUT_S", 0.1)
+    hold_launches_until(platform, threading.Event(), "the synthetic market to be written")
+    run = RunBacktest(run_id="report-2", agent_id="a1", owner_uid="alice", symbols=["AAA"], start="2024-01-01",
+                      end="2024-02-01")
+    with pytest.raises(TransientError, match="still waiting for the synthetic market"):
+        launcher_for(platform).launch(run)
+    close_launcher(platform)
