@@ -138,11 +138,10 @@ def _symbol_bars(
     volume = np.round(base_volume * rng.lognormal(0.0, 0.3, n) * (1.0 + np.abs(log_ret) / (sigma * sq)))
     trades = np.maximum(1, (volume / rng.uniform(80.0, 200.0)).astype(np.int64))
     vwap = np.round((o + high + low + c) / 4.0, 4)
-    return [
-        Bar(symbol, timeframe, stamps[i], float(o[i]), float(high[i]), float(low[i]), float(c[i]),
-            float(volume[i]), int(trades[i]), float(vwap[i]), SOURCE)
-        for i in range(n)
-    ]
+    # tolist() converts each column at C speed to the same Python floats/ints as float()/int() per item.
+    columns = zip(stamps, o.tolist(), high.tolist(), low.tolist(), c.tolist(), volume.tolist(), trades.tolist(),
+                  vwap.tolist(), strict=True)
+    return [Bar(symbol, timeframe, t, op, hi, lo, cl, vo, tr, vw, SOURCE) for t, op, hi, lo, cl, vo, tr, vw in columns]
 
 
 def iter_synthetic_rows(
