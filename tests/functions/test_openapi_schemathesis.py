@@ -12,6 +12,7 @@ every queued run, which is the job's own suite's business, not the document's.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,10 @@ from functions._openapi_document import openapi_document
 from functions._runtimes import close_orchestrator
 from functions.registry import FUNCTIONS
 from shared.bootstrap import Platform
+from shared.schemas.messages import BacktestCompleted
+from shared.services.backtests import record_backtest_result
 from tests.functions.agents_stack import Tokens, agent_source, local_platform
+from tests.unit.runtime.stack import backtested_agent, session_for
 
 EXAMPLES_PER_OPERATION = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -66,15 +70,20 @@ def http_host(platform: Platform) -> Iterator[FunctionHost]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, dict[str, str]]]:
+def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, dict[str, str], Platform]]:
     data_dir: Path = tmp_path_factory.mktemp("openapi")
     platform = local_platform(data_dir, redis_url, NO_LIMITS)
     with http_host(platform) as host:
-        yield host.url, Tokens(data_dir).header(USER)
+        yield host.url, Tokens(data_dir).header(USER), platform
 
 
-def _seed(url: str, auth: dict[str, str]) -> dict[str, list[str]]:
-    """Create an agent, a backtest run and a broker account of the user; their ids by parameter."""
+def _seed(url: str, auth: dict[str, str], platform: Platform) -> dict[str, list[str]]:
+    """Create resources of the user; their ids by path parameter name.
+
+    Over the API: an agent, a queued run of it and its (unfunded) broker account. In the stores,
+    as the job and the runtime would leave them: a finished run with its report, and an agent
+    whose session is deploying with no runtime (the orchestrator knows none, so a stop is quick).
+    """
     agent = requests.post(url + "/api/agents", json={"name": "seed", "code": agent_source(7)},
                           headers=auth, timeout=30)
     assert agent.status_code == 201, agent.text
@@ -84,28 +93,50 @@ def _seed(url: str, auth: dict[str, str]) -> dict[str, list[str]]:
     assert run.status_code == 202, run.text
     account = requests.post(url + "/api/broker/accounts", json={"agent_id": agent_id}, headers=auth, timeout=10)
     assert account.status_code == 201, account.text
-    return {"agent_id": [agent_id], "run_id": [run.json()["run_id"]], "account_id": [account.json()["account_id"]]}
+    finished = _finished_run(platform, agent_id)
+    trading = backtested_agent(platform, uid=USER, agent_id=f"{USER}-trading", fund=None)
+    # Give it the fields every submitted agent has (the helper stores only what a runtime reads).
+    submitted = platform.documents.get("agents", agent_id) or {}
+    platform.documents.update("agents", trading, {k: submitted[k] for k in (
+        "description", "tags", "code_hash", "files", "validation") if k in submitted})
+    session_for(platform, trading, ["AAPL"], session_id="ps-schemathesis", uid=USER)
+    return {"agent_id": [agent_id, trading], "run_id": [run.json()["run_id"], finished],
+            "account_id": [account.json()["account_id"]]}
+
+
+def _finished_run(platform: Platform, agent_id: str) -> str:
+    run_id = f"{agent_id}-finished"
+    report = {"equity_curve": [{"timestamp": "2024-01-02T00:00:00+00:00", "value": 25_000.0},
+                               {"timestamp": "2024-01-03T00:00:00+00:00", "value": 25_100.0}],
+              "drawdown": [{"timestamp": "2024-01-03T00:00:00+00:00", "drawdown": 0.0}],
+              "trades": [{"symbol": "AAPL", "size": 10, "price": 190.0, "pnl": 100.0}],
+              "chart_key": f"reports/{run_id}.png"}
+    platform.blobs.put(f"reports/{run_id}.json", json.dumps(report).encode())
+    event = BacktestCompleted(run_id=run_id, agent_id=agent_id, owner_uid=USER, status="succeeded",
+                              finished_at="2024-01-04T00:00:00+00:00", metrics={"sharpe": 1.2, "total_return": 0.004},
+                              report_key=f"reports/{run_id}.json")
+    assert record_backtest_result(event, documents=platform.documents)
+    return run_id
 
 
 def _cases(operation: Any, mode: GenerationMode, ids: dict[str, list[str]]) -> st.SearchStrategy[Any]:
-    """Generated cases whose path parameters are, about half the time, ids that exist."""
+    """Generated cases whose path parameters are, three times in four, ids that exist."""
 
-    def use(case: schemathesis.Case, known: bool, pick: int) -> schemathesis.Case:
+    def use(case: schemathesis.Case, known: bool, picks: dict[str, str]) -> schemathesis.Case:
         if known and case.path_parameters:
-            for name in case.path_parameters:
-                if name in ids:
-                    case.path_parameters[name] = ids[name][pick % len(ids[name])]
+            case.path_parameters.update({k: v for k, v in picks.items() if k in case.path_parameters})
         if mode is GenerationMode.POSITIVE and case.headers:
             # Valid requests carry the user's token, not one generated from the security scheme.
             case.headers.pop("Authorization", None)
         return case
 
     strategy = operation.as_strategy(generation_mode=mode)
-    return st.builds(use, strategy, st.booleans(), st.integers(min_value=0, max_value=10))
+    picks = st.fixed_dictionaries({name: st.sampled_from(values) for name, values in ids.items()})
+    return st.builds(use, strategy, st.integers(0, 3).map(bool), picks)
 
 
-def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str, dict[str, str]]) -> None:
-    url, _ = served
+def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str, dict[str, str], Platform]) -> None:
+    url, _, _ = served
     response = requests.get(url + "/api/openapi.json", timeout=10)
     assert response.status_code == 200
     document = response.json()
@@ -119,15 +150,15 @@ def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str
 
 
 def test_generated_requests_never_get_a_5xx_or_an_answer_outside_the_document(
-    served: tuple[str, dict[str, str]],
+    served: tuple[str, dict[str, str], Platform],
 ) -> None:
-    url, auth = served
-    ids = _seed(url, auth)
+    url, auth, platform = served
+    ids = _seed(url, auth, platform)
     served_document = requests.get(url + "/api/openapi.json", timeout=10).json()
     schema = schemathesis.openapi.from_dict(served_document)
-    # Deletes last, so the seeded agent is there for every other operation.
+    # Deletes last, deleting agents very last, so the seeded ones are there for every other operation.
     operations = sorted((result.ok() for result in schema.get_all_operations()),
-                        key=lambda op: op.method.lower() == "delete")
+                        key=lambda op: (op.method.lower() == "delete", op.label == "DELETE /api/agents/{agent_id}"))
     assert len(operations) == sum(len(item) for item in served_document["paths"].values())
     session = requests.Session()
     statuses: dict[str, Counter[int]] = defaultdict(Counter)
@@ -155,5 +186,6 @@ def test_generated_requests_never_get_a_5xx_or_an_answer_outside_the_document(
     assert all(set(counts) - {401} for counts in statuses.values()), statuses
     # The known ids reach the handlers: the seeded resources are read successfully.
     for label in ("GET /api/backtests/{run_id}", "GET /api/broker/accounts/{account_id}",
-                  "GET /api/agents/{agent_id}"):
+                  "GET /api/agents/{agent_id}", "GET /api/agents/{agent_id}/paper-trading",
+                  "DELETE /api/agents/{agent_id}/paper-trading"):
         assert statuses[label][200] > 0, (label, statuses[label])
