@@ -106,14 +106,17 @@ def test_a_json_submission_is_stored_with_its_bundle_history_and_a_queued_backte
     assert response.headers["Location"] == f"/api/agents/{agent_id}"
     doc = platform.documents.get("agents", agent_id)
     assert doc is not None
-    assert (doc["owner_uid"], doc["name"], doc["status"], doc["deleted"]) == (
-        uid, "SMA one", "stored", False)
-    assert [h["to"] for h in doc["history"]] == ["submitted", "validating", "stored"]
+    assert (doc["owner_uid"], doc["name"], doc["deleted"]) == (uid, "SMA one", False)
+    # The host launches the automatic backtest at once, so the agent may already have moved on.
+    assert [h["to"] for h in doc["history"]][:3] == ["submitted", "validating", "stored"]
+    assert doc["status"] in ("stored", "backtesting", "backtested", "backtest_failed")
     with zipfile.ZipFile(io.BytesIO(platform.blobs.get(f"agents/{uid}/{agent_id}/bundle.zip"))) as z:
         assert z.read("agent.py").decode() == agent_source(1)
     run = _wait_for_run(platform, agent_id)
     assert run.run_id == auto_run_id(agent_id) and run.owner_uid == uid
-    assert platform.documents.get("backtests", run.run_id)["status"] == "queued"
+    # Created queued; the host's launcher may already have taken it further.
+    assert platform.documents.get("backtests", run.run_id)["status"] in (
+        "queued", "running", "succeeded", "failed")
 
 
 def test_a_multipart_zip_with_requirements_name_description_and_tags_is_accepted(
