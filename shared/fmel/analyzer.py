@@ -26,7 +26,8 @@ _DAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # backtrader's float date 1.0
 
 def num_to_utc(num: float) -> datetime:
     """Convert a backtrader float date to an aware UTC datetime (to the millisecond), cheaply."""
-    return _DAY_ONE + timedelta(milliseconds=round((num - 1.0) * 86_400_000.0))
+    # Positional (days, seconds, microseconds, milliseconds): keyword parsing costs more than the sum.
+    return _DAY_ONE + timedelta(0, 0, 0, round((num - 1.0) * 86_400_000.0))
 
 
 class FmelAnalyzer(bt.Analyzer):
@@ -45,20 +46,27 @@ class FmelAnalyzer(bt.Analyzer):
 
     def start(self) -> None:
         """Instrument the strategy before its first decision."""
-        if self.p.mode not in ("backtest", "paper"):
-            raise InvalidInputError(f"FMEL mode must be 'backtest' or 'paper', got {self.p.mode!r}")
+        p = self.p
+        if p.mode not in ("backtest", "paper"):
+            raise InvalidInputError(f"FMEL mode must be 'backtest' or 'paper', got {p.mode!r}")
         self.rows: list[Row] = []
         self.decisions = 0
         self.traded = 0
-        self._sink: Callable[[Row], None] | None = self.p.sink
-        self._point = int(self.p.start_point) - 1
+        self._sink: Callable[[Row], None] | None = p.sink
+        self._keep = bool(p.keep_rows) or p.sink is None
+        self._point = int(p.start_point) - 1
         self._inside = False
         self._placed: list[bt.Order] = []
         self._pending: Row | None = None
         self._open_actions: dict[int, Row] = {}
         self._tracker = AccessTracker(self.strategy)
         self._tracker.install()
+        # What every row repeats, looked up once rather than per decision.
         strategy = self.strategy
+        self._broker = strategy.broker
+        self._dt_line = strategy.lines.datetime
+        self._marked = tuple((data, data._name, data.lines.close) for data in strategy.datas)
+        self._row_ids = (p.agent_id, p.user_id, p.session_id, p.mode)
         for stage in ("prenext", "nextstart", "next"):
             setattr(strategy, stage, self._decision(stage, getattr(strategy, stage)))
         for name in ("buy", "sell"):
@@ -90,18 +98,37 @@ class FmelAnalyzer(bt.Analyzer):
             "rows": self.rows,
         }
 
+    # backtrader calls these on every analyzer every bar; this one has no children and uses
+    # none of them, so skipping the base class's dispatch keeps the per-bar cost down.
+    def _next(self) -> None:
+        pass
+
+    def _prenext(self) -> None:
+        pass
+
+    def _nextstart(self) -> None:
+        pass
+
+    def _notify_cashvalue(self, cash: float, value: float) -> None:
+        pass
+
+    def _notify_fund(self, cash: float, value: float, fundvalue: float, shares: float) -> None:
+        pass
+
     def _decision(self, stage: str, method: Callable[[], Any]) -> Callable[[], Any]:
+        cell = self._tracker.cell
+
         def decide(*args: Any, **kwargs: Any) -> Any:
             if self._inside:  # nextstart calls next by default: one decision, not two
                 return method(*args, **kwargs)
-            self._emit()
+            if self._pending is not None:
+                self._emit()
             self._inside = True
-            self._placed = []
-            reads = self._tracker.start()
+            cell[0] = reads = []
             try:
                 return method(*args, **kwargs)
             finally:
-                self._tracker.stop()
+                cell[0] = None
                 self._inside = False
                 self._pending = self._build(stage, reads)
 
@@ -117,35 +144,39 @@ class FmelAnalyzer(bt.Analyzer):
         return place
 
     def _build(self, stage: str, reads: list) -> Row:
-        self._point += 1
-        strategy, broker = self.strategy, self.strategy.broker
-        accessed, count = summarise(reads, expand=self.p.expand_indicators)
-        actions = [self._action(seq, order) for seq, order in enumerate(self._placed, start=1)]
+        self._point = point = self._point + 1
+        broker = self._broker
+        accessed, count = summarise(reads, expand=self.p.expand_indicators) if reads else ([], 0)
+        placed = self._placed
+        if placed:
+            actions = [self._action(seq, order) for seq, order in enumerate(placed, start=1)]
+            self._placed = []
+        else:
+            actions = []
         positions = []
-        for data in strategy.datas:
-            position = broker.getposition(data)
+        getposition = broker.getposition
+        for data, symbol, close in self._marked:
+            position = getposition(data)
             if position.size:
-                close = data.lines.close
-                mark = close.array[close.idx] if len(close.array) else position.price
+                mark = close.array[close._idx] if len(close.array) else position.price
                 positions.append(
                     {
-                        "symbol": data._name,
+                        "symbol": symbol,
                         "size": float(position.size),
                         "price": float(position.price),
                         "value": float(position.size * mark),
                     }
                 )
-        dt_line = strategy.lines.datetime
-        bar_time = num_to_utc(dt_line.array[dt_line.idx])
-        session = self.p.session_id
+        dt_line = self._dt_line
+        agent_id, user_id, session, mode = self._row_ids
         return {
-            "decision_id": decision_id(session, self._point),
-            "agent_id": self.p.agent_id,
-            "user_id": self.p.user_id,
+            "decision_id": decision_id(session, point),
+            "agent_id": agent_id,
+            "user_id": user_id,
             "session_id": session,
-            "mode": self.p.mode,
-            "decision_point": self._point,
-            "bar_time": bar_time,
+            "mode": mode,
+            "decision_point": point,
+            "bar_time": num_to_utc(dt_line.array[dt_line._idx]),
             "recorded_at": datetime.now(UTC),
             "stage": stage,
             "action": action_for(stage, len(actions)),
@@ -174,12 +205,14 @@ class FmelAnalyzer(bt.Analyzer):
 
     def _emit(self) -> None:
         row, self._pending = self._pending, None
-        self._open_actions.clear()
+        if self._open_actions:
+            self._open_actions.clear()
         if row is None:
             return
         self.decisions += 1
-        self.traded += row["action"] == "TRADED"
-        if self.p.keep_rows or self._sink is None:
+        if row["action"] == "TRADED":
+            self.traded += 1
+        if self._keep:
             self.rows.append(row)
         if self._sink is not None:
             self._sink(row)

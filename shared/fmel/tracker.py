@@ -43,16 +43,19 @@ class FeedInfo:
         self.timeframe = getattr(data, "fmel_timeframe", None) or _TIMEFRAMES.get(
             (data._timeframe, data._compression), "1Day"
         )
-        self.hashes: dict[float, str] = getattr(data, "fmel_hashes", None) or {}
+        # Keep the feed's own dict even while empty: a live feed fills it bar by bar.
+        hashes: dict[float, str] | None = getattr(data, "fmel_hashes", None)
+        self.hashes = hashes if hashes is not None else {}
         self._cache: dict[float, str] = {}
 
     def hash_at(self, ago: int) -> str | None:
         """Return the data_hash of the bar `ago` bars from the current one, None if there is none."""
         dt_line = self.dt_line
-        pos = dt_line.idx + ago
-        if pos < 0 or pos >= len(dt_line.array):
+        array = dt_line.array
+        pos = dt_line._idx + ago  # `_idx`, not the `idx` property: one call fewer per hashed read
+        if pos < 0 or pos >= len(array):
             return None
-        stamp = dt_line.array[pos]
+        stamp = array[pos]
         found = self.hashes.get(stamp) or self._cache.get(stamp)
         if found is None:
             found = self._cache[stamp] = self._compute(pos, stamp)
@@ -109,7 +112,9 @@ class AccessTracker:
     def __init__(self, strategy: bt.Strategy) -> None:
         self.strategy = strategy
         self.feeds: list[FeedInfo] = []
-        self._state: list[list[Read] | None] = [None]  # one cell shared by every tracked class
+        # One cell shared by every tracked class: the list reads go to, None outside decisions.
+        # Public so the analyzer can open and close a decision without two method calls.
+        self.cell: list[list[Read] | None] = [None]
         self._classes: dict[type, type] = {}
         self._swapped: list[tuple[Any, type]] = []
         self._feed_lines: dict[int, FeedLine] = {}
@@ -133,7 +138,7 @@ class AccessTracker:
 
     def uninstall(self) -> None:
         """Put every original line class back."""
-        self._state[0] = None
+        self.cell[0] = None
         for obj, base in reversed(self._swapped):
             obj.__class__ = base
         self._swapped.clear()
@@ -141,12 +146,12 @@ class AccessTracker:
     def start(self) -> list[Read]:
         """Begin recording reads; return the list they are appended to."""
         reads: list[Read] = []
-        self._state[0] = reads
+        self.cell[0] = reads
         return reads
 
     def stop(self) -> None:
         """Stop recording reads."""
-        self._state[0] = None
+        self.cell[0] = None
 
     def _instrument_indicator(self, indicator: Any) -> None:
         roots: dict[tuple[int, str], FeedLine] = {}
@@ -190,7 +195,7 @@ class AccessTracker:
         self._swapped.append((line, base))
 
     def _make_class(self, base: type) -> type:
-        state = self._state
+        state = self.cell
         base_getitem: Callable[[Any, int], float] = base.__getitem__
         base_get: Callable[..., Any] = base.get
 
@@ -200,14 +205,15 @@ class AccessTracker:
                 reads.append((self._fmel_src, ago, 1))
             return base_getitem(self, ago)
 
-        if base_getitem is bt.LineBuffer.__getitem__:
+        if base_getitem is bt.LineBuffer.__getitem__ and base.idx is bt.LineBuffer.idx:
             # backtrader reads feed lines many times per bar outside decisions (tick fill,
-            # broker): inlining LineBuffer's lookup keeps those reads as cheap as untracked ones.
+            # broker): inlining LineBuffer's lookup (reading `_idx` rather than calling the
+            # `idx` property) keeps those reads no dearer than untracked ones.
             def __getitem__(self: Any, ago: int) -> float:
                 reads = state[0]
                 if reads is not None:
                     reads.append((self._fmel_src, ago, 1))
-                return self.array[self.idx + ago]
+                return self.array[self._idx + ago]
 
         def get(self: Any, ago: int = 0, size: int = 1) -> Any:
             reads = state[0]
@@ -231,7 +237,11 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
     """
     if not reads:
         return [], 0
-    groups: dict[tuple[FeedInfo, int], dict[str, Any]] = {}
+    if len(reads) == 1:
+        single = _summarise_single(reads[0], expand)
+        if single is not None:
+            return single
+    groups: dict[tuple[FeedInfo, int], tuple[list[str], list[dict[str, Any]]]] = {}
     seen: set[tuple[FeedInfo, str, int]] = set()
     accessed: list[dict[str, Any]] = []
     seq = 0
@@ -241,23 +251,34 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
         else:
             first, targets = ago - size + 1, source.targets
         for feed, field in targets:
-            index = max(first, 1 - feed.dt_line.lencount)  # no bar before the first
-            while index <= ago:
+            lowest = 1 - feed.dt_line.lencount  # no bar before the first
+            for index in range(max(lowest, first), ago + 1):
                 key = (feed, field, index)
-                if key not in seen:
-                    seen.add(key)
-                    entry = groups.get((feed, index))
-                    if entry is None:
-                        data_hash = feed.hash_at(index)
-                        if data_hash is None:
-                            index += 1
-                            continue
-                        entry = {"symbol": feed.symbol, "data_hash": data_hash, "fields": [field], "reads": []}
-                        groups[(feed, index)] = entry
-                        accessed.append(entry)
-                    elif field not in entry["fields"]:
-                        entry["fields"].append(field)
-                    seq += 1
-                    entry["reads"].append({"seq": seq, "field": field, "index": index})
-                index += 1
+                if key in seen:
+                    continue
+                seen.add(key)
+                group = groups.get((feed, index))
+                if group is None:
+                    data_hash = feed.hash_at(index)
+                    if data_hash is None:
+                        continue
+                    group = groups[(feed, index)] = ([field], [])
+                    accessed.append({"symbol": feed.symbol, "data_hash": data_hash, "fields": group[0], "reads": group[1]})
+                elif field not in group[0]:
+                    group[0].append(field)
+                seq += 1
+                group[1].append({"seq": seq, "field": field, "index": index})
     return accessed, seq
+
+
+def _summarise_single(read: Read, expand: bool) -> tuple[list[dict[str, Any]], int] | None:
+    """Summarise the common decision that read one value of one source; None when it is not that."""
+    source, ago, size = read
+    if size != 1 or (expand and type(source) is Lineage) or len(source.targets) != 1:
+        return None
+    feed, field = source.targets[0]
+    data_hash = feed.hash_at(ago) if ago >= 1 - feed.dt_line.lencount else None
+    if data_hash is None:
+        return [], 0
+    reads = [{"seq": 1, "field": field, "index": ago}]
+    return [{"symbol": feed.symbol, "data_hash": data_hash, "fields": [field], "reads": reads}], 1
