@@ -285,7 +285,10 @@ def test_delete_is_soft_204_then_404_and_the_code_may_be_submitted_again(
     assert requests.delete(f"{api}/{agent_id}", headers=headers, timeout=10).status_code == 404
     assert requests.get(api, headers=headers, timeout=10).json()["agents"] == []
     doc = platform.documents.get("agents", agent_id)
-    assert doc["deleted"] is True and doc["deleted_at"] and doc["status"] == "stored"
+    assert doc["deleted"] is True and doc["deleted_at"]
+    # A soft delete of an agent that is not trading leaves its lifecycle alone (the automatic
+    # backtest may have moved it past `stored` meanwhile).
+    assert doc["status"] in ("stored", "backtesting", "backtested", "backtest_failed")
     assert submit(api, headers, agent_source(500)).status_code == 201
 
 
