@@ -49,6 +49,8 @@ AUTHED = {
     "429": RATE_LIMITED,
     "503": _error("A backing service is briefly unavailable; retry"),
 }
+# The documents store refuses ids Firestore refuses (e.g. "__name__"): 400 before any lookup.
+BAD_ID = _error("The id is not a usable document id (e.g. the reserved __name__ form)")
 AGENT_ID = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
 TAG_SCHEMA = {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"}
 
@@ -210,14 +212,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "operationId": "getAgent",
             "summary": "One agent: status, validation report, history, backtest, paper session",
             "parameters": [AGENT_ID],
-            "responses": {"200": _ok("The agent", "Agent"),
+            "responses": {"200": _ok("The agent", "Agent"), "400": BAD_ID,
                           "404": _error("No such agent (or not yours)"), **AUTHED},
         },
         "delete": {
             "operationId": "deleteAgent",
             "summary": "Soft-delete an agent (stops its runtime, keeps its FMEL history)",
             "parameters": [AGENT_ID],
-            "responses": {"204": {"description": "Deleted"},
+            "responses": {"204": {"description": "Deleted"}, "400": BAD_ID,
                           "404": _error("No such agent (or not yours)"), **AUTHED},
         },
     },

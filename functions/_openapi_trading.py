@@ -52,6 +52,8 @@ AUTHED = {
             "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}},
     "503": _error("A backing service is briefly unavailable; retry"),
 }
+# The documents store refuses ids Firestore refuses (e.g. "__name__"): 400 before any lookup.
+BAD_ID = _error("The id is not a usable document id (e.g. the reserved __name__ form)")
 LOCATION = {"Location": {"schema": {"type": "string"}, "description": "where to read the created resource"}}
 STRING = {"type": "string"}
 NUMBER = {"type": "number"}
@@ -189,7 +191,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "requestBody": _json_body("BacktestRequest"),
         "responses": {
             "202": {**_ok("Queued; poll the Location", "BacktestQueued"), "headers": LOCATION},
-            "400": _error("Unknown field, bad symbols, dates, cash, commission or timeframe"),
+            "400": _error("Unknown field, bad symbols, dates, cash, commission or timeframe, or an unusable agent id"),
             "404": _error("No such agent (or not yours)"),
             "409": _error("The agent cannot be backtested in its current status"),
             "415": _error("A body that is not application/json"),
@@ -200,7 +202,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "operationId": "getBacktest",
         "summary": "A run's status and results (metrics, equity curve, drawdown, trades)",
         "parameters": [_path("run_id")],
-        "responses": {"200": _ok("The run", "Backtest"), "404": _error("No such run (or not yours)"), **AUTHED},
+        "responses": {"200": _ok("The run", "Backtest"), "400": BAD_ID,
+                      "404": _error("No such run (or not yours)"), **AUTHED},
     }},
     "/api/broker/accounts": {"post": {
         "operationId": "openBrokerAccount",
@@ -219,7 +222,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "operationId": "getBrokerAccount",
         "summary": "Balance, positions and recent trades of one of the caller's accounts",
         "parameters": [_path("account_id")],
-        "responses": {"200": _ok("The account", "BrokerAccount"),
+        "responses": {"200": _ok("The account", "BrokerAccount"), "400": BAD_ID,
                       "404": _error("No such account (or not yours)"), **AUTHED},
     }},
     "/api/broker/accounts/{account_id}/funding": {"post": {
@@ -245,7 +248,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "requestBody": _json_body("PaperTradingRequest"),
             "responses": {
                 "201": _ok("Deploying", "PaperSession"),
-                "400": _error("Unknown field, bad symbols or timeframe"),
+                "400": _error("Unknown field, bad symbols or timeframe, or an unusable agent id"),
                 "404": _error("No such agent (or not yours)"),
                 "409": _error(f"Not backtested, no funded account, or already {MAX_RUNNING_SESSIONS} "
                               "sessions running"),
@@ -257,14 +260,14 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "operationId": "getPaperTrading",
             "summary": "The agent's latest session: state, value, positions, recent trades, heartbeat",
             "parameters": [_path("agent_id")],
-            "responses": {"200": _ok("The session", "PaperSession"),
+            "responses": {"200": _ok("The session", "PaperSession"), "400": BAD_ID,
                           "404": _error("No such agent (or not yours), or it never paper traded"), **AUTHED},
         },
         "delete": {
             "operationId": "stopPaperTrading",
             "summary": "Stop the agent's session (waits for the runtime's graceful exit)",
             "parameters": [_path("agent_id")],
-            "responses": {"200": _ok("Stopped", "PaperSession"),
+            "responses": {"200": _ok("Stopped", "PaperSession"), "400": BAD_ID,
                           "404": _error("No such agent (or not yours)"),
                           "409": _error("The agent is not paper trading"), **AUTHED},
         },
