@@ -28,6 +28,7 @@ from tests.functions.agents_stack import (
     local_platform,
     running_host,
 )
+from tests.fixtures.common import AFTER_STORED
 
 SUBMISSIONS_PER_MINUTE = 5
 
@@ -267,9 +268,9 @@ def test_get_shows_status_report_history_and_empty_backtest_and_session(
     headers = tokens.header(user())
     agent_id = submit(api, headers, agent_source(400)).json()["agent_id"]
     agent = requests.get(f"{api}/{agent_id}", headers=headers, timeout=10).json()
-    assert agent["agent_id"] == agent_id and agent["status"] == "stored"
+    assert agent["agent_id"] == agent_id and agent["status"] in AFTER_STORED
     assert agent["validation"]["ok"] is True and agent["validation"]["findings"] == []
-    assert [h["to"] for h in agent["history"]] == ["submitted", "validating", "stored"]
+    assert [h["to"] for h in agent["history"]][:3] == ["submitted", "validating", "stored"]
     assert agent["latest_backtest"] is None and agent["paper_session"] is None
     assert "owner_uid" not in agent and "bundle_key" not in agent
 

@@ -23,6 +23,7 @@ from farm.host import FunctionHost
 from shared.bootstrap import Platform
 from shared.schemas.collections import AGENTS
 from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
+from tests.fixtures.common import AFTER_STORED
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_AGENT = "import os\nimport backtrader as bt\n\n\nclass Agent(bt.Strategy):\n    def next(self):\n        eval('1')\n"
@@ -76,7 +77,7 @@ def test_a_py_file_is_stored_with_its_name_description_and_tags_for_the_minted_u
     assert cli.main(args) == 0
 
     agent = platform.documents.get(AGENTS, submitted_id(capsys.readouterr().out))
-    assert agent["owner_uid"] == user and agent["status"] == "stored"
+    assert agent["owner_uid"] == user and agent["status"] in AFTER_STORED
     assert (agent["name"], agent["description"], agent["tags"]) == ("Golden cross", "50/200 SMA", ["momentum", "daily"])
 
 
