@@ -12,6 +12,7 @@ from typing import Any
 from shared.errors import InvalidInputError
 
 TIMEFRAMES: tuple[str, ...] = ("1Min", "5Min", "15Min", "1Hour", "1Day")
+_TIMEFRAME_SET = frozenset(TIMEFRAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +34,14 @@ class Bar:
     def __post_init__(self) -> None:
         if not self.symbol:
             raise InvalidInputError("a bar needs a symbol")
-        if self.timeframe not in TIMEFRAMES:
+        if self.timeframe not in _TIMEFRAME_SET:
             raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {self.timeframe!r}")
-        if self.timestamp.tzinfo is None:
-            raise InvalidInputError(f"bar timestamp must be timezone-aware (UTC), got {self.timestamp!r}")
-        if self.timestamp.utcoffset():
-            object.__setattr__(self, "timestamp", self.timestamp.astimezone(UTC))
+        timestamp = self.timestamp
+        tz = timestamp.tzinfo
+        if tz is None:
+            raise InvalidInputError(f"bar timestamp must be timezone-aware (UTC), got {timestamp!r}")
+        if tz is not UTC and timestamp.utcoffset():  # the ingester's bars are UTC: skip the call
+            object.__setattr__(self, "timestamp", timestamp.astimezone(UTC))
 
 
 def _num(value: float | None) -> str:

@@ -87,6 +87,19 @@ class Deduplicator:
             seen.popitem(last=False)  # forget the oldest: re-sends only reach back minutes
         return True
 
+    def keep_first(self, messages: list[MarketMessage]) -> list[MarketMessage]:
+        """Record the hashes of `messages`; return those seen for the first time, in order."""
+        seen, capacity, fresh = self._seen, self.capacity, []
+        for message in messages:
+            data_hash = message.data_hash
+            if data_hash in seen:
+                continue
+            seen[data_hash] = None
+            if len(seen) > capacity:
+                seen.popitem(last=False)
+            fresh.append(message)
+        return fresh
+
     def forget(self, data_hash: str) -> None:
         """Forget one hash (used when a message could not be queued)."""
         self._seen.pop(data_hash, None)
@@ -131,17 +144,11 @@ class IngestPipeline:
     def accept(self, kind: StreamKind, source: str, events: Iterable[Event]) -> int:
         """Queue the data events of one frame for publishing and archiving; return how many were new."""
         topic, now, stats = TOPIC_OF[kind], self.clock(), self.stats
-        fresh: list[MarketMessage] = []
         with self._dedup_lock:
-            for event in events:
-                message = normalise(event, source)
-                if message is None:
-                    continue
-                stats.count_in(message.type)
-                if self._dedup.first_time(message.data_hash):
-                    fresh.append(message)
-                else:
-                    stats.duplicates += 1
+            messages = [m for event in events if (m := normalise(event, source)) is not None]
+            stats.messages_in.update(m.type for m in messages)  # one C-level pass, not a call each
+            fresh = self._dedup.keep_first(messages)
+            stats.duplicates += len(messages) - len(fresh)
         if not fresh:
             return 0
         self._publish.put(topic, [encode(m) for m in fresh], now)

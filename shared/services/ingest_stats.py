@@ -43,12 +43,15 @@ class IngestStats:
         self, topic: str, messages: Sequence[OutgoingMessage], received: Sequence[float], done: float, call_s: float
     ) -> None:
         """Count a published batch and each message's latency since it was received."""
-        out, buckets = self.messages_out, self.latency_buckets
-        for message, at in zip(messages, received, strict=True):
-            out[message.attributes.get("type", "unknown")] += 1
+        if len(messages) != len(received):
+            raise ValueError(f"{len(messages)} messages but {len(received)} receive times")
+        self.messages_out.update(m.attributes.get("type", "unknown") for m in messages)
+        # A frame's messages share one receive time: one bucket update per distinct time.
+        buckets = self.latency_buckets
+        for at, count in Counter(received).items():
             latency = done - at
-            buckets[bisect.bisect_left(LATENCY_BUCKETS, latency)] += 1
-            self.latency_sum += latency
+            buckets[bisect.bisect_left(LATENCY_BUCKETS, latency)] += count
+            self.latency_sum += latency * count
         self.latency_count += len(messages)
         self.publish_calls += 1
         self.publish_call_seconds += call_s
