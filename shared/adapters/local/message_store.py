@@ -9,6 +9,8 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from shared.errors import NotFoundError
 from shared.messaging.filters import parse_filter
 from shared.ports.messages import OutgoingMessage
@@ -135,7 +137,12 @@ def topic_exists(conn: sqlite3.Connection, topic: str) -> bool:
 
 def encode_attributes(attributes: Mapping[str, str]) -> str | None:
     """Encode attributes compactly (None when there are none)."""
-    return _encode_json(attributes) if attributes else None
+    if not attributes:
+        return None
+    try:
+        return orjson.dumps(attributes).decode()  # a third of publish CPU was the json module
+    except TypeError:  # orjson's error type: a mapping that is not a dict, a lone surrogate
+        return _encode_json(attributes)
 
 
 def decode_attributes(text: str | None) -> dict[str, str]:
