@@ -6,9 +6,11 @@ rule is a dictionary dispatch plus set look-ups, so the pass is linear in the si
 
 from __future__ import annotations
 
-import ast
 import _string  # the C helper behind str.format's field parsing; no regexes needed
+import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from string import Formatter
 
 from shared.validation import policy
@@ -22,6 +24,8 @@ _LEAF_FIELDS = frozenset(
      "conversion", "is_async", "kind", "type_comment", "type_ignores", "lineno", "tag"}
 )
 _FORMAT_ATTRIBUTES = frozenset({"format", "format_map"})
+# Names `_name` reports besides dunders; any other name is skipped without a call.
+_NOTABLE_NAMES = frozenset(policy.FORBIDDEN_BUILTINS) | policy.ATTRIBUTE_BUILTINS | {"type"}
 
 
 @dataclass(frozen=True)
@@ -56,30 +60,49 @@ class RuleWalker:
         handlers = {
             ast.Import: self._import,
             ast.ImportFrom: self._import_from,
-            ast.Name: self._name,
-            ast.Attribute: self._attribute,
             ast.Call: self._call,
-            ast.Constant: self._constant,
             ast.ClassDef: self._class,
         }
-        fields_of: dict[type, tuple[str, ...]] = {}
+        # Per node type: its handler and one C call fetching every child-bearing field at once.
+        plans: dict[type, tuple[Callable[[ast.AST], None] | None, Callable[[ast.AST], tuple] | None]] = {}
+        name_t, constant_t, attribute_t = ast.Name, ast.Constant, ast.Attribute
+        notable = _NOTABLE_NAMES
         stack: list[object] = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
             node = pop()
             kind = type(node)
-            fields = fields_of.get(kind)
-            if fields is None:
+            # The three commonest nodes are leaves (or nearly): test them inline, call only
+            # when there may be something to report.
+            if kind is name_t:
+                name = node.id
+                if name in notable or name[:2] == "__":
+                    self._name(node)
+                continue
+            if kind is constant_t:
+                value = node.value
+                if type(value) is str and ("{" in value or value[:2] == "__"):
+                    self._constant(node)
+                continue
+            if kind is attribute_t:
+                self._attribute(node)
+                push(node.value)
+                continue
+            plan = plans.get(kind)
+            if plan is None:
                 if not isinstance(node, ast.AST):
                     continue  # a str, int or None met inside a node's field
-                fields = fields_of[kind] = (
-                    () if kind is ast.Constant else tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
-                )
-            handler = handlers.get(kind)
+                plan = plans[kind] = (handlers.get(kind), _children_getter(kind))
+            handler, getter = plan
             if handler is not None:
                 handler(node)
-            for name in fields:
-                value = getattr(node, name, None)
+            if getter is None:
+                continue
+            try:
+                values = getter(node)
+            except AttributeError:  # a hand-built node may lack optional fields
+                values = tuple(getattr(node, f, None) for f in _child_fields(kind))
+            for value in values:
                 if type(value) is list:
                     extend(value)
                 elif value is not None:
@@ -263,6 +286,21 @@ class RuleWalker:
         for keyword in node.keywords:
             if keyword.arg == "metaclass":
                 self._add(Code.METACLASS, f"class {node.name!r} sets a metaclass; agents may not", keyword)
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+
+
+def _children_getter(kind: type) -> Callable[[ast.AST], tuple[object, ...]] | None:
+    # attrgetter returns a bare value for one field: wrap that case so callers always get a tuple.
+    fields = _child_fields(kind)
+    if not fields:
+        return None
+    if len(fields) == 1:
+        get = attrgetter(fields[0])
+        return lambda node: (get(node),)
+    return attrgetter(*fields)
 
 
 def _safe_fstring(node: ast.AST) -> bool:
