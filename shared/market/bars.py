@@ -74,9 +74,22 @@ def hash_bar_values(
     """Hash a bar given as values; `bar_hash` of the same bar gives the same text."""
     ts = _time_text(timestamp)
     count = "-" if trade_count is None else str(int(trade_count))
-    text = "|".join(
-        (symbol, timeframe, ts, _num(open_), _num(high), _num(low), _num(close), _num(volume), count, _num(vwap))
-    )
+    if (
+        type(open_) is float
+        and type(high) is float
+        and type(low) is float
+        and type(close) is float
+        and type(volume) is float
+        and (vwap is None or type(vwap) is float)
+    ):
+        # The usual case (parsed floats): one f-string builds the very text `_num` would, minus
+        # six calls; anything else (ints, numpy floats) takes the general path.
+        last = "-" if vwap is None else repr(vwap)
+        text = f"{symbol}|{timeframe}|{ts}|{open_!r}|{high!r}|{low!r}|{close!r}|{volume!r}|{count}|{last}"
+    else:
+        text = "|".join(
+            (symbol, timeframe, ts, _num(open_), _num(high), _num(low), _num(close), _num(volume), count, _num(vwap))
+        )
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

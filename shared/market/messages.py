@@ -143,6 +143,10 @@ MarketMessage = BarMessage | TickMessage | NewsMessage
 def encode(message: MarketMessage) -> OutgoingMessage:
     """Return the message to publish: JSON body plus `symbol`/`type`/`source`/`data_hash` attributes."""
     # The content hash travels in the body; attributes hold only what subscription filters use.
+    if type(message) is BarMessage:  # the bulk of the traffic: read the bar directly, no properties
+        bar = message.bar
+        attributes = {"symbol": bar.symbol, "type": message.type, "source": bar.source}
+        return OutgoingMessage(orjson.dumps(message.body()), attributes)
     attributes = {"symbol": message.symbol, "type": message.type, "source": message.source}
     if isinstance(message, NewsMessage):
         attributes["symbols"] = ",".join(message.symbols)  # `symbol` holds the first one only
