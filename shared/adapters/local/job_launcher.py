@@ -17,9 +17,11 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.adapters.local.rlimits import rlimit_preexec
 from shared.domain.clock import now_iso
 from shared.ports.jobs import JobHandle, JobState
 from shared.ports.messages import MessageBus
@@ -145,7 +147,7 @@ class LocalJobLauncher:
             )
             try:
                 publish_completed(self.messages, event)
-            except Exception:  # noqa: BLE001 - logged; the result topic is the only way out
+            except Exception:
                 log.exception("could not publish the failure of backtest %s", run.run_id)
         with self._lock:
             self._states[job_id] = state
@@ -180,21 +182,11 @@ def _user_tasks() -> int:
     return total
 
 
-def _limiter(limits: JobLimits, tasks: int):  # noqa: ANN202 - a preexec_fn
-    cpu = max(1, int(limits.budget_s) + 1)
-    settings = (
+def _limiter(limits: JobLimits, tasks: int) -> Callable[[], None]:
+    return rlimit_preexec((
         (resource.RLIMIT_AS, limits.memory_bytes),
-        (resource.RLIMIT_CPU, cpu),
+        (resource.RLIMIT_CPU, max(1, int(limits.budget_s) + 1)),
         (resource.RLIMIT_NOFILE, limits.open_files),
         (resource.RLIMIT_NPROC, tasks + limits.process_headroom),
         (resource.RLIMIT_CORE, 0),
-    )
-
-    def apply() -> None:
-        # Runs in the child between fork and exec: only setrlimit calls, nothing that allocates locks.
-        for kind, value in settings:
-            _soft, hard = resource.getrlimit(kind)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(kind, (value, value))
-
-    return apply
+    ))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.adapters.local.rlimits import rlimit_preexec
 from shared.alpaca.credentials import ENV_NAMES
 from shared.domain.lifecycle import MAX_AUTOMATIC_RESTARTS
 from shared.ports.orchestrator import RuntimeSpec, RuntimeStatus
@@ -185,20 +186,11 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         pass  # already gone
 
 
-def _limiter(memory_mb: int):
-    settings = (
+def _limiter(memory_mb: int) -> Callable[[], None]:
+    return rlimit_preexec((
         (resource.RLIMIT_AS, max(memory_mb, 256) << 20),
         (resource.RLIMIT_NOFILE, 256),
         (resource.RLIMIT_CORE, 0),
-    )
-
-    def apply() -> None:
-        # Between fork and exec: only setrlimit calls, nothing that allocates locks.
-        for kind, value in settings:
-            _soft, hard = resource.getrlimit(kind)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(kind, (value, value))
-
-    return apply
+    ))
 
 
