@@ -17,34 +17,13 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
+from bench.workloads import SmaCross, frames
 from shared.fmel import FmelAnalyzer, FmelRecorder
-from shared.market.bars import bar_to_row
-from shared.market.loader import _frame, make_feed
-from shared.market.synthetic import generate_bars
+from shared.market.loader import make_feed
 
 pytestmark = pytest.mark.benchmark
 REPEATS = 3
 TARGET = 1.15
-
-
-class SmaCross(bt.Strategy):
-    """Buy when the 10-bar SMA crosses above the 30-bar SMA, sell on the cross below."""
-
-    def __init__(self) -> None:
-        self.cross = {d: bt.ind.CrossOver(bt.ind.SMA(d, period=10), bt.ind.SMA(d, period=30)) for d in self.datas}
-
-    def next(self) -> None:
-        for data in self.datas:
-            held = self.getposition(data).size
-            if not held and self.cross[data][0] > 0:
-                self.buy(data=data, size=10)
-            elif held and self.cross[data][0] < 0:
-                self.close(data=data)
-
-
-def frames(symbols: int, timeframe: str, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
-    bars = generate_bars([f"S{i:02d}" for i in range(symbols)], start, end, timeframe)
-    return {s: _frame([bar_to_row(b) for b in bs]) for s, bs in bars.items()}
 
 
 def backtest(data: dict[str, pd.DataFrame], timeframe: str, sink: str, tmp: Path) -> tuple[float, int]:

@@ -5,14 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.ports.warehouse import Warehouse
-from tests.unit.market.fake_warehouse import make_warehouse
+from shared.adapters.local.warehouse import DuckDbWarehouse
+from tests.fixtures.common import make_warehouse
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
-    wh = make_warehouse(tmp_path)
-    yield wh
-    close = getattr(wh, "close", None)
-    if close:
-        close()
+def warehouse(tmp_path: Path) -> Iterator[DuckDbWarehouse]:
+    """A real DuckDB warehouse with every table created."""
+    yield make_warehouse(tmp_path)

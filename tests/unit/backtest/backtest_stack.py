@@ -20,7 +20,7 @@ from shared.schemas.collections import AGENTS
 from shared.schemas.topics import ALL_TOPICS
 from shared.settings import Settings
 from shared.validation.bundle import bundle_from_source
-from tests.unit.market.fake_warehouse import make_warehouse
+from tests.fixtures.common import make_warehouse
 
 ROOT = Path(__file__).resolve().parents[3]
 SMA_SOURCE = (ROOT / "examples" / "sma_crossover.py").read_text()
@@ -46,7 +46,7 @@ class Agent(bt.Strategy):
 
 
 def embedded_platform(data_dir: Path, **settings: Any) -> Platform:
-    """A Platform over embedded stores in `data_dir` (warehouse: DuckDB or the in-memory fake)."""
+    """A Platform over embedded stores in `data_dir` (warehouse: DuckDB)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     messages = EmbeddedMessageBus(data_dir / "messages.sqlite3")
     for topic in ALL_TOPICS:

@@ -10,7 +10,7 @@ import pytest
 from farm.commands.data import pull_alpaca, synth
 from shared.errors import AuthenticationError
 from tests.fakes.alpaca_rest import KEY, SECRET, FakeAlpacaRest
-from tests.unit.market.fake_warehouse import make_warehouse
+from tests.fixtures.common import make_warehouse
 
 START, END = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from shared.errors import SettingsError
 from shared.ports.orchestrator import RuntimeSpec
 from shared.settings import Settings
 from tests.fakes.alpaca_server import FakeAlpaca
-from tests.unit.market.fake_warehouse import make_warehouse
+from tests.fixtures.common import make_warehouse
 from tests.unit.runtime.stack import backtested_agent, local_platform, session_for
 
 

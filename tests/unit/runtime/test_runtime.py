@@ -12,7 +12,7 @@ from runtime.app import AgentRuntime, RuntimeOptions
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.schemas.messages import PortfolioSnapshotted
 from shared.schemas.topics import PERFORMANCE_UPDATES
-from tests.unit.market.fake_warehouse import make_warehouse
+from tests.fixtures.common import make_warehouse
 from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars, session_for
 
 OPTIONS = RuntimeOptions(heartbeat_s=0.3, flush_s=0.3)
