@@ -61,6 +61,7 @@ class FunctionSpec:
     entry_point: str  # python function name, unique across all functions (main.py exports it)
     trigger: Trigger
     memory: str = "256Mi"
+    cpu: str | None = None  # vCPUs; None keeps the memory tier's default (0.167 at 256Mi)
     timeout_s: int = 60
     min_instances: int = 0
     max_instances: int = 20
@@ -94,7 +95,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         module="functions.agents",
         entry_point="agents_collection",
         trigger=HttpTrigger("/api/agents", ("GET", "POST")),
-        memory="512Mi",  # a 10 MB upload is held once and unpacked once while validating
+        # A 10 MB upload is held once and unpacked once while validating; a large source is
+        # parsed in pieces on every vCPU (shared/validation/parallel.py), 2 here rather than the
+        # third of one that 512Mi would come with.
+        memory="1Gi",
+        cpu="2",
         public=True,
     ),
     FunctionSpec(

@@ -21,6 +21,7 @@ resource "google_cloudfunctions2_function" "function" {
 
   service_config {
     available_memory               = each.value.memory
+    available_cpu                  = each.value.cpu # null: the memory tier's default
     timeout_seconds                = each.value.timeout_s
     min_instance_count             = each.value.min_instances
     max_instance_count             = each.value.max_instances

@@ -80,6 +80,7 @@ def deploy_command(spec: FunctionSpec, *, project: str, region: str) -> list[str
         "--source=.",
         f"--entry-point={spec.entry_point}",
         f"--memory={spec.memory}",
+        *([f"--cpu={spec.cpu}"] if spec.cpu else []),
         f"--timeout={spec.timeout_s}s",
         f"--min-instances={spec.min_instances}",
         f"--max-instances={spec.max_instances}",

@@ -46,6 +46,7 @@ def function_doc(spec: FunctionSpec, root: Path = ROOT) -> dict[str, Any]:
         "entry_point": spec.entry_point,
         "trigger": trigger,
         "memory": spec.memory,
+        "cpu": spec.cpu,
         "timeout_s": spec.timeout_s,
         "min_instances": spec.min_instances,
         "max_instances": spec.max_instances,

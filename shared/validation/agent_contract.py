@@ -2,7 +2,8 @@
 
 Bases are resolved statically through the import forms people use (`import backtrader as bt`,
 `from backtrader import Strategy as S`, ...) and through classes defined in the bundle, in the
-same module or another one, however deep the chain.
+same module or another one, however deep the chain. Only a module's top-level bindings matter,
+so a checked file hands over its `contract_statements` (small) rather than its whole tree.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from shared.validation.report import Code, Finding
 class _ModuleScope:
     """The top-level names of one bundle module, as fully qualified dotted names."""
 
-    def __init__(self, name: str, tree: ast.Module, package: tuple[str, ...]) -> None:
+    def __init__(self, name: str, statements: list[ast.stmt], package: tuple[str, ...]) -> None:
         self.name = name
         self.aliases: dict[str, str] = {}
         self.classes: dict[str, ast.ClassDef] = {}
-        for stmt in _top_level(tree.body):
+        for stmt in statements:
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
                     if alias.asname:
@@ -53,11 +54,42 @@ class _ModuleScope:
         return None
 
 
+def contract_statements(tree: ast.Module) -> list[ast.stmt]:
+    """The top-level statements that can bind a name the contract resolves, in source order.
+
+    Imports, plain-name assignments and class definitions (their bodies dropped: only the name,
+    bases and position matter), including those under a top-level `if` or `try`.
+    """
+    kept: list[ast.stmt] = []
+    for stmt in _top_level(tree.body):
+        if isinstance(stmt, ast.Import | ast.ImportFrom) or _binds_a_name(stmt):
+            kept.append(stmt)
+        elif isinstance(stmt, ast.ClassDef):
+            kept.append(
+                ast.ClassDef(name=stmt.name, bases=stmt.bases, keywords=[], body=[], decorator_list=[],
+                             lineno=stmt.lineno, col_offset=stmt.col_offset)
+            )
+    return kept
+
+
+def _binds_a_name(stmt: ast.stmt) -> bool:
+    # `Base = bt.Strategy`: the only assignments `_ModuleScope.qualify` can follow.
+    return (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and isinstance(stmt.targets[0], ast.Name)
+        and isinstance(stmt.value, ast.Name | ast.Attribute)
+    )
+
+
 def check_agent(
-    trees: dict[str, ast.Module], packages: dict[str, tuple[str, ...]], entry_path: str
+    modules: dict[str, list[ast.stmt]], packages: dict[str, tuple[str, ...]], entry_path: str
 ) -> list[Finding]:
-    """Check that module `agent` defines a class Agent whose bases reach bt.Strategy."""
-    scopes = {name: _ModuleScope(name, tree, packages.get(name, ())) for name, tree in trees.items()}
+    """Check that module `agent` defines a class Agent whose bases reach bt.Strategy.
+
+    `modules` maps each parsed bundle module to its `contract_statements`.
+    """
+    scopes = {name: _ModuleScope(name, stmts, packages.get(name, ())) for name, stmts in modules.items()}
     entry = scopes.get("agent")
     if entry is None:
         return []  # the entry module did not parse; its syntax finding says why
@@ -89,9 +121,12 @@ def _derives_from_strategy(
             return True
         module, _, class_name = qualified.rpartition(".")
         owner = scopes.get(module)
-        if owner is not None and class_name in owner.classes:
-            if _derives_from_strategy(owner, owner.classes[class_name], scopes, seen):
-                return True
+        if (
+            owner is not None
+            and class_name in owner.classes
+            and _derives_from_strategy(owner, owner.classes[class_name], scopes, seen)
+        ):
+            return True
     return False
 
 

@@ -1,20 +1,20 @@
-"""Check one Python source file: decoding, parsing, then one walk over its syntax tree."""
+"""Check one Python source file: decoding, then parsing and one walk over its syntax tree."""
 
 from __future__ import annotations
 
-import ast
 import gc
 import io
 import threading
 import tokenize
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from shared.validation.ast_rules import RuleWalker, SourceContext
+from shared.validation.ast_rules import SourceContext
+from shared.validation.parallel import check_in_pieces, pieces_for
 from shared.validation.report import Code, Finding
+from shared.validation.source_text import CheckedSource, check_text
 
-__all__ = ["SourceContext", "check_source", "decode_source", "gc_paused"]
+__all__ = ["CheckedSource", "SourceContext", "check_source", "decode_source", "gc_paused"]
 
 _gc_lock = threading.Lock()
 _gc_holders = 0
@@ -38,14 +38,6 @@ def gc_paused() -> Iterator[None]:
             _gc_holders -= 1
             if was_enabled:
                 gc.enable()
-
-
-@dataclass(frozen=True)
-class CheckedSource:
-    """The outcome for one file: its findings, and its tree when it parsed."""
-
-    findings: list[Finding]
-    tree: ast.Module | None
 
 
 def decode_source(path: str, raw: bytes) -> tuple[str | None, list[Finding]]:
@@ -73,22 +65,19 @@ def decode_source(path: str, raw: bytes) -> tuple[str | None, list[Finding]]:
 
 
 def check_source(path: str, raw: bytes, context: SourceContext) -> CheckedSource:
-    """Decode, parse and walk one file, reporting every finding."""
+    """Decode, parse and walk one file, reporting every finding.
+
+    A large file is checked in pieces on several cores when it can be (see `parallel`); the
+    outcome is the same as checking it whole.
+    """
     text, findings = decode_source(path, raw)
     if text is None:
         return CheckedSource(findings, None)
-    try:
-        tree = ast.parse(text, filename=path)
-    except SyntaxError as exc:
-        message = f"syntax error: {exc.msg}"
-        findings.append(Finding(Code.SYNTAX_ERROR, message, path, exc.lineno, exc.offset))
-        return CheckedSource(findings, None)
-    except (RecursionError, MemoryError, ValueError) as exc:
-        message = f"source is too deeply nested to check ({type(exc).__name__})"
-        findings.append(Finding(Code.TOO_COMPLEX, message, path))
-        return CheckedSource(findings, None)
-    findings.extend(RuleWalker(path, context).run(tree))
-    return CheckedSource(findings, tree)
+    pieces = pieces_for(text)
+    checked = check_in_pieces(path, text, context, pieces) if pieces > 1 else None
+    if checked is None:
+        checked, _tree = check_text(path, text, context)
+    return CheckedSource(findings + checked.findings, checked.statements)
 
 
 def _encoding_declaration(path: str, raw: bytes) -> list[Finding]:

@@ -67,9 +67,8 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
     if policy.ENTRY_MODULE not in bundle.files:
         message = f"the bundle has no {policy.ENTRY_MODULE} at its root"
         findings.append(Finding(Code.MISSING_ENTRY_MODULE, message))
-    trees: dict[str, ast.Module] = {}
+    statements: dict[str, list[ast.stmt]] = {}
     packages: dict[str, tuple[str, ...]] = {}
-    checked = None
     module_of = {path: module for module, path in modules.items() if _owns(module, path)}
     with gc_paused():
         for path, content in bundle.files.items():
@@ -80,14 +79,10 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
             context = SourceContext(frozenset(modules), package, declared)
             checked = check_source(path, content, context)
             findings.extend(checked.findings)
-            if checked.tree is not None and module:
-                trees[module], packages[module] = checked.tree, package
-        if policy.ENTRY_MODULE in bundle.files:
-            findings.extend(check_agent(trees, packages, policy.ENTRY_MODULE))
-        # Free the trees by reference counting before the collector is back: otherwise its next
-        # pass would traverse every node of them once more.
-        trees.clear()
-        del checked
+            if checked.statements is not None and module:
+                statements[module], packages[module] = checked.statements, package
+    if policy.ENTRY_MODULE in bundle.files:
+        findings.extend(check_agent(statements, packages, policy.ENTRY_MODULE))
     return findings
 
 

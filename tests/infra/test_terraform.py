@@ -54,7 +54,7 @@ def test_every_function_has_exactly_one_resource_with_its_entry_point_and_trigge
     for spec in FUNCTIONS:
         doc, t = docs[spec.name], spec.trigger
         assert doc["entry_point"] == spec.entry_point and doc["module"] == spec.module
-        assert (doc["memory"], doc["timeout_s"]) == (spec.memory, spec.timeout_s)
+        assert (doc["memory"], doc["cpu"], doc["timeout_s"]) == (spec.memory, spec.cpu, spec.timeout_s)
         assert (doc["min_instances"], doc["max_instances"]) == (spec.min_instances, spec.max_instances)
         if isinstance(t, HttpTrigger):
             assert doc["trigger"] == {"kind": "http", "path": t.path, "methods": list(t.methods)}

@@ -78,8 +78,14 @@ def test_an_http_deploy_command_is_gen2_from_the_repo_root() -> None:
         "--max-instances=20",
     }
     assert expected <= set(argv)
+    assert not any(arg.startswith("--cpu") for arg in argv)  # the memory tier's default
     private = deploy_command(ECHO, project="acme", region="r")
     assert "--no-allow-unauthenticated" in private
+
+
+def test_the_submission_function_gets_the_cores_validation_splits_large_sources_over() -> None:
+    argv = deploy_command(by_name("farm-agents"), project="acme", region="r")
+    assert {"--memory=1Gi", "--cpu=2"} <= set(argv)
 
 
 def test_event_deploy_commands_name_their_topic_or_document_filters() -> None:
