@@ -116,7 +116,7 @@ class AgentRuntime:
             bundle_dir = extract_bundle(p.blobs.get(agent_doc["bundle_key"]), Path(work) / "bundle")
             try:
                 agent = load_agent(bundle_dir)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - loading user code may raise anything
                 self._fail(user_traceback(exc, bundle_dir))
                 return 1
             recorder = FmelRecorder(p.warehouse, data_dir / "fmel-spill" / sid, opts.batch_size, opts.flush_s)

@@ -10,6 +10,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 
+from runtime.brokers.adoption import adopted_order
 from runtime.brokers.alpaca_orders import Tracked, canonical_symbol, exectype_of, is_ours
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,9 @@ def adopt_open_orders(
             continue
         filled = float(placed.filled_qty or 0.0)
         price = placed.limit_price or placed.stop_price
-        kind = bt.BuyOrder if str(placed.side.value) == "buy" else bt.SellOrder
-        # simulated=True: built without reading a bar the feed may not have yet.
-        order = kind(owner=None, data=data, size=float(placed.qty or 0.0) - filled,
-                     price=float(price) if price else None,
-                     exectype=exectype_of(str(placed.type.value if placed.type else "market")), simulated=True)
+        order = adopted_order(str(placed.side.value), data, float(placed.qty or 0.0) - filled,
+                              float(price) if price else None,
+                              exectype_of(str(placed.type.value if placed.type else "market")))
         order.addcomminfo(comminfo(data))
         tracked = Tracked(order, symbol, placed.client_order_id, str(placed.id))
         # What filled before the restart is already in Alpaca's positions: count from there.

@@ -29,4 +29,4 @@ def make_broker(
                               stream_url=settings.alpaca_trading_stream_url)
         broker.setcommission(commission=commission)  # Alpaca paper charges none; keep a scheme set anyway
         return broker
-    return SimulatedBroker(documents, session["account_id"], slippage=slippage, commission=commission)
+    return SimulatedBroker(documents, session["account_id"], datas=feeds, slippage=slippage, commission=commission)

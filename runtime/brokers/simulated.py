@@ -6,7 +6,9 @@ bar touches the stop (at the worse of open and stop). Slippage moves every fill 
 trader; commission is a fraction of the traded value. A fill takes at most `participation`
 of the bar's volume, so a big order fills partially over several bars. Every fill is executed
 into backtrader's order (`order.execute` with the real size, price and commission) and the
-account (cash, positions, recent fills) is written to its document, so a restart resumes.
+account (cash, positions, recent fills, open orders) is written to its document, so a restart
+resumes: open orders are re-attached, sized to what remains, and go on filling (as
+`AlpacaBroker` adopts its open orders from Alpaca).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
 import backtrader as bt
 
+from runtime.brokers.adoption import adopted_order
 from shared.adapters.local.broker_accounts import RECENT_TRADES
 from shared.domain.clock import iso
 from shared.fmel.analyzer import num_to_utc
@@ -26,6 +30,7 @@ from shared.ports.broker import BROKER_ACCOUNTS, BrokerState, Holding, TradeFill
 from shared.ports.documents import DocumentStore
 
 log = logging.getLogger(__name__)
+_EXECTYPES = {"Market": bt.Order.Market, "Limit": bt.Order.Limit, "Stop": bt.Order.Stop}
 
 
 class SimulatedBroker(bt.BrokerBase):
@@ -37,10 +42,16 @@ class SimulatedBroker(bt.BrokerBase):
         ("participation", 1.0),  # most of a bar's volume one order may take
     )
 
-    def __init__(self, documents: DocumentStore, account_id: str) -> None:
+    def __init__(
+        self, documents: DocumentStore, account_id: str, datas: Sequence[bt.AbstractDataBase] = ()
+    ) -> None:
         super().__init__()
         self.documents = documents
         self.account_id = account_id
+        self.reattached: list[bt.Order] = []  # open orders of an earlier run, adopted at start
+        self._datas = {data._name: data for data in datas}
+        self._order_ids: dict[int, str] = {}  # order ref -> the id it was placed under
+        self._unattached: list[dict[str, Any]] = []  # saved open orders with no feed in this run
         self.cash = self.startingcash = 0.0
         self.positions: dict[bt.AbstractDataBase, bt.Position] = {}
         self._saved: dict[str, dict[str, float]] = {}
@@ -64,6 +75,8 @@ class SimulatedBroker(bt.BrokerBase):
         self._fills = list(doc.get("recent_trades", []))
         self._trades = int(doc.get("trades", 0))
         self.setcommission(commission=self.p.commission)
+        for saved in doc.get("open_orders", []):
+            self._reattach(saved)
 
     def stop(self) -> None:
         """Persist the account when the run ends."""
@@ -115,6 +128,7 @@ class SimulatedBroker(bt.BrokerBase):
         self._notify(order)
         self._open.append(order)
         self._seen[order.ref] = len(order.data)
+        self._persist()  # an open order survives a restart
         return order
 
     def cancel(self, order: bt.Order) -> bool:
@@ -124,6 +138,7 @@ class SimulatedBroker(bt.BrokerBase):
         self._open.remove(order)
         order.cancel()
         self._notify(order)
+        self._persist()
         return True
 
     def next(self) -> None:
@@ -219,7 +234,7 @@ class SimulatedBroker(bt.BrokerBase):
             self._trades += 1
             fill = TradeFill(
                 data._name, "buy" if size > 0 else "sell", abs(float(size)), float(price), float(commission),
-                iso(num_to_utc(data.datetime[0]).astimezone(UTC)), str(order.ref),
+                iso(num_to_utc(data.datetime[0]).astimezone(UTC)), self._order_id(order),
             )
             self._fills = [*self._fills, vars(fill)][-RECENT_TRADES:]
         if order.executed.remsize:
@@ -233,15 +248,54 @@ class SimulatedBroker(bt.BrokerBase):
         self._open.remove(order)
         order.margin() if how == "margin" else order.reject(self)
         self._notify(order)
+        self._persist()
 
     def _notify(self, order: bt.Order) -> None:
         self._notes.append(order.clone())
+
+    # -- restarts ---------------------------------------------------------------------------
+
+    def _reattach(self, saved: dict[str, Any]) -> None:
+        data = self._datas.get(saved["symbol"])
+        if data is None:
+            # Kept in the document as it was: a later run with that feed picks it up.
+            log.warning("open order %s for %s has no data feed in this run; left open", saved["order_id"], saved["symbol"])
+            self._unattached.append(saved)
+            return
+        order = adopted_order(saved["side"], data, float(saved["size"]), saved.get("price"), _EXECTYPES[saved["type"]])
+        order.addcomminfo(self.getcommissioninfo(data))
+        self._order_ids[order.ref] = saved["order_id"]
+        order.submit(self)
+        order.accept(self)
+        self._notify(order)
+        self._open.append(order)
+        self._seen[order.ref] = len(data)
+        self.reattached.append(order)
+
+    def _order_id(self, order: bt.Order) -> str:
+        return self._order_ids.get(order.ref) or str(order.ref)
+
+    def _open_order_documents(self) -> list[dict[str, Any]]:
+        return [*self._unattached, *(
+            {
+                "order_id": self._order_id(order),
+                "symbol": order.data._name,
+                "side": "buy" if order.isbuy() else "sell",
+                "type": order.getordername(),
+                "size": abs(float(order.executed.remsize)),  # what is left to fill
+                "price": None if order.created.price is None else float(order.created.price),
+            }
+            for order in self._open
+        )]
 
     def _persist(self) -> None:
         with self._lock:
             positions = {s: dict(p) for s, p in self._saved.items()}
             positions |= {d._name: {"size": float(p.size), "price": float(p.price)} for d, p in self.positions.items()}
-            changes = {"cash": self.cash, "positions": positions, "recent_trades": self._fills, "trades": self._trades}
+            changes = {
+                "cash": self.cash, "positions": positions, "recent_trades": self._fills, "trades": self._trades,
+                "open_orders": self._open_order_documents(),
+            }
         try:
             self.documents.update(BROKER_ACCOUNTS, self.account_id, changes)
         except Exception:

@@ -14,6 +14,7 @@ from shared.adapters.local.broker_accounts import SimulatedAccounts
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.adapters.local.messages import EmbeddedMessageBus
 from shared.market.messages import encode
+from shared.ports.broker import BROKER_ACCOUNTS
 from shared.schemas.topics import MARKET_DATA
 from tests.unit.runtime.stack import make_bar
 
@@ -41,7 +42,7 @@ def run(documents, account_id, bars, script, **broker_kwargs):
     feed.shutdown()  # the run ends once the queued bars are consumed
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(feed)
-    broker = SimulatedBroker(documents, account_id, **broker_kwargs)
+    broker = SimulatedBroker(documents, account_id, datas=[feed], **broker_kwargs)
     cerebro.setbroker(broker)
     cerebro.addstrategy(Scripted, script=script)
     return cerebro.run()[0], broker
@@ -98,6 +99,63 @@ def test_a_restarted_broker_resumes_cash_and_positions_from_its_account(account)
     assert second.getcash() == pytest.approx(first.getcash())
     assert second.getposition(strategy.datas[0]).size == 5
     assert second.getvalue() == pytest.approx(first.getcash() + 5 * 12.5)  # marked at the latest close
+
+
+def test_open_orders_survive_a_restart_and_go_on_filling(account) -> None:
+    documents, accounts, account_id = account
+    script = {1: [("buy", {"size": 100, "exectype": bt.Order.Limit, "price": 95.5})]}
+    # Run 1: volume 40 a bar fills 40 of the limit order, then the price moves away.
+    bars = [make_bar("AAPL", 0, price=100.0), make_bar("AAPL", 1, price=95.0, volume=40.0),
+            make_bar("AAPL", 2, price=100.0)]
+    _, first = run(documents, account_id, bars, script, slippage=0.0)
+    saved = documents.get(BROKER_ACCOUNTS, account_id)["open_orders"]
+    assert [(o["side"], o["type"], o["size"], o["price"]) for o in saved] == [("buy", "Limit", 60.0, 95.5)]
+    assert [p.size for p in first.positions.values()] == [40]
+
+    # Run 2 (a new process): the order is adopted with what remains and fills when the price returns.
+    strategy, second = run(documents, account_id, [make_bar("AAPL", 3, price=100.0), make_bar("AAPL", 4, price=95.0)], {},
+                           slippage=0.0)
+    assert [(o.size, o.created.price, o.isbuy()) for o in second.reattached] == [(60, 95.5, True)]
+    # The strategy hears of it (accepted on adoption) and of its fill, at the open below the limit.
+    assert [n[:3] for n in strategy.notes] == [("Accepted", 0, 0.0), ("Completed", 60, 95.0)]
+    assert second.getposition(strategy.datas[0]).size == 100
+    stored = accounts.get_account("alice", account_id)
+    assert documents.get(BROKER_ACCOUNTS, account_id)["open_orders"] == []
+    assert [t.order_id for t in stored.recent_trades] == [saved[0]["order_id"]] * 2  # one id across runs
+
+
+def test_a_cancelled_order_is_not_adopted_after_a_restart(account) -> None:
+    documents, _, account_id = account
+
+    class PlaceThenCancel(Scripted):
+        def next(self) -> None:
+            if len(self) == 1:
+                self.placed = self.buy(size=1, exectype=bt.Order.Limit, price=50.0)
+            elif len(self) == 2:
+                self.cancel(self.placed)
+
+    feed = make_feed("AAPL")
+    for i in range(3):
+        feed.put(make_bar("AAPL", i, price=100.0))
+    feed.shutdown()
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(feed)
+    cerebro.setbroker(SimulatedBroker(documents, account_id, datas=[feed]))
+    cerebro.addstrategy(PlaceThenCancel)
+    cerebro.run()
+    assert documents.get(BROKER_ACCOUNTS, account_id)["open_orders"] == []
+    _, again = run(documents, account_id, [make_bar("AAPL", 3, price=40.0)], {})
+    assert again.reattached == [] and again.getcash() == pytest.approx(10_000)
+
+
+def test_an_open_order_without_a_feed_in_this_run_stays_open_in_the_account(account) -> None:
+    documents, _, account_id = account
+    waiting = {"order_id": "7", "symbol": "MSFT", "side": "sell", "type": "Stop", "size": 3.0, "price": 90.0}
+    documents.update(BROKER_ACCOUNTS, account_id, {"open_orders": [waiting]})
+    _, broker = run(documents, account_id, [make_bar("AAPL", i, price=100.0) for i in range(2)],
+                    {1: [("buy", {"size": 1})]})
+    assert broker.reattached == []
+    assert documents.get(BROKER_ACCOUNTS, account_id)["open_orders"] == [waiting]
 
 
 def test_an_unaffordable_buy_is_refused_as_margin(account) -> None:
