@@ -159,7 +159,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "session_id": STRING,
             "agent_id": STRING,
-            "state": {"type": "string", "description": "deploying, trading, stopping, stopped or failed"},
+            "state": {"type": "string", "description": "deploying, trading, stopping, stopped, failed, or "
+                      "interrupted (its runtime stopped with the local stack; `farm up` resumes it)"},
             "symbols": {"type": "array", "items": STRING},
             "timeframe": STRING,
             "account_id": STRING,

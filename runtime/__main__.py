@@ -9,6 +9,7 @@ import signal
 import sys
 
 from runtime.app import AgentRuntime, RuntimeOptions
+from runtime.supervisor import watch_supervisor
 from shared.bootstrap import bootstrap
 from shared.errors import FarmError
 
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flush-s", type=float, default=2.0)
     parser.add_argument("--slippage", type=float, default=0.0005)
     parser.add_argument("--commission", type=float, default=0.0)
+    parser.add_argument("--supervisor-pid", type=int, default=None,
+                        help="stop gracefully when this parent process is gone (the local orchestrator)")
     args = parser.parse_args(argv)
     # Handlers first: a SIGTERM that arrives while the platform is still loading must still
     # end in a graceful stop, not the default instant death.
@@ -46,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested.append(runtime)
     if early:
         runtime.request_stop()
+    if args.supervisor_pid is not None:
+        watch_supervisor(args.supervisor_pid, runtime.request_stop)
     code = runtime.run()
     print(json.dumps({"event": "runtime_stopped", "session_id": args.session_id, **runtime.summary}), flush=True)
     return code

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 NAME = "replay"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # noqa: SLF001
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `replay` subcommand to the farm command line."""
     parser = subparsers.add_parser(NAME, help="run the Alpaca-protocol replay server", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)

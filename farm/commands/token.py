@@ -17,7 +17,7 @@ from shared.settings import Settings
 NAME = "token"
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # noqa: SLF001
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `token` subcommand to the farm command line."""
     parser = subparsers.add_parser(
         NAME,

@@ -12,6 +12,7 @@ import argparse
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     market_ready = _seed_market_in_background(platform)
     host = FunctionHost(platform, host=args.host, port=args.port).start()
     feed = _start_market_feed(platform) if getattr(args, "market_data", True) else None
+    _resume_paper_sessions(platform)
     print(
         f"farm up: serving {len(host.specs)} functions at {host.url} "
         f"(backend={settings.backend}, data={settings.data_dir}, "
@@ -87,6 +89,42 @@ def _start_market_feed(platform: Platform) -> MarketFeed:
     feed = MarketFeed(platform).start()
     print(f"farm up: market data replayed at {feed.replay.url}, ingester health at {feed.health_url}", flush=True)
     return feed
+
+
+def _resume_paper_sessions(platform: Platform) -> None:
+    # The runtimes of the last `farm up` ended with it (they stop when their supervisor goes):
+    # start again every session nobody asked to stop. Each continues its decision numbering.
+    from functions._runtimes import orchestrator_for
+    from shared.services import paper_trading
+
+    resumed = 0
+    for session_id, session in paper_trading.sessions_to_resume(platform.documents):
+        if not _runtime_gone(session_id, session.get("pid")):
+            print(f"farm up: session {session_id}'s old runtime is still running; not resumed", flush=True)
+            continue
+        try:
+            paper_trading.resume_session(session_id, session, documents=platform.documents,
+                                         orchestrator=orchestrator_for(platform))
+            resumed += 1
+        except Exception as exc:  # noqa: BLE001 - one session's failure must not stop the stack
+            print(f"farm up: session {session_id} could not resume: {exc}", flush=True)
+    if resumed:
+        print(f"farm up: resumed {resumed} paper-trading session(s)", flush=True)
+
+
+def _runtime_gone(session_id: str, pid: int | None, timeout_s: float = 25.0) -> bool:
+    # An old runtime that is still flushing FMEL must finish first, or two would write the same
+    # decision points. Its command line names the session, so a reused pid is not mistaken for it.
+    deadline = time.monotonic() + timeout_s
+    while pid and time.monotonic() < deadline:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return True
+        if session_id.encode() not in cmdline:
+            return True
+        time.sleep(0.2)
+    return not pid
 
 
 def _stop_runtimes(platform: Platform) -> None:

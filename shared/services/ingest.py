@@ -20,7 +20,14 @@ from typing import Literal
 from shared.alpaca.events import BarEvent, Event, NewsEvent, QuoteEvent, TradeEvent
 from shared.errors import FarmError, TransientError
 from shared.market.bars import Bar, hash_bar_values
-from shared.market.messages import BarMessage, MarketMessage, NewsMessage, TickMessage, content_hash, encode
+from shared.market.messages import (
+    BarMessage,
+    MarketMessage,
+    NewsMessage,
+    TickMessage,
+    content_hash,
+    encode,
+)
 from shared.ports.messages import MessageBus
 from shared.ports.warehouse import Warehouse
 from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA, NEWS_DATA

@@ -20,7 +20,7 @@ from shared.domain.lifecycle import AgentStatus, transition
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.market.universe import DEFAULT_SYMBOLS
 from shared.ports.broker import BrokerAccounts
-from shared.ports.documents import DocumentStore, Transaction
+from shared.ports.documents import DocumentStore, Filter, Transaction
 from shared.ports.orchestrator import Orchestrator, RuntimeSpec
 from shared.schemas.collections import AGENTS, SESSIONS, USERS
 from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA
@@ -29,6 +29,8 @@ MAX_RUNNING_SESSIONS = 10
 MAX_SYMBOLS = 50
 TIMEFRAMES = ("1Min", "5Min", "15Min", "1Hour", "1Day")
 STARTABLE = (AgentStatus.BACKTESTED, AgentStatus.STOPPED, AgentStatus.FAILED)
+# A session in one of these states with `desired` running has lost its runtime if none runs.
+RESUMABLE_STATES = ("deploying", "trading", "interrupted")
 SESSION_FIELDS = ("session_id", "agent_id", "state", "symbols", "timeframe", "account_id", "portfolio_value",
                   "cash", "starting_value", "positions", "recent_trades", "trades", "decisions",
                   "last_decision_point", "lost_decisions", "restarts", "heartbeat_at", "started_at",
@@ -165,6 +167,38 @@ def get_paper_trading(owner_uid: str, agent_id: str, *, documents: DocumentStore
     if session is None:
         raise NotFoundError(f"agent {agent_id} has no paper-trading session")
     return session_view(session_id, session)
+
+
+def sessions_to_resume(documents: DocumentStore) -> list[tuple[str, dict[str, Any]]]:
+    """Sessions that should be trading but whose runtime is gone, for a local stack to restart.
+
+    Their owner never asked them to stop (`desired` is still running) and the agent still points
+    at them, deploying or trading. Only a supervisor that knows its runtimes died with it may
+    call this: on GKE the StatefulSets outlive any function instance.
+    """
+    resumable = []
+    for session_id, session in documents.query(SESSIONS, [Filter("desired", "==", "running")]):
+        if session.get("state") not in RESUMABLE_STATES:
+            continue
+        agent = documents.get(AGENTS, session["agent_id"])
+        if agent is None or agent.get("paper_session") != session_id:
+            continue
+        if agent["status"] in (AgentStatus.DEPLOYING, AgentStatus.TRADING):
+            resumable.append((session_id, session))
+    return resumable
+
+
+def resume_session(
+    session_id: str, session: dict[str, Any], *, documents: DocumentStore, orchestrator: Orchestrator,
+    spec: RuntimeSpec | None = None,
+) -> None:
+    """Start the runtime of an interrupted session again; it continues its decision numbering."""
+    documents.update(SESSIONS, session_id, {"state": "deploying", "updated_at": now_iso()})
+    try:
+        orchestrator.start(session["agent_id"], session_id, spec or RuntimeSpec())
+    except Exception as exc:
+        mark_failed(documents, session_id, reason=f"runtime did not restart: {exc}")
+        raise
 
 
 def session_view(session_id: str, session: dict[str, Any]) -> dict[str, Any]:

@@ -165,6 +165,62 @@ def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> Non
     assert points == list(range(1, final["last_decision_point"] + 1))  # every decision flushed
 
 
+def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    seeded = local_platform(data_dir, None)  # type: ignore[arg-type]  # farm up owns the warehouse
+    agent_id = _agent(seeded, fund=25_000.0)
+    first, url = _farm_up(data_dir)
+    try:
+        TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
+        before = _decide(seeded, agent_id)
+        first.kill()  # no graceful stop for the stack: its runtime must notice on its own
+        first.communicate()
+        # The orphaned runtime stops itself, flushing FMEL, and says why it is not trading.
+        _wait(lambda: _session(seeded, agent_id).get("state") == "interrupted", 30, "the orphan's graceful stop")
+        assert _wait(lambda: not _alive(before["pid"]), 10, "the orphan's exit")
+
+        second, _ = _farm_up(data_dir)
+        try:
+            resumed = _wait(lambda: (s := _session(seeded, agent_id)).get("state") == "trading"
+                            and s.get("pid") not in (None, before["pid"]) and s, 20, "the session resumed")
+            publish_bars(seeded.messages, "AAPL", range(100, 105))
+            _wait(lambda: _session(seeded, agent_id).get("last_decision_point", 0) > resumed["last_decision_point"],
+                  15, "decisions after the resume")
+            second.send_signal(signal.SIGTERM)
+            output, _ = second.communicate(timeout=40)
+        finally:
+            if second.poll() is None:
+                second.kill()
+                second.communicate()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+    assert "resumed 1 paper-trading session(s)" in output
+    final = _session(seeded, agent_id)
+    assert final["session_id"] == before["session_id"] and final["state"] == "interrupted"
+    assert final["lost_decisions"] == 0
+    warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
+    points = [r["decision_point"] for r in warehouse.query(DECISIONS_SQL, {"s": final["session_id"]})]
+    assert points == list(range(1, final["last_decision_point"] + 1))  # one numbering, nothing lost
+
+
+def _farm_up(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    """Start `farm up` on `data_dir` and wait until it answers; the process and its URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
+    env |= {"FARM_BACKEND": "local", "FARM_DATA_DIR": str(data_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "farm", "up", "--no-market-data", "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(lambda: _answers(url), 20, "farm up")
+    except AssertionError:
+        process.kill()
+        raise
+    return process, url
+
+
 def _answers(url: str) -> bool:
     try:
         return requests.get(url + "/healthz", timeout=1).status_code == 200

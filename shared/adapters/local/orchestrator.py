@@ -129,7 +129,8 @@ class LocalOrchestrator:
         logs.mkdir(parents=True, exist_ok=True)
         with open(logs / f"{rt.session_id}.log", "ab") as out:
             rt.process = subprocess.Popen(
-                [self.python, "-m", self.module, "--session-id", rt.session_id, *self.extra_args],
+                [self.python, "-m", self.module, "--session-id", rt.session_id,
+                 "--supervisor-pid", str(os.getpid()), *self.extra_args],
                 cwd=PROJECT_ROOT, env=self.child_env(rt.spec), stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_limiter(rt.spec.memory_mb),  # noqa: PLW1509 - setrlimit only
