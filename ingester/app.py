@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ingester.health import HealthServer
 from ingester.stream import AlpacaStreamClient, StreamConfig
@@ -27,7 +27,7 @@ class IngesterOptions:
     """Everything the ingester process needs besides its ports."""
 
     streams: tuple[StreamConfig, ...]
-    pipeline: PipelineConfig = PipelineConfig()
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     health_host: str = "0.0.0.0"
     health_port: int = 8081
     reload_s: float = 60.0

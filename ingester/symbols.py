@@ -38,7 +38,7 @@ class SymbolSource:
             return False
         try:
             doc = self.documents.get(UNIVERSE_COLLECTION, UNIVERSE_DOC) or {}
-        except Exception as exc:  # keep the current lists; the next reload tries again
+        except Exception as exc:  # noqa: BLE001 - keep the current lists; the next reload tries again
             log.warning("could not read the symbol universe: %s", exc)
             return False
         stocks = self._fixed_stocks or tuple(doc.get("symbols") or DEFAULT_SYMBOLS)

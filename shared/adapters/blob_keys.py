@@ -30,7 +30,7 @@ def check_prefix(prefix: str) -> str:
     if not isinstance(prefix, str):
         raise InvalidInputError(f"blob prefix must be a string, got {prefix!r}")
     if prefix:
-        body = prefix[:-1] if prefix.endswith("/") else prefix
+        body = prefix.removesuffix("/")
         check_key(body or "x")  # a lone "/" is caught by the leading-slash rule below
         if prefix.startswith("/"):
             raise InvalidInputError(f"blob prefix {prefix!r} must be relative (no leading '/')")

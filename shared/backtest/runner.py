@@ -41,7 +41,7 @@ def execute(workspace: Path, sink: Callable[[Row], None] | None = None) -> dict[
     jsonl = None
     if sink is None:
         jsonl = (workspace / "decisions.jsonl").open("w")
-        sink = lambda row: jsonl.write(row_to_json(row) + "\n")  # noqa: E731 - one line, closed below
+        sink = lambda row: jsonl.write(row_to_json(row) + "\n")  # one line; the file is closed below
     try:
         with open(workspace / "bars.pkl", "rb") as source:
             frames = pickle.load(source)  # written by the trusted prepare step, never by the agent
@@ -75,7 +75,7 @@ def run_job(run_id: str, platform: Any, workspace: Path | None = None) -> Backte
         run = load_run(platform.documents, run_id)
         try:
             prepare(run, workspace, documents=platform.documents, blobs=platform.blobs, warehouse=platform.warehouse)
-        except Exception as exc:  # noqa: BLE001 - any failure to start must still end the run
+        except Exception as exc:  # any failure to start must still end the run
             log.exception("backtest %s could not be prepared", run_id)
             return finish(
                 run, workspace, blobs=platform.blobs, warehouse=platform.warehouse, messages=platform.messages,

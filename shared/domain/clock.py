@@ -24,5 +24,5 @@ def now_iso() -> str:
 
 def parse_iso(text: str) -> datetime:
     """Parse an ISO-8601 timestamp; naive values are taken as UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)  # 3.11 reads a trailing "Z"
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

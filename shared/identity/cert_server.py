@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class CertificateServer:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> CertificateServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -72,7 +73,7 @@ class CertificateServer:
         body, max_age = self._body, self._max_age_s
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 if self.path.split("?", 1)[0] != CERTS_PATH:
                     self.send_error(404, "unknown path")
                     return
@@ -83,7 +84,7 @@ class CertificateServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 log.debug("cert server: " + format, *args)
 
         return Handler

@@ -61,7 +61,7 @@ def generate_signing_key(common_name: str = "farm-local securetoken") -> Signing
     """Generate a fresh 2048-bit RSA key and a self-signed certificate for it (in memory)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     certificate = (
         x509.CertificateBuilder()
         .subject_name(name)

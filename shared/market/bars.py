@@ -132,7 +132,7 @@ def row_to_bar(row: Mapping[str, Any]) -> Bar:
     """Rebuild a `Bar` from a `market_data.bars` row (naive timestamps are taken as UTC)."""
     ts = row["timestamp"]
     if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(ts)
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     count = row.get("trade_count")

@@ -70,7 +70,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
 
 def _naive_utc(ts: datetime | str) -> datetime:
     if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(ts)
     return _utc(ts).replace(tzinfo=None) if ts.tzinfo else ts
 
 

@@ -36,7 +36,7 @@ def format_time(ts: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """Parse `format_time` output (or any ISO text with an offset) as an aware datetime."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)
 
 
 def content_hash(*parts: object) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from shared.errors import InvalidInputError
 
@@ -30,7 +30,7 @@ class Message:
         return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
 
     @classmethod
-    def decode(cls: type[M], data: bytes) -> M:
+    def decode(cls, data: bytes) -> Self:
         """Parse and check a message; InvalidInputError when it is malformed."""
         try:
             body = json.loads(data)

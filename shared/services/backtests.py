@@ -110,7 +110,7 @@ def launch_backtest(
         return None
     try:
         handle = launcher.launch(run)
-    except Exception as exc:
+    except Exception as exc:  # the run is `running` now: it must end, whatever failed
         log.exception("backtest %s could not be launched", run.run_id)
         event = BacktestCompleted(run_id=run.run_id, agent_id=run.agent_id, owner_uid=run.owner_uid,
                                   status=FAILED, finished_at=clock(), error=f"the job could not be launched: {exc}")

@@ -9,8 +9,8 @@ UTC, as in BigQuery), DATE takes dates or ISO strings, and missing REPEATED valu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, timezone
-from functools import lru_cache
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from shared.errors import InvalidInputError
@@ -42,7 +42,7 @@ class _Rejected(ValueError):
         self.path: list[str] = []
 
 
-@lru_cache(maxsize=None)
+@cache
 def _record_converter(columns: tuple[Column, ...]) -> Callable[[Any], dict[str, Any]]:
     known = frozenset(c.name for c in columns)
     required = tuple(c.name for c in columns if c.mode == "REQUIRED")
@@ -131,7 +131,7 @@ def _bool(value: Any) -> bool:
 
 
 def _timestamp(value: Any) -> str:
-    if type(value) is datetime and value.tzinfo is timezone.utc:
+    if type(value) is datetime and value.tzinfo is UTC:
         return value.isoformat()
     if isinstance(value, str):
         try:

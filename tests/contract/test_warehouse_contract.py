@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from shared.errors import InvalidInputError
 from shared.ports import Warehouse
 from shared.schemas.warehouse import DATASETS
 
-T0 = datetime(2024, 3, 1, 14, 30, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 
 
 @pytest.fixture(params=["duckdb", pytest.param("bigquery", marks=pytest.mark.emulator)])
@@ -75,7 +75,7 @@ def test_inserted_bars_come_back_typed_with_utc_timestamps(warehouse: Warehouse)
         {"symbol": "AAPL", "timestamp": T0, "close": 1.5, "trade_count": 7, "vwap": None},
         {"symbol": "MSFT", "timestamp": T0, "close": 2.5, "trade_count": None, "vwap": None},
     ]
-    assert rows[0]["timestamp"].tzinfo == timezone.utc
+    assert rows[0]["timestamp"].tzinfo == UTC
 
 
 def test_array_and_timestamp_params_filter_and_group(warehouse: Warehouse) -> None:
@@ -90,7 +90,7 @@ def test_array_and_timestamp_params_filter_and_group(warehouse: Warehouse) -> No
 
 
 def test_date_and_timestamp_trunc_bucket_by_utc_day(warehouse: Warehouse) -> None:
-    late = datetime(2024, 3, 1, 23, 59, tzinfo=timezone.utc)
+    late = datetime(2024, 3, 1, 23, 59, tzinfo=UTC)
     warehouse.insert_rows("market_data.bars", [bar("A", late, 1.0), bar("A", late + timedelta(minutes=2), 3.0)])
     rows = warehouse.query(
         "SELECT DATE(timestamp) AS day, TIMESTAMP_TRUNC(timestamp, DAY) AS start, COUNTIF(close > 2) AS up "
@@ -98,8 +98,8 @@ def test_date_and_timestamp_trunc_bucket_by_utc_day(warehouse: Warehouse) -> Non
         {"day": date(2024, 3, 1)},
     )
     assert rows == [
-        {"day": date(2024, 3, 1), "start": datetime(2024, 3, 1, tzinfo=timezone.utc), "up": 0},
-        {"day": date(2024, 3, 2), "start": datetime(2024, 3, 2, tzinfo=timezone.utc), "up": 1},
+        {"day": date(2024, 3, 1), "start": datetime(2024, 3, 1, tzinfo=UTC), "up": 0},
+        {"day": date(2024, 3, 2), "start": datetime(2024, 3, 2, tzinfo=UTC), "up": 1},
     ]
 
 
@@ -161,7 +161,7 @@ def test_dates_accept_date_objects_and_iso_strings(warehouse: Warehouse) -> None
     warehouse.insert_rows("analytics.backtest_runs", [run])
     rows = warehouse.query("SELECT symbols, start_date, end_date, finished_at, sharpe FROM analytics.backtest_runs")
     assert rows == [{"symbols": ["AAPL", "MSFT"], "start_date": date(2023, 1, 2), "end_date": date(2023, 12, 29),
-                     "finished_at": datetime(2024, 1, 1, tzinfo=timezone.utc), "sharpe": 1.25}]
+                     "finished_at": datetime(2024, 1, 1, tzinfo=UTC), "sharpe": 1.25}]
 
 
 def test_unknown_table_and_bad_timestamp_are_invalid_input(warehouse: Warehouse) -> None:

@@ -18,14 +18,14 @@ import pytest
 
 pytest.importorskip("shared.adapters.local.warehouse", reason="needs DuckDbWarehouse for the job subprocess")
 
-from farm.host import FunctionHost  # noqa: E402
-from shared.bootstrap import Platform, bootstrap  # noqa: E402
-from shared.domain.clock import utc_now  # noqa: E402
-from shared.market.synthetic import write_synthetic_market  # noqa: E402
-from shared.market.universe import DEFAULT_SYMBOLS, default_window  # noqa: E402
-from tests.fixtures.common import local_settings  # noqa: E402
-from tests.functions.agents_stack import Tokens  # noqa: E402
-from tests.unit.backtest.backtest_stack import LOOPING_SOURCE, RAISING_SOURCE, SMA_SOURCE  # noqa: E402
+from farm.host import FunctionHost
+from shared.bootstrap import Platform, bootstrap
+from shared.domain.clock import utc_now
+from shared.market.synthetic import write_synthetic_market
+from shared.market.universe import DEFAULT_SYMBOLS, default_window
+from tests.fixtures.common import local_settings
+from tests.functions.agents_stack import Tokens
+from tests.unit.backtest.backtest_stack import LOOPING_SOURCE, RAISING_SOURCE, SMA_SOURCE
 
 FINAL = {"backtested", "backtest_failed"}
 

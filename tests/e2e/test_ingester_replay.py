@@ -271,4 +271,4 @@ def test_published_bodies_carry_schema_version_and_filterable_attributes(bus: Em
     body = json.loads(received[0].data)
     assert body["schema_version"] == 1 and body["source"] == "test-iex"
     assert received[0].attributes == {"symbol": "AAPL", "type": "bar", "source": "test-iex"}
-    assert datetime.fromisoformat(body["timestamp"].replace("Z", "+00:00")) == datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
+    assert datetime.fromisoformat(body["timestamp"]) == datetime(2024, 1, 2, 14, 30, tzinfo=UTC)

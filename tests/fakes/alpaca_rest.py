@@ -29,7 +29,7 @@ class FakeAlpacaRest:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 query = parse_qs(url.query)
                 fake.requests.append(query)

@@ -21,6 +21,7 @@ from functions._agent_uploads import MAX_BODY_BYTES
 from shared.bootstrap import Platform
 from shared.schemas.messages import RunBacktest
 from shared.services.auto_backtest import auto_run_id
+from tests.fixtures.common import AFTER_STORED
 from tests.functions.agents_stack import (
     WATCHER,
     Tokens,
@@ -28,7 +29,6 @@ from tests.functions.agents_stack import (
     local_platform,
     running_host,
 )
-from tests.fixtures.common import AFTER_STORED
 
 SUBMISSIONS_PER_MINUTE = 5
 

@@ -22,8 +22,8 @@ from farm import cli
 from farm.host import FunctionHost
 from shared.bootstrap import Platform
 from shared.schemas.collections import AGENTS
-from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
 from tests.fixtures.common import AFTER_STORED
+from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD_AGENT = "import os\nimport backtrader as bt\n\n\nclass Agent(bt.Strategy):\n    def next(self):\n        eval('1')\n"

@@ -8,7 +8,8 @@ from shared.schemas.topics import TOPICS
 
 
 def _run(**overrides):
-    fields = dict(run_id="r1", agent_id="a1", owner_uid="u1", symbols=["AAPL"], start="2024-01-01", end="2025-01-01")
+    fields = {"run_id": "r1", "agent_id": "a1", "owner_uid": "u1", "symbols": ["AAPL"], "start": "2024-01-01",
+              "end": "2025-01-01"}
     return RunBacktest(**(fields | overrides))
 
 

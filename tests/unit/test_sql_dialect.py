@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import pytest
@@ -91,7 +91,7 @@ def test_bigquery_parameters_are_typed_from_python_values() -> None:
 
     from shared.adapters.gcp.bigquery import query_parameters
 
-    ts = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    ts = datetime(2024, 1, 1, tzinfo=UTC)
     params = {p.name: p for p in query_parameters(
         {"s": "x", "b": True, "i": 3, "f": 1.5, "t": ts, "d": date(2024, 1, 1), "l": ["a", "b"]})}
     assert {n: p.type_ for n, p in params.items() if isinstance(p, bigquery.ScalarQueryParameter)} == {

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +140,7 @@ def _json_file(rows: list[dict[str, Any]]) -> Iterator[Path]:
 def _bind(name: str, value: Any) -> Any:
     """Make a parameter bind as BigQuery would type it (naive datetimes are UTC)."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, (list, tuple)):
         return [_bind(name, v) for v in value]
     if value is None or isinstance(value, (str, bool, int, float, date)):
@@ -151,7 +151,7 @@ def _bind(name: str, value: Any) -> Any:
 def _result(value: Any) -> Any:
     """Normalise one result value: timestamps as UTC datetimes, nested values recursively."""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value
+        return value.astimezone(UTC) if value.tzinfo else value
     if isinstance(value, list):
         return [_result(v) for v in value]
     if isinstance(value, dict):

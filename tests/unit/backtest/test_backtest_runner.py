@@ -16,7 +16,11 @@ from shared.schemas.messages import BacktestCompleted
 from shared.schemas.topics import BACKTEST_RESULTS
 from shared.services.backtests import request_backtest
 from tests.unit.backtest.backtest_stack import (
-    RAISING_SOURCE, SMA_SOURCE, close_platform, embedded_platform, seed_agent,
+    RAISING_SOURCE,
+    SMA_SOURCE,
+    close_platform,
+    embedded_platform,
+    seed_agent,
 )
 
 SYMBOLS = ["AAA", "BBB"]

@@ -14,7 +14,12 @@ from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.schemas.messages import BacktestCompleted, RunBacktest
 from shared.schemas.topics import BACKTEST_REQUESTS
 from shared.services import backtests
-from tests.unit.backtest.backtest_stack import SMA_SOURCE, close_platform, embedded_platform, seed_agent
+from tests.unit.backtest.backtest_stack import (
+    SMA_SOURCE,
+    close_platform,
+    embedded_platform,
+    seed_agent,
+)
 
 
 class RecordingLauncher:

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import msgpack
 import pytest
 
-from shared.alpaca.events import BarEvent, ErrorEvent, NewsEvent, QuoteEvent, SubscriptionEvent, TradeEvent, parse_message
+from shared.alpaca.events import (
+    BarEvent,
+    ErrorEvent,
+    NewsEvent,
+    QuoteEvent,
+    SubscriptionEvent,
+    TradeEvent,
+    parse_message,
+)
 from shared.alpaca.protocol import MalformedFrameError, decode_frame, encode_frame, stock_path
 from shared.errors import InvalidInputError
 

@@ -12,8 +12,8 @@ T0 = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 
 
 def make_bar(**changes: object) -> Bar:
-    values = dict(symbol="AAPL", timeframe="1Min", timestamp=T0, open=1.0, high=2.0, low=0.5, close=1.5,
-                  volume=100.0, trade_count=7, vwap=1.25, source="alpaca-iex")
+    values = {"symbol": "AAPL", "timeframe": "1Min", "timestamp": T0, "open": 1.0, "high": 2.0, "low": 0.5,
+              "close": 1.5, "volume": 100.0, "trade_count": 7, "vwap": 1.25, "source": "alpaca-iex"}
     values.update(changes)
     return Bar(**values)  # type: ignore[arg-type]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtime.app import AgentRuntime, RuntimeOptions
+from shared.errors import NotFoundError
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.schemas.messages import PortfolioSnapshotted
 from shared.schemas.topics import PERFORMANCE_UPDATES
@@ -68,7 +69,7 @@ def test_a_session_trades_records_every_decision_and_stops_cleanly(platform) -> 
     mine = sorted((r for r in stored if r["session_id"] == session_id), key=lambda r: r["timestamp"])
     assert len(mine) == len(snapshots) and mine[-1]["portfolio_value"] == snapshots[-1].portfolio_value
     # The temporary subscription is gone after a graceful stop.
-    with pytest.raises(Exception):
+    with pytest.raises(NotFoundError):
         platform.messages.pull(f"runtime-{session_id}-market-data")
 
 
@@ -105,7 +106,7 @@ def test_an_agent_whose_code_fails_exits_non_zero_with_its_traceback(platform) -
     code = "import backtrader as bt\n\nclass Agent(bt.Strategy):\n    def next(self):\n        raise ValueError('boom')\n"
     agent_id = backtested_agent(platform, code=code)
     session_id = session_for(platform, agent_id, ["AAPL"])
-    runtime, thread, result = _start(platform, session_id)
+    _runtime, thread, result = _start(platform, session_id)
     publish_bars(platform.messages, "AAPL", range(2))
     thread.join(20)
     assert result["code"] == 1

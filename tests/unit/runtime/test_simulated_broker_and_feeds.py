@@ -13,6 +13,7 @@ from runtime.feeds import BusRouter, make_feed
 from shared.adapters.local.broker_accounts import SimulatedAccounts
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.adapters.local.messages import EmbeddedMessageBus
+from shared.errors import NotFoundError
 from shared.market.messages import encode
 from shared.ports.broker import BROKER_ACCOUNTS
 from shared.schemas.topics import MARKET_DATA
@@ -182,7 +183,7 @@ def test_the_router_uses_one_subscription_per_topic_and_drops_old_bars(tmp_path:
     assert _next_load(aapl) is True and _next_load(aapl) is False and aapl.dropped == 1  # the older bar
     assert _next_load(msft) is True and msft.lines.vwap[0] == pytest.approx(101.2)
     assert _next_load(nvda) is False  # shut down and empty: the run ends
-    with pytest.raises(Exception):
+    with pytest.raises(NotFoundError):
         bus.pull("runtime-s1-market-data")  # deleted on stop
 
 
