@@ -59,6 +59,13 @@ class Settings:
     broker: str | None = None
     alpaca_trading_url: str | None = None  # Alpaca paper REST base URL override (e.g. a local fake)
     alpaca_trading_stream_url: str | None = None  # trade-updates stream URL override
+    # GKE cluster of the agent runtimes, as seen from outside it (Cloud Functions). Set: the
+    # orchestrator reads the cluster's endpoint and CA from the GKE API and authenticates with its
+    # Google identity, as `gcloud container clusters get-credentials` does. Unset: in-cluster
+    # config, else the local kubeconfig (a workstation).
+    gke_cluster: str | None = None
+    gke_location: str | None = None  # the cluster's region or zone; unset: gcp_region
+    gke_api_url: str | None = None  # GKE API base URL override (e.g. a local fake)
 
     def __post_init__(self) -> None:
         if self.backend not in get_args(Backend):
@@ -67,6 +74,8 @@ class Settings:
             for name in ("gcp_project",):
                 if not getattr(self, name):
                     raise SettingsError(f"{env_name(name)} is required when FARM_BACKEND=gcp")
+        if self.gke_cluster and not self.gcp_project:
+            raise SettingsError("FARM_GCP_PROJECT is required when FARM_GKE_CLUSTER is set")
         if self.broker not in (None, *BROKERS):
             raise SettingsError(f"FARM_BROKER must be one of {BROKERS}, got {self.broker!r}")
         if self.rate_limits:
@@ -79,6 +88,11 @@ class Settings:
     def runtime_broker(self) -> str:
         """The broker agent runtimes trade through: `broker`, else by backend."""
         return self.broker or ("alpaca" if self.backend == "gcp" else "simulated")
+
+    @property
+    def gke_cluster_location(self) -> str:
+        """The GKE cluster's location: `gke_location`, else the platform's region."""
+        return self.gke_location or self.gcp_region
 
     @property
     def blob_bucket(self) -> str:

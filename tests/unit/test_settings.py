@@ -49,3 +49,16 @@ def test_settings_are_frozen():
     settings = Settings.from_env({})
     with pytest.raises(AttributeError):
         settings.backend = "gcp"  # type: ignore[misc]
+
+
+def test_the_gke_cluster_is_in_the_region_unless_a_location_is_given():
+    settings = Settings.from_env({"FARM_GCP_PROJECT": "p", "FARM_GCP_REGION": "europe-west1", "FARM_GKE_CLUSTER": "farm"})
+    assert (settings.gke_cluster, settings.gke_cluster_location) == ("farm", "europe-west1")
+    zonal = Settings.from_env({"FARM_GCP_PROJECT": "p", "FARM_GKE_CLUSTER": "farm", "FARM_GKE_LOCATION": "us-east1-b"})
+    assert zonal.gke_cluster_location == "us-east1-b"
+    assert Settings.from_env({}).gke_cluster is None  # unset: in-cluster config or the kubeconfig
+
+
+def test_a_gke_cluster_needs_the_project_it_is_in():
+    with pytest.raises(SettingsError, match="FARM_GCP_PROJECT is required when FARM_GKE_CLUSTER"):
+        Settings.from_env({"FARM_GKE_CLUSTER": "farm"})
