@@ -12,9 +12,11 @@ locals {
   }
 
   # Project-wide roles: only where the resource cannot be narrowed (Firestore has no
-  # per-collection IAM; jobs and builds are project resources).
+  # per-collection IAM; jobs and builds are project resources). The functions only read the GKE
+  # cluster (endpoint, CA) to authenticate to it: Kubernetes RBAC (runtime/k8s/rbac.yaml) grants
+  # them runtime StatefulSets in farm-agents and nothing else.
   project_roles = {
-    functions = ["roles/datastore.user", "roles/bigquery.jobUser", "roles/cloudbuild.builds.editor", "roles/container.developer", "roles/logging.logWriter"]
+    functions = ["roles/datastore.user", "roles/bigquery.jobUser", "roles/cloudbuild.builds.editor", "roles/container.clusterViewer", "roles/logging.logWriter"]
     invoker   = ["roles/eventarc.eventReceiver"]
     backtest  = ["roles/datastore.user", "roles/bigquery.jobUser", "roles/logging.logWriter"]
     ingester  = ["roles/datastore.viewer", "roles/logging.logWriter"]
