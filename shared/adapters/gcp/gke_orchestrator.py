@@ -2,13 +2,16 @@
 
 The manifest is a template in the repo (`runtime/k8s/statefulset.yaml`), rendered with
 `render_statefulset` so tests check exactly what is applied. The kubernetes client is created
-on first use from in-cluster config (or the local kubeconfig); API errors become platform
-errors.
+on first use: with FARM_GKE_CLUSTER set (Cloud Functions, outside the cluster) from the GKE
+API's endpoint and CA and a Google token (`gke_cluster`); otherwise from in-cluster config (or
+the local kubeconfig). API errors become platform errors.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from string import Template
@@ -16,7 +19,9 @@ from typing import Any, TypeVar
 
 import yaml
 
+from shared.adapters.gcp import gke_cluster
 from shared.errors import (
+    AuthenticationError,
     ConflictError,
     FarmError,
     NotFoundError,
@@ -65,31 +70,46 @@ class GkeOrchestrator:
     """`Orchestrator` over the Kubernetes API of the platform's GKE cluster."""
 
     def __init__(self, settings: Settings, *, namespace: str = NAMESPACE, image: str | None = None,
-                 apps_api: Any = None) -> None:
+                 apps_api: Any = None, credentials: Any = None) -> None:
         self.settings, self.namespace, self.image = settings, namespace, image
         self._apps = apps_api
+        self._credentials = credentials  # Google credentials for FARM_GKE_CLUSTER (default: ADC)
+        self._lock = threading.Lock()
 
     @property
     def apps(self) -> Any:
         """The AppsV1Api client, created on first use."""
-        if self._apps is None:
-            from kubernetes import client, config
+        with self._lock:
+            if self._apps is None:
+                from kubernetes import client
 
-            try:
-                config.load_incluster_config()
-            except config.ConfigException:
-                config.load_kube_config()
-            self._apps = client.AppsV1Api()
-        return self._apps
+                self._apps = client.AppsV1Api(self._api_client())
+            return self._apps
+
+    def _api_client(self) -> Any:
+        """The cluster's client from the GKE API when a cluster is set; else the ambient config."""
+        if self.settings.gke_cluster:
+            credentials = self._credentials or gke_cluster.default_credentials()
+            endpoint = gke_cluster.read_cluster(
+                credentials, project=self.settings.gcp_project or "", location=self.settings.gke_cluster_location,
+                name=self.settings.gke_cluster, api_url=self.settings.gke_api_url)
+            return gke_cluster.api_client(endpoint, credentials)
+        from kubernetes import config
+
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            config.load_kube_config()
+        return None  # AppsV1Api then uses the default configuration the loader just set
 
     def start(self, agent_id: str, session_id: str, spec: RuntimeSpec) -> RuntimeStatus:
         """Create the agent's StatefulSet; replace it when it runs another session."""
         body = render_statefulset(agent_id, session_id, spec, settings=self.settings, image=self.image,
                                   namespace=self.namespace)
         try:
-            _call(lambda: self.apps.create_namespaced_stateful_set(self.namespace, body))
+            self._call(lambda apps: apps.create_namespaced_stateful_set(self.namespace, body))
         except ConflictError:
-            _call(lambda: self.apps.patch_namespaced_stateful_set(workload_name(agent_id), self.namespace, body))
+            self._call(lambda apps: apps.patch_namespaced_stateful_set(workload_name(agent_id), self.namespace, body))
         return RuntimeStatus(agent_id, session_id, "starting")
 
     def stop(self, agent_id: str, *, timeout_s: float = 20.0) -> RuntimeStatus:
@@ -99,7 +119,8 @@ class GkeOrchestrator:
         current = self.status(agent_id)
         options = client.V1DeleteOptions(grace_period_seconds=int(timeout_s), propagation_policy="Foreground")
         try:
-            _call(lambda: self.apps.delete_namespaced_stateful_set(workload_name(agent_id), self.namespace, body=options))
+            self._call(lambda apps: apps.delete_namespaced_stateful_set(workload_name(agent_id), self.namespace,
+                                                                        body=options))
         except NotFoundError:
             pass  # already gone: stopping is idempotent
         return RuntimeStatus(agent_id, current.session_id, "stopped")
@@ -107,15 +128,44 @@ class GkeOrchestrator:
     def status(self, agent_id: str) -> RuntimeStatus:
         """Where the agent's StatefulSet is; "unknown" when there is none."""
         try:
-            found = _call(lambda: self.apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace))
+            found = self._call(lambda apps: apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace))
         except NotFoundError:
             return RuntimeStatus(agent_id, "", "unknown")
         return _status_of(found)
 
     def list(self) -> list[RuntimeStatus]:
         """Every runtime StatefulSet in the namespace."""
-        found = _call(lambda: self.apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL))
+        found = self._call(lambda apps: apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL))
         return [_status_of(item) for item in found.items]
+
+    def _call(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(apps)`, turning Kubernetes API and transport errors into platform errors."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError, MaxRetryError, SSLError
+
+        try:
+            return fn(self.apps)
+        except ApiException as exc:
+            error: type[FarmError] = {401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
+                                      409: ConflictError}.get(exc.status or 0, TransientError)
+            raise error(f"Kubernetes API answered {exc.status}: {_api_message(exc)}") from None
+        except HTTPError as exc:
+            cause = exc.reason if isinstance(exc, MaxRetryError) else exc
+            if not isinstance(cause, SSLError):
+                raise TransientError(f"Kubernetes API unreachable: {type(exc).__name__}") from None
+            if self.settings.gke_cluster:
+                with self._lock:
+                    self._apps = None  # the next call reads the CA again, in case the cluster rotated it
+            # Not a TransientError: a server that fails verification is refused, never retried blindly.
+            raise FarmError(f"Kubernetes API failed TLS verification, nothing was sent: {cause}") from None
+
+
+def _api_message(exc: Any) -> str:
+    """The API server's own explanation (RBAC names the user, verb and resource), else the reason."""
+    try:
+        return json.loads(exc.body)["message"]
+    except (TypeError, ValueError, KeyError):
+        return str(exc.reason)
 
 
 def _status_of(workload: Any) -> RuntimeStatus:
@@ -126,17 +176,3 @@ def _status_of(workload: Any) -> RuntimeStatus:
     state: RuntimeState = "running" if ready >= 1 else "starting"
     return RuntimeStatus(agent_id, session_id, state)
 
-
-def _call(fn: Callable[[], T]) -> T:
-    from kubernetes.client.exceptions import ApiException
-    from urllib3.exceptions import HTTPError
-
-    try:
-        return fn()
-    except ApiException as exc:
-        message = f"Kubernetes API answered {exc.status}: {exc.reason}"
-        error: type[FarmError] = {404: NotFoundError, 409: ConflictError, 403: PermissionDeniedError}.get(
-            exc.status or 0, TransientError)
-        raise error(message) from None
-    except HTTPError as exc:
-        raise TransientError(f"Kubernetes API unreachable: {type(exc).__name__}") from None

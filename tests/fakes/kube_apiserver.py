@@ -1,0 +1,226 @@
+"""A local fake Kubernetes API server over HTTPS: StatefulSets in apps/v1, with RBAC.
+
+Real TLS with a certificate from a test CA (tests/fakes/certificates.py), real Kubernetes JSON:
+create, read, list (labelSelector), strategic-merge patch and delete of
+`/apis/apps/v1/namespaces/NS/statefulsets[/NAME]`, `Status` objects for errors (401
+Unauthorized, 403 Forbidden naming user, verb and resource, 404 NotFound, 409 AlreadyExists).
+
+Authentication: a bearer token is a Google token (looked up in a `TokenIssuer`, as GKE asks
+Google, and the user is the account's email) or one of `static_tokens`. Authorization is RBAC
+evaluated from the given Role / RoleBinding documents (the repo's runtime/k8s/rbac.yaml), so a
+test proves what the manifests grant. `requests` records (verb, path, user); `set_ready` plays the
+StatefulSet controller.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import itertools
+import json
+import ssl
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.certificates import ServerCertificate
+from tests.fakes.google_tokens import TokenIssuer
+
+PREFIX = "/apis/apps/v1/namespaces/"
+VERB_OF = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}
+MERGE_TYPES = ("application/strategic-merge-patch+json", "application/merge-patch+json")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Rbac:
+    """Namespaced RBAC from Role and RoleBinding documents: may `user` do `verb` on `resource`?"""
+
+    def __init__(self, documents: list[dict[str, Any]]) -> None:
+        self.roles = {(d["metadata"]["namespace"], d["metadata"]["name"]): d for d in documents if d["kind"] == "Role"}
+        self.bindings = [d for d in documents if d["kind"] == "RoleBinding"]
+
+    def allows(self, user: str, verb: str, group: str, resource: str, namespace: str) -> bool:
+        for binding in self.bindings:
+            if binding["metadata"]["namespace"] != namespace or not any(
+                    _subject_is(s, user, namespace) for s in binding["subjects"]):
+                continue
+            role = self.roles.get((namespace, binding["roleRef"]["name"]))
+            if role and binding["roleRef"]["kind"] == "Role" and any(
+                    group in r["apiGroups"] and resource in r["resources"] and verb in r["verbs"]
+                    for r in role["rules"]):
+                return True
+        return False
+
+
+def _subject_is(subject: dict[str, Any], user: str, namespace: str) -> bool:
+    if subject["kind"] == "User":
+        return subject["name"] == user
+    if subject["kind"] == "ServiceAccount":
+        return user == f"system:serviceaccount:{subject.get('namespace', namespace)}:{subject['name']}"
+    return False
+
+
+class FakeKubeApiServer:
+    """Serve StatefulSets over HTTPS on 127.0.0.1 until `close()`."""
+
+    def __init__(self, certificate: ServerCertificate, workdir: Path, *, issuer: TokenIssuer, rbac: Rbac,
+                 static_tokens: dict[str, str] | None = None, namespaces: tuple[str, ...] = ("farm-agents",)) -> None:
+        self.issuer, self.rbac, self.static_tokens = issuer, rbac, dict(static_tokens or {})
+        self.namespaces = set(namespaces)
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.requests: list[tuple[str, str, str | None]] = []
+        self.delete_options: list[dict[str, Any]] = []
+        self._versions = itertools.count(1000)
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real API server
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, answer = fake.handle(self.command, self.path, self.headers.get("Authorization", ""),
+                                             self.headers.get("Content-Type", ""), body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+        cert_file, key_file = certificate.write(workdir)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        """host:port, as the GKE API's `endpoint` field (GKE's has no port: 443)."""
+        return f"127.0.0.1:{self.server.server_port}"
+
+    def set_ready(self, namespace: str, name: str, ready: int = 1) -> None:
+        """What the StatefulSet controller reports once the pod passes its readiness probe."""
+        with self._lock:
+            obj = self.objects[(namespace, name)]
+            obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "replicas": ready,
+                             "readyReplicas": ready, "currentReplicas": ready, "updatedReplicas": ready,
+                             "availableReplicas": ready}
+
+    def handle(self, method: str, raw_path: str, auth: str, content_type: str,
+               body: bytes) -> tuple[int, dict[str, Any]]:
+        """The status and JSON the API server sends for one request."""
+        url = urlparse(raw_path)
+        query = parse_qs(url.query)
+        user = self._user(auth)
+        rest = url.path.removeprefix(PREFIX).split("/") if url.path.startswith(PREFIX) else []
+        if len(rest) not in (2, 3) or rest[1] != "statefulsets":
+            self.requests.append((method, url.path, user))
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
+        namespace, name = rest[0], (rest[2] if len(rest) == 3 else None)
+        verb = VERB_OF.get(method) or ("get" if name else ("watch" if query.get("watch") else "list"))
+        self.requests.append((verb, url.path, user))
+        if user is None:
+            return 401, _status(401, "Unauthorized", "Unauthorized")
+        if not self.rbac.allows(user, verb, "apps", "statefulsets", namespace):
+            target = f'statefulsets.apps "{name}"' if name else "statefulsets.apps"
+            return 403, _status(403, "Forbidden", f'{target} is forbidden: User "{user}" cannot {verb} resource '
+                                                  f'"statefulsets" in API group "apps" in the namespace "{namespace}"',
+                                name=name)
+        with self._lock:
+            return self._apply(verb, namespace, name, query, content_type, body)
+
+    def _user(self, auth: str) -> str | None:
+        if not auth.startswith("Bearer "):
+            return None
+        token = auth.removeprefix("Bearer ")
+        return self.static_tokens.get(token) or self.issuer.account_of(token)
+
+    def _apply(self, verb: str, namespace: str, name: str | None, query: dict[str, list[str]], content_type: str,
+               body: bytes) -> tuple[int, dict[str, Any]]:
+        if namespace not in self.namespaces:
+            return 404, _status(404, "NotFound", f'namespaces "{namespace}" not found', name=namespace,
+                                kind="namespaces", group="")
+        if verb == "list":
+            wanted = dict(p.split("=", 1) for p in ",".join(query.get("labelSelector", [])).split(",") if "=" in p)
+            items = [o for (ns, _), o in sorted(self.objects.items()) if ns == namespace
+                     and wanted.items() <= (o["metadata"].get("labels") or {}).items()]
+            return 200, {"apiVersion": "apps/v1", "kind": "StatefulSetList",
+                         "metadata": {"resourceVersion": str(next(self._versions))}, "items": items}
+        if verb == "create":
+            obj = json.loads(body)
+            name = obj["metadata"]["name"]
+            if obj.get("kind") != "StatefulSet" or obj.get("apiVersion") != "apps/v1":
+                return 400, _status(400, "BadRequest", "the body is not an apps/v1 StatefulSet")
+            if obj["metadata"].get("namespace", namespace) != namespace:
+                return 400, _status(400, "BadRequest", "the namespace of the provided object does not match "
+                                                       "the namespace sent on the request")
+            if (namespace, name) in self.objects:
+                return 409, _status(409, "AlreadyExists", f'statefulsets.apps "{name}" already exists', name=name)
+            obj["metadata"] |= {"namespace": namespace, "uid": str(uuid.uuid4()), "generation": 1,
+                                "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()}
+            obj["status"] = {"replicas": 0, "availableReplicas": 0}
+            self.objects[(namespace, name)] = obj
+            return 201, obj
+        assert name is not None
+        found = self.objects.get((namespace, name))
+        if found is None:
+            return 404, _status(404, "NotFound", f'statefulsets.apps "{name}" not found', name=name)
+        if verb == "get":
+            return 200, found
+        if verb == "patch":
+            patch = json.loads(body)
+            if content_type.split(";")[0] not in MERGE_TYPES or not isinstance(patch, dict):
+                return 400, _status(400, "BadRequest", f"unsupported patch {content_type} with this body")
+            merged = _merge(copy.deepcopy(found), patch)
+            merged["metadata"] |= {"generation": found["metadata"]["generation"] + 1,
+                                   "resourceVersion": str(next(self._versions))}
+            self.objects[(namespace, name)] = merged
+            return 200, merged
+        if verb == "delete":
+            options = json.loads(body) if body else {}
+            self.delete_options.append(options)
+            gone = self.objects.pop((namespace, name))
+            if options.get("propagationPolicy") == "Foreground":
+                gone["metadata"] |= {"deletionTimestamp": _now(), "finalizers": ["foregroundDeletion"]}
+            return 200, gone
+        return 405, _status(405, "MethodNotAllowed", f"{verb} is not supported here")
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Merge `patch` into `target` (maps merged, lists and scalars replaced, null deletes)."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+    return target
+
+
+def _status(code: int, reason: str, message: str, *, name: str | None = None, kind: str = "statefulsets",
+            group: str = "apps") -> dict[str, Any]:
+    details: dict[str, Any] = {"group": group, "kind": kind} | ({"name": name} if name else {})
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+            "reason": reason, "details": details if code != 401 else {}, "code": code}
