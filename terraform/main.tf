@@ -38,12 +38,14 @@ locals {
   image_prefix = "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.farm.repository_id}"
   pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 
-  # Every function gets the same platform settings (shared.settings reads FARM_*).
+  # Every function gets the same platform settings (shared.settings reads FARM_*). The cluster is
+  # in var.region, FARM_GKE_LOCATION's default.
   function_env = {
     FARM_BACKEND      = "gcp"
     FARM_GCP_PROJECT  = var.project
     FARM_GCP_REGION   = var.region
     FARM_BUCKET       = local.bucket
     FARM_CORS_ORIGINS = join(",", var.website_origins)
+    FARM_GKE_CLUSTER  = google_container_cluster.farm.name
   }
 }

@@ -4,8 +4,9 @@
     farm functions --deploy-commands    one `gcloud functions deploy ... --gen2` per function
     farm functions --firebase-json      Firebase Hosting rewrites for every HTTP function
 
-Generated from functions.registry, the same list `farm up` mounts. Project and region come
-from --project/--region, else FARM_GCP_PROJECT/FARM_GCP_REGION.
+Generated from functions.registry, the same list `farm up` mounts. Project, region and GKE
+cluster come from --project/--region/--gke-cluster, else FARM_GCP_PROJECT/FARM_GCP_REGION/
+FARM_GKE_CLUSTER.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from functions.registry import FUNCTIONS, DocumentTrigger, FunctionSpec, HttpTri
 NAME = "functions"
 RUNTIME = "python311"
 FIRESTORE_EVENT = "google.cloud.firestore.document.v1."
+GKE_CLUSTER = "farm"  # the cluster terraform/gke.tf creates (cloudbuild.yaml's _CLUSTER)
 _PATH_PARAM = re.compile(r"<path:\w+>")
 _PARAM = re.compile(r"<(?:\w+:)?\w+>")
 
@@ -40,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     out.add_argument("--firebase-json", action="store_true", help="print firebase.json")
     parser.add_argument("--project", default=None, help="GCP project (default FARM_GCP_PROJECT)")
     parser.add_argument("--region", default=None, help="GCP region (default FARM_GCP_REGION)")
+    parser.add_argument("--gke-cluster", default=None,
+                        help=f"the runtimes' GKE cluster (default FARM_GKE_CLUSTER, else {GKE_CLUSTER})")
     parser.set_defaults(func=run)
     return parser
 
@@ -48,9 +52,10 @@ def run(args: argparse.Namespace) -> int:
     """Print the table, the deploy commands or the Hosting config."""
     project = args.project or os.environ.get("FARM_GCP_PROJECT") or "YOUR_PROJECT"
     region = args.region or os.environ.get("FARM_GCP_REGION") or "us-central1"
+    cluster = args.gke_cluster or os.environ.get("FARM_GKE_CLUSTER") or GKE_CLUSTER
     if args.deploy_commands:
         for spec in FUNCTIONS:
-            print(shlex.join(deploy_command(spec, project=project, region=region)))
+            print(shlex.join(deploy_command(spec, project=project, region=region, gke_cluster=cluster)))
     elif args.firebase_json:
         print(json.dumps(firebase_config(FUNCTIONS, region=region), indent=2))
     else:
@@ -66,8 +71,12 @@ def function_table(specs: Sequence[FunctionSpec]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def deploy_command(spec: FunctionSpec, *, project: str, region: str) -> list[str]:
-    """The `gcloud functions deploy` argv that deploys `spec` from the repository root."""
+def deploy_command(spec: FunctionSpec, *, project: str, region: str, gke_cluster: str = GKE_CLUSTER) -> list[str]:
+    """The `gcloud functions deploy` argv that deploys `spec` from the repository root.
+
+    Every function gets the cluster setting: the orchestrator reaches the runtimes through it.
+    """
+    env = f"FARM_BACKEND=gcp,FARM_GCP_PROJECT={project},FARM_GCP_REGION={region},FARM_GKE_CLUSTER={gke_cluster}"
     argv = [
         "gcloud",
         "functions",
@@ -84,7 +93,7 @@ def deploy_command(spec: FunctionSpec, *, project: str, region: str) -> list[str
         f"--timeout={spec.timeout_s}s",
         f"--min-instances={spec.min_instances}",
         f"--max-instances={spec.max_instances}",
-        f"--set-env-vars=FARM_BACKEND=gcp,FARM_GCP_PROJECT={project},FARM_GCP_REGION={region}",
+        f"--set-env-vars={env}",
     ]
     t = spec.trigger
     if isinstance(t, HttpTrigger):
