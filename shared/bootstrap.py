@@ -13,8 +13,8 @@ from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimite
 from shared.ports.broker import BrokerAccounts
 from shared.ports.deployments import Deployments
 from shared.ports.identity import IdentityVerifier
-from shared.ports.orchestrator import Orchestrator, RuntimeStatus
 from shared.ports.jobs import JobLauncher
+from shared.ports.orchestrator import Orchestrator, RuntimeStatus
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

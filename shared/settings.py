@@ -18,6 +18,7 @@ from shared.errors import SettingsError
 
 Backend = Literal["local", "gcp"]
 BROKERS: tuple[str, ...] = ("simulated", "alpaca")
+GKE_ENDPOINTS: tuple[str, ...] = ("public", "private")
 PREFIX = "FARM_"
 # Read by the `farm` command line as an API client (never by the platform), so not settings.
 CLIENT_VARIABLES = frozenset({"FARM_TOKEN"})
@@ -66,6 +67,9 @@ class Settings:
     gke_cluster: str | None = None
     gke_location: str | None = None  # the cluster's region or zone; unset: gcp_region
     gke_api_url: str | None = None  # GKE API base URL override (e.g. a local fake)
+    # "private": the control plane's private endpoint, reached from inside the VPC (the functions
+    # through their connector, whose range terraform authorises); "public": its public endpoint.
+    gke_endpoint: str = "public"
 
     def __post_init__(self) -> None:
         if self.backend not in get_args(Backend):
@@ -76,6 +80,8 @@ class Settings:
                     raise SettingsError(f"{env_name(name)} is required when FARM_BACKEND=gcp")
         if self.gke_cluster and not self.gcp_project:
             raise SettingsError("FARM_GCP_PROJECT is required when FARM_GKE_CLUSTER is set")
+        if self.gke_endpoint not in GKE_ENDPOINTS:
+            raise SettingsError(f"FARM_GKE_ENDPOINT must be one of {GKE_ENDPOINTS}, got {self.gke_endpoint!r}")
         if self.broker not in (None, *BROKERS):
             raise SettingsError(f"FARM_BROKER must be one of {BROKERS}, got {self.broker!r}")
         if self.rate_limits:

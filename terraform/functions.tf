@@ -27,7 +27,7 @@ resource "google_cloudfunctions2_function" "function" {
     max_instance_count             = each.value.max_instances
     service_account_email          = local.sa["functions"].email
     vpc_connector                  = google_vpc_access_connector.functions.id
-    vpc_connector_egress_settings  = "PRIVATE_RANGES_ONLY" # Redis via the connector; Google APIs direct
+    vpc_connector_egress_settings  = "PRIVATE_RANGES_ONLY" # Redis and the GKE control plane via the connector; Google APIs direct
     ingress_settings               = each.value.trigger.kind == "http" ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision = true
     environment_variables          = local.function_env

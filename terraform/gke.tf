@@ -33,6 +33,11 @@ resource "google_container_cluster" "farm" {
     master_ipv4_cidr_block  = var.gke_master_cidr
   }
   master_authorized_networks_config {
+    # The functions reach the control plane's private endpoint through their VPC connector.
+    cidr_blocks {
+      display_name = "functions-connector"
+      cidr_block   = google_vpc_access_connector.functions.ip_cidr_range
+    }
     dynamic "cidr_blocks" {
       for_each = var.gke_authorized_networks
       content {

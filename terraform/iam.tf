@@ -14,7 +14,8 @@ locals {
   # Project-wide roles: only where the resource cannot be narrowed (Firestore has no
   # per-collection IAM; jobs and builds are project resources). The functions only read the GKE
   # cluster (endpoint, CA) to authenticate to it: Kubernetes RBAC (runtime/k8s/rbac.yaml) grants
-  # them runtime StatefulSets in farm-agents and nothing else.
+  # them runtime StatefulSets in farm-agents and nothing else. The deployer has container.admin,
+  # not developer: applying rbac.yaml creates a Role and RoleBindings, which a developer may not.
   project_roles = {
     functions = ["roles/datastore.user", "roles/bigquery.jobUser", "roles/cloudbuild.builds.editor", "roles/container.clusterViewer", "roles/logging.logWriter"]
     invoker   = ["roles/eventarc.eventReceiver"]
@@ -24,7 +25,7 @@ locals {
     # Firestore cannot be narrowed to one collection. Resume reads FMEL through a query job.
     runtime   = ["roles/datastore.user", "roles/bigquery.jobUser"]
     gke-nodes = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer", "roles/artifactregistry.reader"]
-    deployer  = ["roles/cloudfunctions.developer", "roles/run.admin", "roles/container.developer", "roles/logging.logWriter", "roles/eventarc.viewer", "roles/pubsub.editor"]
+    deployer  = ["roles/cloudfunctions.developer", "roles/run.admin", "roles/container.admin", "roles/logging.logWriter", "roles/eventarc.viewer", "roles/pubsub.editor"]
   }
 
   # Who publishes to which topic (shared/schemas/topics.py names them all).

@@ -47,5 +47,6 @@ locals {
     FARM_BUCKET       = local.bucket
     FARM_CORS_ORIGINS = join(",", var.website_origins)
     FARM_GKE_CLUSTER  = google_container_cluster.farm.name
+    FARM_GKE_ENDPOINT = "private" # through the VPC connector (authorised in gke.tf)
   }
 }

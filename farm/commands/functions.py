@@ -76,7 +76,8 @@ def deploy_command(spec: FunctionSpec, *, project: str, region: str, gke_cluster
 
     Every function gets the cluster setting: the orchestrator reaches the runtimes through it.
     """
-    env = f"FARM_BACKEND=gcp,FARM_GCP_PROJECT={project},FARM_GCP_REGION={region},FARM_GKE_CLUSTER={gke_cluster}"
+    env = (f"FARM_BACKEND=gcp,FARM_GCP_PROJECT={project},FARM_GCP_REGION={region},"
+           f"FARM_GKE_CLUSTER={gke_cluster},FARM_GKE_ENDPOINT=private")
     argv = [
         "gcloud",
         "functions",

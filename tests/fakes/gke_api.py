@@ -20,7 +20,8 @@ from tests.fakes.google_tokens import TokenIssuer
 STATUS_NAMES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 
 
-def cluster_json(project: str, location: str, name: str, *, endpoint: str, ca_pem: str) -> dict[str, Any]:
+def cluster_json(project: str, location: str, name: str, *, endpoint: str, ca_pem: str,
+                 private_endpoint: str = "172.16.0.2") -> dict[str, Any]:
     """A cluster as the GKE API returns it (the fields a client needs, and a few around them)."""
     return {
         "name": name,
@@ -31,7 +32,7 @@ def cluster_json(project: str, location: str, name: str, *, endpoint: str, ca_pe
         "status": "RUNNING",
         "currentMasterVersion": "1.30.5-gke.1014001",
         "privateClusterConfig": {"enablePrivateNodes": True, "masterIpv4CidrBlock": "172.16.0.0/28",
-                                 "privateEndpoint": "172.16.0.2", "publicEndpoint": endpoint},
+                                 "privateEndpoint": private_endpoint, "publicEndpoint": endpoint},
         "workloadIdentityConfig": {"workloadPool": f"{project}.svc.id.goog"},
     }
 
@@ -70,10 +71,11 @@ class FakeGkeApi:
         """The API base URL to configure (plain http on a free port)."""
         return f"http://127.0.0.1:{self.server.server_port}"
 
-    def add_cluster(self, project: str, location: str, name: str, *, endpoint: str, ca_pem: str) -> None:
+    def add_cluster(self, project: str, location: str, name: str, *, endpoint: str, ca_pem: str,
+                    private_endpoint: str = "172.16.0.2") -> None:
         """Create (or replace) a cluster."""
         self.clusters[(project, location, name)] = cluster_json(project, location, name, endpoint=endpoint,
-                                                                ca_pem=ca_pem)
+                                                                ca_pem=ca_pem, private_endpoint=private_endpoint)
 
     def answer(self, path: str, account: str | None) -> tuple[int, dict[str, Any]]:
         """The status and JSON body the GKE API would send for GET `path` by `account`."""

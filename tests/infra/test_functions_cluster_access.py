@@ -57,7 +57,12 @@ def test_terraform_gives_every_function_the_cluster_it_creates_as_a_known_settin
     assert env["FARM_GKE_CLUSTER"] == "${google_container_cluster.farm.name}"
     assert resources("google_container_cluster")["farm"]["location"] == "${var.region}"  # FARM_GKE_LOCATION default
     assert env["FARM_GCP_REGION"] == "${var.region}"
-    concrete = {name: "x" for name in env} | {"FARM_BACKEND": "gcp", "FARM_CORS_ORIGINS": "https://x"}
+    assert env["FARM_GKE_ENDPOINT"] == "private"  # through the connector, which gke.tf authorises
+    authorised = resources("google_container_cluster")["farm"]["master_authorized_networks_config"][0]["cidr_blocks"]
+    assert {"display_name": "functions-connector",
+            "cidr_block": "${google_vpc_access_connector.functions.ip_cidr_range}"} in authorised
+    concrete = {name: "x" for name in env} | {"FARM_BACKEND": "gcp", "FARM_CORS_ORIGINS": "https://x",
+                                               "FARM_GKE_ENDPOINT": "private"}
     assert Settings.from_env(concrete).gke_cluster == "x"  # every name is a setting
 
 
@@ -71,5 +76,6 @@ def test_deploy_commands_set_the_same_cluster_cloud_build_and_terraform_use() ->
                             timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines and all("--set-env-vars=FARM_BACKEND=gcp,FARM_GCP_PROJECT=p,FARM_GCP_REGION=r,FARM_GKE_CLUSTER=c "
+    assert lines and all("--set-env-vars=FARM_BACKEND=gcp,FARM_GCP_PROJECT=p,FARM_GCP_REGION=r,FARM_GKE_CLUSTER=c,"
+                         "FARM_GKE_ENDPOINT=private "
                          in line + " " for line in lines)

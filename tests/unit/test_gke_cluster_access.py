@@ -38,6 +38,7 @@ from tests.fakes.certificates import CertificateAuthority
 from tests.fakes.gke_api import FakeGkeApi
 from tests.fakes.google_tokens import IssuedCredentials, TokenIssuer
 from tests.fakes.kube_apiserver import FakeKubeApiServer, Rbac
+from tests.fixtures.common import free_port
 from tests.infra.terraform_model import model
 
 PROJECT, REGION, CLUSTER = "farm-prod", "europe-west1", "farm"
@@ -112,6 +113,19 @@ def test_start_status_list_and_stop_reach_the_cluster_as_the_functions_account(p
     assert [(verb, user) for verb, _, user in plane.kube.requests] == [
         ("create", FUNCTIONS), ("get", FUNCTIONS), ("get", FUNCTIONS), ("list", FUNCTIONS),
         ("get", FUNCTIONS), ("delete", FUNCTIONS), ("get", FUNCTIONS)]
+
+
+def test_the_private_endpoint_setting_reaches_the_control_plane_inside_the_vpc(plane: ControlPlane) -> None:
+    # Here only the "private" endpoint answers; the public one is a port nothing listens on.
+    closed = f"127.0.0.1:{free_port()}"
+    plane.gke.add_cluster(PROJECT, REGION, CLUSTER, endpoint=closed, ca_pem=plane.ca.cert_pem,
+                          private_endpoint=plane.kube.endpoint)
+    private = GkeOrchestrator(replace(plane.settings, gke_endpoint="private"),
+                              credentials=IssuedCredentials(plane.issuer, FUNCTIONS))  # type: ignore[arg-type]
+    assert private.start("agent-1", "sess-1", SPEC).state == "starting"
+    public, _ = plane.orchestrator()
+    with pytest.raises(TransientError, match="unreachable"):
+        public.status("agent-1")
 
 
 def test_a_new_session_for_a_running_agent_patches_its_statefulset(plane: ControlPlane) -> None:

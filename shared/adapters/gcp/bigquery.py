@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
@@ -154,7 +154,7 @@ def _bq_type(name: str, value: Any) -> str:
 def _bq_value(value: Any) -> Any:
     # Naive datetimes mean UTC on both warehouses.
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

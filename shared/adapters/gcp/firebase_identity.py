@@ -155,7 +155,7 @@ def _use_certificates_from(app: firebase_admin.App, certs_url: str) -> None:
     # firebase-admin 7 reads Google's certificate URL into `_JWTVerifier.cert_url` when the
     # auth client is built and offers no option for it; pointing that one attribute elsewhere
     # keeps every other check (kid, RS256, aud, iss, sub, signature, expiry) the SDK's own.
-    client = auth._get_client(app)  # noqa: SLF001
+    client = auth._get_client(app)
     verifier = getattr(getattr(client, "_token_verifier", None), "id_token_verifier", None)
     if verifier is None or not hasattr(verifier, "cert_url"):
         raise SettingsError(

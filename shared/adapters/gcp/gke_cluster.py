@@ -51,8 +51,8 @@ def default_credentials() -> Any:
 
 
 def read_cluster(credentials: Any, *, project: str, location: str, name: str, api_url: str | None = None,
-                 timeout_s: float = 10.0) -> ClusterEndpoint:
-    """The endpoint and CA of cluster `name`, read from the GKE API as `credentials`."""
+                 private: bool = False, timeout_s: float = 10.0) -> ClusterEndpoint:
+    """The endpoint (`private`: the control plane's private one) and CA of cluster `name`."""
     from google.auth.exceptions import RefreshError, TransportError
     from google.auth.transport.requests import AuthorizedSession
     from requests import exceptions as http_exc
@@ -73,10 +73,11 @@ def read_cluster(credentials: Any, *, project: str, location: str, name: str, ap
         cluster = response.json()
     except ValueError as exc:
         raise FarmError(f"GKE API: the answer for {where} is not JSON") from exc
-    endpoint = cluster.get("endpoint")
+    endpoint = (cluster.get("privateClusterConfig") or {}).get("privateEndpoint") if private else cluster.get("endpoint")
     ca_b64 = (cluster.get("masterAuth") or {}).get("clusterCaCertificate")
     if not endpoint or not ca_b64:
-        raise FarmError(f"GKE API: {where} has no endpoint or CA yet (status {cluster.get('status')})")
+        which = "private endpoint (is it a private cluster?)" if private else "endpoint"
+        raise FarmError(f"GKE API: {where} has no {which} or CA yet (status {cluster.get('status')})")
     try:
         ca_pem = base64.b64decode(ca_b64, validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError) as exc:

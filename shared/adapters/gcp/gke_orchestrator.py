@@ -36,6 +36,9 @@ NAMESPACE = "farm-agents"
 ALPACA_SECRET = "farm-alpaca"
 SERVICE_ACCOUNT = "farm-runtime"  # runtime/k8s/serviceaccount.yaml (Workload Identity)
 APP_LABEL = "app.kubernetes.io/name=farm-runtime"
+# (connect, read) seconds for every Kubernetes API call: an unreachable control plane must fail
+# the request that needed it, not hold the function until the TCP timeout.
+TIMEOUT = (5.0, 30.0)
 T = TypeVar("T")
 
 
@@ -92,7 +95,8 @@ class GkeOrchestrator:
             credentials = self._credentials or gke_cluster.default_credentials()
             endpoint = gke_cluster.read_cluster(
                 credentials, project=self.settings.gcp_project or "", location=self.settings.gke_cluster_location,
-                name=self.settings.gke_cluster, api_url=self.settings.gke_api_url)
+                name=self.settings.gke_cluster, api_url=self.settings.gke_api_url,
+                private=self.settings.gke_endpoint == "private")
             return gke_cluster.api_client(endpoint, credentials)
         from kubernetes import config
 
@@ -107,9 +111,10 @@ class GkeOrchestrator:
         body = render_statefulset(agent_id, session_id, spec, settings=self.settings, image=self.image,
                                   namespace=self.namespace)
         try:
-            self._call(lambda apps: apps.create_namespaced_stateful_set(self.namespace, body))
+            self._call(lambda apps: apps.create_namespaced_stateful_set(self.namespace, body, _request_timeout=TIMEOUT))
         except ConflictError:
-            self._call(lambda apps: apps.patch_namespaced_stateful_set(workload_name(agent_id), self.namespace, body))
+            self._call(lambda apps: apps.patch_namespaced_stateful_set(workload_name(agent_id), self.namespace, body,
+                                                                        _request_timeout=TIMEOUT))
         return RuntimeStatus(agent_id, session_id, "starting")
 
     def stop(self, agent_id: str, *, timeout_s: float = 20.0) -> RuntimeStatus:
@@ -120,7 +125,7 @@ class GkeOrchestrator:
         options = client.V1DeleteOptions(grace_period_seconds=int(timeout_s), propagation_policy="Foreground")
         try:
             self._call(lambda apps: apps.delete_namespaced_stateful_set(workload_name(agent_id), self.namespace,
-                                                                        body=options))
+                                                                        body=options, _request_timeout=TIMEOUT))
         except NotFoundError:
             pass  # already gone: stopping is idempotent
         return RuntimeStatus(agent_id, current.session_id, "stopped")
@@ -128,14 +133,16 @@ class GkeOrchestrator:
     def status(self, agent_id: str) -> RuntimeStatus:
         """Where the agent's StatefulSet is; "unknown" when there is none."""
         try:
-            found = self._call(lambda apps: apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace))
+            found = self._call(lambda apps: apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace,
+                                                                                  _request_timeout=TIMEOUT))
         except NotFoundError:
             return RuntimeStatus(agent_id, "", "unknown")
         return _status_of(found)
 
     def list(self) -> list[RuntimeStatus]:
         """Every runtime StatefulSet in the namespace."""
-        found = self._call(lambda apps: apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL))
+        found = self._call(lambda apps: apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL,
+                                                                             _request_timeout=TIMEOUT))
         return [_status_of(item) for item in found.items]
 
     def _call(self, fn: Callable[[Any], T]) -> T:
