@@ -50,6 +50,12 @@ class PermissionDeniedError(FarmError):
     code = "permission_denied"
 
 
+class BackendAccessError(FarmError):
+    """A cloud service refused the platform's own identity: a missing role or binding, or
+    credentials that no longer refresh. A deployment problem, never the caller's: the HTTP edge
+    answers 500 and logs the cause, so no service account or resource name reaches a user."""
+
+
 class NotFoundError(FarmError):
     """The object does not exist, or belongs to someone else (never leak which)."""
 

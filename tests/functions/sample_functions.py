@@ -54,6 +54,8 @@ ERRORS: dict[str, Exception] = {
     "transient": errors.TransientError("store unavailable, retry"),
     "settings": errors.SettingsError("FARM_X missing at /etc/secret"),
     "boom": RuntimeError("secret internals: password=hunter2"),
+    # The platform's own account refused by a cloud service: its name must not reach the caller.
+    "backend": errors.BackendAccessError("farm-functions@p.iam.gserviceaccount.com lacks /etc/secret access"),
 }
 
 

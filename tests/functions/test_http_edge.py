@@ -72,7 +72,7 @@ def test_rate_limited_answers_carry_retry_after_in_whole_seconds_rounded_up(
     assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
 
 
-@pytest.mark.parametrize("kind", ["boom", "settings"])
+@pytest.mark.parametrize("kind", ["boom", "settings", "backend"])
 def test_unexpected_errors_are_500s_that_hide_internals_but_are_logged(
     client: Client, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -15,7 +15,7 @@ import pytest
 from farm import cli
 from functions.registry import FUNCTIONS
 from shared.adapters.gcp.cloud_run import CloudRunDeployments
-from shared.errors import InvalidInputError, PermissionDeniedError, TransientError
+from shared.errors import BackendAccessError, InvalidInputError, TransientError
 from tests.fakes.cloud_run_server import FakeCloudRun, gen2_service
 
 PROJECT, REGION = "farm-prod", "europe-west1"
@@ -115,7 +115,7 @@ def test_no_credentials_travel_to_a_plain_http_endpoint(fake: FakeCloudRun, adap
 def test_api_errors_become_platform_errors(fake: FakeCloudRun, adapter: CloudRunDeployments) -> None:
     fake.deploy(PROJECT, REGION, gen2_service(PROJECT, REGION, "farm-healthz"))
 
-    with pytest.raises(PermissionDeniedError, match="run.services.list"):
+    with pytest.raises(BackendAccessError, match="run.services.list"):
         adapter.list_services("someone-elses-project", REGION)
     fake.fail_next(500)
     with pytest.raises(TransientError, match="unavailable"):

@@ -7,11 +7,11 @@ from google.api_core import exceptions as gexc
 
 from shared.adapters.gcp.firestore_values import translated
 from shared.errors import (
+    BackendAccessError,
     ConflictError,
     FarmError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 
@@ -28,7 +28,7 @@ from shared.errors import (
         (gexc.NotFound("gone"), NotFoundError),
         (gexc.InvalidArgument("bad"), InvalidInputError),
         (gexc.FailedPrecondition("needs index"), InvalidInputError),
-        (gexc.PermissionDenied("no"), PermissionDeniedError),
+        (gexc.PermissionDenied("no"), BackendAccessError),
     ],
 )
 def test_client_exceptions_leave_as_platform_errors(raised: Exception, expected: type) -> None:

@@ -26,9 +26,8 @@ from shared.adapters.gcp.gke_orchestrator import (
     render_statefulset,
 )
 from shared.errors import (
-    AuthenticationError,
+    BackendAccessError,
     FarmError,
-    PermissionDeniedError,
     SettingsError,
     TransientError,
 )
@@ -172,30 +171,30 @@ def test_an_expired_token_is_refreshed_before_the_call_and_the_old_one_is_refuse
     assert plane.kube.handle("GET", path, f"Bearer {old}", "", b"")[0] == 401
 
 
-def test_a_token_the_server_no_longer_accepts_is_an_authentication_error(plane: ControlPlane) -> None:
+def test_a_token_the_server_no_longer_accepts_is_a_backend_access_error(plane: ControlPlane) -> None:
     orchestrator, credentials = plane.orchestrator()
     orchestrator.start("agent-1", "sess-1", SPEC)
     assert credentials.token is not None
     plane.issuer.expire(credentials.token)  # revoked early: the client still believes it valid
 
-    with pytest.raises(AuthenticationError, match="401: Unauthorized"):
+    with pytest.raises(BackendAccessError, match="401: Unauthorized"):
         orchestrator.status("agent-1")
 
 
-def test_credentials_that_no_longer_refresh_are_an_authentication_error(plane: ControlPlane) -> None:
+def test_credentials_that_no_longer_refresh_are_a_backend_access_error(plane: ControlPlane) -> None:
     orchestrator, credentials = plane.orchestrator()
     orchestrator.list()
     plane.issuer.disable(FUNCTIONS)
     credentials.expire_now()
 
-    with pytest.raises(AuthenticationError, match="do not refresh.*disabled"):
+    with pytest.raises(BackendAccessError, match="do not refresh.*disabled"):
         orchestrator.list()
 
 
 def test_rbac_keeps_the_functions_account_to_the_agents_namespace(plane: ControlPlane) -> None:
     orchestrator, _ = plane.orchestrator(namespace="default")
 
-    with pytest.raises(PermissionDeniedError) as denied:
+    with pytest.raises(BackendAccessError) as denied:
         orchestrator.start("agent-1", "sess-1", SPEC)
 
     assert denied.value.message == (
@@ -208,14 +207,14 @@ def test_an_account_that_may_read_the_cluster_but_has_no_binding_is_forbidden_in
     plane.gke.viewers.add(INGESTER)  # as if someone granted it clusterViewer: RBAC still says no
     orchestrator, _ = plane.orchestrator(INGESTER)
 
-    with pytest.raises(PermissionDeniedError, match=f'User "{INGESTER}" cannot get resource "statefulsets"'):
+    with pytest.raises(BackendAccessError, match=f'User "{INGESTER}" cannot get resource "statefulsets"'):
         orchestrator.status("agent-1")
 
 
 def test_an_account_without_cluster_viewer_cannot_even_read_the_cluster(plane: ControlPlane) -> None:
     orchestrator, _ = plane.orchestrator(BACKTEST)
 
-    with pytest.raises(PermissionDeniedError, match=r"roles/container\.clusterViewer.*container\.clusters\.get"):
+    with pytest.raises(BackendAccessError, match=r"roles/container\.clusterViewer.*container\.clusters\.get"):
         orchestrator.status("agent-1")
     assert plane.kube.requests == []
 

@@ -11,10 +11,10 @@ from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 
 from shared.errors import (
+    BackendAccessError,
     FarmError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 from shared.schemas import warehouse as schema
@@ -176,7 +176,7 @@ class _translated:
         if isinstance(exc, gexc.BadRequest):
             raise InvalidInputError(message) from exc
         if isinstance(exc, gexc.Forbidden) and "exceeded" not in str(exc).lower():
-            raise PermissionDeniedError(message) from exc
+            raise BackendAccessError(message) from exc
         # Everything else (quota/rate 403s, 429, 5xx, timeouts, connection loss) is worth a retry.
         if isinstance(exc, (gexc.GoogleAPICallError, gexc.RetryError, OSError)):
             raise TransientError(message) from exc

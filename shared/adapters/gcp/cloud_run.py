@@ -14,11 +14,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from shared.errors import (
-    AuthenticationError,
+    BackendAccessError,
     FarmError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 from shared.ports.deployments import ServiceStatus
@@ -63,13 +62,13 @@ class CloudRunDeployments:
         try:
             return fn(self._get_client())
         except auth_exc.DefaultCredentialsError as exc:
-            raise AuthenticationError(
+            raise BackendAccessError(
                 f"no Google credentials for Cloud Run ({exc}); run `gcloud auth application-default login`"
             ) from exc
         except (gexc.Unauthorized, auth_exc.RefreshError) as exc:
-            raise AuthenticationError(f"Cloud Run refused the credentials: {_message(exc)}") from exc
+            raise BackendAccessError(f"Cloud Run refused the credentials: {_message(exc)}") from exc
         except gexc.Forbidden as exc:
-            raise PermissionDeniedError(f"Cloud Run: {_message(exc)}") from exc
+            raise BackendAccessError(f"Cloud Run: {_message(exc)}") from exc
         except gexc.NotFound as exc:
             raise NotFoundError(f"Cloud Run: {_message(exc)}") from exc
         except gexc.BadRequest as exc:

@@ -11,12 +11,11 @@ from typing import Any
 from google.api_core import exceptions as gexc
 
 from shared.errors import (
-    AuthenticationError,
+    BackendAccessError,
     ConflictError,
     FarmError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 
@@ -77,8 +76,8 @@ def translated(what: str) -> Iterator[None]:
     except (gexc.InvalidArgument, gexc.FailedPrecondition, gexc.OutOfRange) as exc:
         raise InvalidInputError(f"{what}: {exc.message}") from exc
     except gexc.Unauthenticated as exc:
-        raise AuthenticationError(f"{what}: {exc.message}") from exc
+        raise BackendAccessError(f"{what}: {exc.message}") from exc
     except gexc.PermissionDenied as exc:
-        raise PermissionDeniedError(f"{what}: {exc.message}") from exc
+        raise BackendAccessError(f"{what}: {exc.message}") from exc
     except _TRANSIENT as exc:
         raise TransientError(f"{what}: {exc}") from exc

@@ -19,9 +19,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from shared.errors import (
-    AuthenticationError,
+    BackendAccessError,
     FarmError,
-    PermissionDeniedError,
     SettingsError,
     TransientError,
 )
@@ -46,7 +45,7 @@ def default_credentials() -> Any:
     try:
         credentials, _ = google.auth.default(scopes=SCOPES)
     except DefaultCredentialsError as exc:
-        raise AuthenticationError(f"no Google credentials to reach the GKE cluster: {exc}") from exc
+        raise BackendAccessError(f"no Google credentials to reach the GKE cluster: {exc}") from exc
     return credentials
 
 
@@ -64,7 +63,7 @@ def read_cluster(credentials: Any, *, project: str, location: str, name: str, ap
         with AuthorizedSession(credentials) as session:
             response = session.get(f"{base}/v1/{path}", timeout=timeout_s)
     except RefreshError as exc:
-        raise AuthenticationError(f"GKE API: the Google credentials do not refresh: {exc}") from exc
+        raise BackendAccessError(f"GKE API: the Google credentials do not refresh: {exc}") from exc
     except (TransportError, http_exc.ConnectionError, http_exc.Timeout) as exc:
         raise TransientError(f"GKE API unreachable at {base}: {type(exc).__name__}") from exc
     if response.status_code != 200:
@@ -112,7 +111,7 @@ def _token_hook(credentials: Any) -> Any:
                 try:
                     credentials.refresh(request)
                 except RefreshError as exc:
-                    raise AuthenticationError(f"Kubernetes API: the Google credentials do not refresh: {exc}") from exc
+                    raise BackendAccessError(f"Kubernetes API: the Google credentials do not refresh: {exc}") from exc
                 except TransportError as exc:
                     raise TransientError(f"Kubernetes API: cannot refresh the Google token: {exc}") from exc
             configuration.api_key["authorization"] = f"Bearer {credentials.token}"
@@ -127,9 +126,9 @@ def _api_error(response: Any, where: str) -> FarmError:
         message = response.reason or "no message"
     status = response.status_code
     if status == 401:
-        return AuthenticationError(f"GKE API refused the credentials for {where}: {message}")
+        return BackendAccessError(f"GKE API refused the credentials for {where}: {message}")
     if status == 403:
-        return PermissionDeniedError(
+        return BackendAccessError(
             f"GKE API: no permission to read {where} (needs container.clusters.get, "
             f"roles/container.clusterViewer): {message}")
     if status == 404:

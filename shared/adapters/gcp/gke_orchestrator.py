@@ -21,11 +21,10 @@ import yaml
 
 from shared.adapters.gcp import gke_cluster
 from shared.errors import (
-    AuthenticationError,
+    BackendAccessError,
     ConflictError,
     FarmError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 from shared.ports.orchestrator import RuntimeSpec, RuntimeState, RuntimeStatus
@@ -153,7 +152,7 @@ class GkeOrchestrator:
         try:
             return fn(self.apps)
         except ApiException as exc:
-            error: type[FarmError] = {401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError,
+            error: type[FarmError] = {401: BackendAccessError, 403: BackendAccessError, 404: NotFoundError,
                                       409: ConflictError}.get(exc.status or 0, TransientError)
             raise error(f"Kubernetes API answered {exc.status}: {_api_message(exc)}") from None
         except HTTPError as exc:

@@ -19,11 +19,11 @@ from google.api_core import exceptions as google_errors
 from google.cloud import pubsub_v1
 
 from shared.errors import (
+    BackendAccessError,
     ConflictError,
     FarmError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 from shared.messaging.checks import check_messages
@@ -256,7 +256,7 @@ def _translated(what: str) -> Iterator[None]:
     except google_errors.InvalidArgument as exc:
         raise InvalidInputError(f"invalid request for {what}: {exc.message}") from exc
     except google_errors.PermissionDenied as exc:
-        raise PermissionDeniedError(f"permission denied on {what}: {exc.message}") from exc
+        raise BackendAccessError(f"permission denied on {what}: {exc.message}") from exc
     except (
         google_errors.DeadlineExceeded,
         google_errors.ServiceUnavailable,

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 from shared.adapters.blob_keys import check_key, check_prefix
 from shared.errors import (
+    BackendAccessError,
     ConflictError,
     FarmError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
     TransientError,
 )
 
@@ -120,7 +120,7 @@ def _translated(key: str) -> Iterator[None]:
     except gexc.PreconditionFailed:
         raise ConflictError(f"a blob already exists at {key!r}") from None
     except (gexc.Forbidden, gexc.Unauthorized) as exc:
-        raise PermissionDeniedError(f"Cloud Storage refused access to {key!r}: {exc}") from exc
+        raise BackendAccessError(f"Cloud Storage refused access to {key!r}: {exc}") from exc
     except gexc.BadRequest as exc:
         raise InvalidInputError(f"Cloud Storage rejected {key!r}: {exc}") from exc
     except (
