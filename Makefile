@@ -25,6 +25,7 @@ emulators:
 	@bash scripts/install-checkov.sh
 
 test: $(STAMP) system-deps emulators
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps
