@@ -87,7 +87,10 @@ class WorkerPool:
 
 
 def _start_worker() -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
+    # The project must import in the worker however the caller was started (an installed
+    # package, a Cloud Functions source directory, a test run).
+    paths = [str(_PROJECT_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     return subprocess.Popen(
         [sys.executable, "-c", "from shared.validation.workers import main; main()"],
         stdin=subprocess.PIPE,
