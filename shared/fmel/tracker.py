@@ -3,9 +3,10 @@
 Instead of tracing, the tracker swaps the class of every data-feed line (and of every line of
 the strategy's indicators) for a subclass whose `__getitem__`/`get` append `(source, ago, size)`
 to a sink while a decision is being recorded. Outside decisions the cost is one closure lookup
-per read. An indicator read is attributed by lineage: the feed lines the indicator is built on
-(found by walking its inputs and sub-indicators), over its warm-up window, so the record says
-which bars the value depended on.
+per read. Lines that are not market data (the feeds' datetime, the strategy's own lines) get the
+same class with no source, so they never record. An indicator read is attributed by lineage:
+the feed lines the indicator is built on (found by walking its inputs and sub-indicators), over
+its warm-up window, so the record says which bars the value depended on.
 """
 
 from __future__ import annotations
@@ -84,18 +85,19 @@ class FeedInfo:
 class FeedLine:
     """The source of a read of one feed line."""
 
-    __slots__ = ("feed", "field", "targets")
+    __slots__ = ("feed", "field", "single", "targets")
 
     def __init__(self, feed: FeedInfo, field: str) -> None:
         self.feed = feed
         self.field = field
         self.targets = ((feed, field),)
+        self.single = self.targets[0]  # what a one-value read of it names, looked up once
 
 
 class Lineage:
     """The source of a read of an indicator: feed lines it depends on, over `window` bars."""
 
-    __slots__ = ("expanded", "labels", "name", "roots", "targets", "window")
+    __slots__ = ("expanded", "labels", "name", "roots", "single", "targets", "window")
 
     def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int) -> None:
         self.name = name
@@ -104,6 +106,7 @@ class Lineage:
         self.labels = tuple(f"{name}:{root.field}[{1 - window}..0]" for root in roots)
         self.targets = tuple((root.feed, label) for root, label in zip(roots, self.labels, strict=True))
         self.expanded = tuple((root.feed, root.field) for root in roots)
+        self.single = self.targets[0] if len(self.targets) == 1 else None
 
 
 class AccessTracker:
@@ -121,7 +124,7 @@ class AccessTracker:
         self._feeds_by_id: dict[int, FeedInfo] = {}
 
     def install(self) -> None:
-        """Swap in the recording line classes on every feed and strategy-level indicator."""
+        """Swap in the recording line classes on every feed, strategy-level indicator and the strategy."""
         for i, data in enumerate(self.strategy.datas):
             info = FeedInfo(data, data._name or f"data{i}")
             self.feeds.append(info)
@@ -129,12 +132,19 @@ class AccessTracker:
             for n, line in enumerate(data.lines):
                 field = data.lines._getlinealias(n)
                 if field == "datetime":
-                    continue  # time is the decision's context, not market data it depends on
+                    self._swap(line, None)  # time is the decision's context, not market data it depends on
+                    continue
                 source = FeedLine(info, field)
                 self._feed_lines[id(line)] = source
                 self._swap(line, source)
         for indicator in self.strategy._lineiterators[LineIterator.IndType]:
             self._instrument_indicator(indicator)
+        # The strategy's own lines (its clock) are not market data either. They and the feeds'
+        # datetime lines are swapped anyway, never recording: backtrader moves every one of these
+        # lines each bar through shared call sites (`line.advance()`, `line[1]`), and one class
+        # everywhere keeps those sites monomorphic, so CPython's specialised bytecode keeps working.
+        for line in self.strategy.lines:
+            self._swap(line, None)
 
     def uninstall(self) -> None:
         """Put every original line class back."""
@@ -187,7 +197,7 @@ class AccessTracker:
         for child in children:
             self._roots(child, seen, out)
 
-    def _swap(self, line: Any, source: FeedLine | Lineage) -> None:
+    def _swap(self, line: Any, source: FeedLine | Lineage | None) -> None:
         base = type(line)
         tracked = self._classes.get(base) or self._make_class(base)
         line._fmel_src = source
@@ -201,8 +211,8 @@ class AccessTracker:
 
         def __getitem__(self: Any, ago: int) -> float:
             reads = state[0]
-            if reads is not None:
-                reads.append((self._fmel_src, ago, 1))
+            if reads is not None and (source := self._fmel_src) is not None:
+                reads.append((source, ago, 1))
             return base_getitem(self, ago)
 
         if base_getitem is bt.LineBuffer.__getitem__ and base.idx is bt.LineBuffer.idx:
@@ -211,14 +221,14 @@ class AccessTracker:
             # `idx` property) keeps those reads no dearer than untracked ones.
             def __getitem__(self: Any, ago: int) -> float:
                 reads = state[0]
-                if reads is not None:
-                    reads.append((self._fmel_src, ago, 1))
+                if reads is not None and (source := self._fmel_src) is not None:
+                    reads.append((source, ago, 1))
                 return self.array[self._idx + ago]
 
         def get(self: Any, ago: int = 0, size: int = 1) -> Any:
             reads = state[0]
-            if reads is not None:
-                reads.append((self._fmel_src, ago, size))
+            if reads is not None and (source := self._fmel_src) is not None:
+                reads.append((source, ago, size))
             return base_get(self, ago, size)
 
         tracked = type(base)(f"Tracked{base.__name__}", (base,), {"__getitem__": __getitem__, "get": get})
@@ -237,10 +247,11 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
     """
     if not reads:
         return [], 0
-    if len(reads) == 1:
-        single = _summarise_single(reads[0], expand)
-        if single is not None:
-            return single
+    if len(reads) == 1:  # the common decision: one value of one source, without the general loop
+        source, ago, size = reads[0]
+        target = source.single
+        if size == 1 and target is not None and not (expand and type(source) is Lineage):
+            return _summarise_one(target, ago)
     groups: dict[tuple[FeedInfo, int], tuple[list[str], list[dict[str, Any]]]] = {}
     seen: set[tuple[FeedInfo, str, int]] = set()
     accessed: list[dict[str, Any]] = []
@@ -271,12 +282,9 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
     return accessed, seq
 
 
-def _summarise_single(read: Read, expand: bool) -> tuple[list[dict[str, Any]], int] | None:
-    """Summarise the common decision that read one value of one source; None when it is not that."""
-    source, ago, size = read
-    if size != 1 or (expand and type(source) is Lineage) or len(source.targets) != 1:
-        return None
-    feed, field = source.targets[0]
+def _summarise_one(target: tuple[FeedInfo, str], ago: int) -> tuple[list[dict[str, Any]], int]:
+    """Summarise a decision whose only read was the value `ago` bars back of one target."""
+    feed, field = target
     data_hash = feed.hash_at(ago) if ago >= 1 - feed.dt_line.lencount else None
     if data_hash is None:
         return [], 0

@@ -78,6 +78,18 @@ def test_a_repeated_read_is_kept_once_and_fields_are_grouped_per_bar(frames) -> 
     ]
 
 
+class ReadsTheClock(bt.Strategy):
+    def next(self) -> None:
+        self.data.datetime[0]
+        self.datetime[0]
+        self.data.close[0]
+
+
+def test_reading_the_clock_is_not_recorded_as_market_data(frames) -> None:
+    row = run(ReadsTheClock, frames)[3]
+    assert reads_of(row) == [("AAA", "close", 0, frames["AAA"]["data_hash"].iloc[3])]
+
+
 class WithSma(bt.Strategy):
     def __init__(self) -> None:
         self.sma = bt.ind.SMA(self.data.close, period=3)
@@ -168,3 +180,4 @@ def test_the_strategy_and_its_lines_are_restored_after_the_run(frames) -> None:
     strat = cerebro.run()[0]
     assert "next" not in strat.__dict__ and type(strat.data.lines.close) is bt.LineBuffer
     assert type(strat.sma.lines[0]) is bt.LineBuffer
+    assert type(strat.data.lines.datetime) is bt.LineBuffer and type(strat.lines.datetime) is bt.LineBuffer
