@@ -17,17 +17,22 @@ from typing import Any
 import backtrader as bt
 
 from shared.errors import InvalidInputError
-from shared.fmel.record import action_for, decision_id
+from shared.fmel.record import action_for, decision_ids
 from shared.fmel.tracker import AccessTracker, summarise
 
 Row = dict[str, Any]
 _DAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # backtrader's float date 1.0
+_DAY_ONE_POSIX = -62_135_596_800  # the POSIX time of _DAY_ONE, in seconds
 
 
 def num_to_utc(num: float) -> datetime:
     """Convert a backtrader float date to an aware UTC datetime (to the millisecond), cheaply."""
-    # Positional (days, seconds, microseconds, milliseconds): keyword parsing costs more than the sum.
-    return _DAY_ONE + timedelta(0, 0, 0, round((num - 1.0) * 86_400_000.0))
+    seconds, millis = divmod(round((num - 1.0) * 86_400_000.0), 1000)
+    if millis:
+        # Positional (days, seconds, microseconds, milliseconds): keyword parsing costs more.
+        return _DAY_ONE + timedelta(0, seconds, 0, millis)
+    # Bars start on whole seconds: a POSIX time is the same instant, built without a timedelta.
+    return datetime.fromtimestamp(seconds + _DAY_ONE_POSIX, UTC)
 
 
 class FmelAnalyzer(bt.Analyzer):
@@ -63,10 +68,14 @@ class FmelAnalyzer(bt.Analyzer):
         self._tracker.install()
         # What every row repeats, looked up once rather than per decision.
         strategy = self.strategy
-        self._broker = strategy.broker
+        broker = strategy.broker
+        self._getvalue, self._getcash = broker.getvalue, broker.getcash
+        self._getposition = broker.getposition
         self._dt_line = strategy.lines.datetime
         self._marked = tuple((data, data._name, data.lines.close) for data in strategy.datas)
         self._row_ids = (p.agent_id, p.user_id, p.session_id, p.mode)
+        self._decision_id = decision_ids(p.session_id)
+        self._expand = bool(p.expand_indicators)
         for stage in ("prenext", "nextstart", "next"):
             setattr(strategy, stage, self._decision(stage, getattr(strategy, stage)))
         for name in ("buy", "sell"):
@@ -117,6 +126,8 @@ class FmelAnalyzer(bt.Analyzer):
 
     def _decision(self, stage: str, method: Callable[[], Any]) -> Callable[[], Any]:
         cell = self._tracker.cell
+        # The row's action when the decision placed no order / some: fixed per stage.
+        labels = (action_for(stage, 0), action_for(stage, 1))
 
         def decide(*args: Any, **kwargs: Any) -> Any:
             if self._inside:  # nextstart calls next by default: one decision, not two
@@ -130,7 +141,7 @@ class FmelAnalyzer(bt.Analyzer):
             finally:
                 cell[0] = None
                 self._inside = False
-                self._pending = self._build(stage, reads)
+                self._pending = self._build(stage, labels, reads)
 
         return decide
 
@@ -143,10 +154,9 @@ class FmelAnalyzer(bt.Analyzer):
 
         return place
 
-    def _build(self, stage: str, reads: list) -> Row:
+    def _build(self, stage: str, labels: tuple[str, str], reads: list) -> Row:
         self._point = point = self._point + 1
-        broker = self._broker
-        accessed, count = summarise(reads, expand=self.p.expand_indicators) if reads else ([], 0)
+        accessed, count = summarise(reads, expand=self._expand) if reads else ([], 0)
         placed = self._placed
         if placed:
             actions = [self._action(seq, order) for seq, order in enumerate(placed, start=1)]
@@ -154,7 +164,7 @@ class FmelAnalyzer(bt.Analyzer):
         else:
             actions = []
         positions = []
-        getposition = broker.getposition
+        getposition = self._getposition
         for data, symbol, close in self._marked:
             position = getposition(data)
             if position.size:
@@ -170,7 +180,7 @@ class FmelAnalyzer(bt.Analyzer):
         dt_line = self._dt_line
         agent_id, user_id, session, mode = self._row_ids
         return {
-            "decision_id": decision_id(session, point),
+            "decision_id": self._decision_id(point),
             "agent_id": agent_id,
             "user_id": user_id,
             "session_id": session,
@@ -179,12 +189,12 @@ class FmelAnalyzer(bt.Analyzer):
             "bar_time": num_to_utc(dt_line.array[dt_line._idx]),
             "recorded_at": datetime.now(UTC),
             "stage": stage,
-            "action": action_for(stage, len(actions)),
+            "action": labels[1] if actions else labels[0],
             "actions": actions,
             "data_accessed": accessed,
             "access_count": count,
-            "portfolio_value": float(broker.getvalue()),
-            "cash": float(broker.getcash()),
+            "portfolio_value": float(self._getvalue()),
+            "cash": float(self._getcash()),
             "positions": positions,
         }
 
