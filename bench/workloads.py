@@ -1,8 +1,10 @@
-"""The workload the backtest and FMEL benchmarks share: one strategy over synthetic bars."""
+"""What the backtest and FMEL benchmarks share: one strategy over synthetic bars, one FMEL sink."""
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import datetime
+from typing import Any
 
 import backtrader as bt
 import pandas as pd
@@ -31,3 +33,20 @@ def frames(symbols: int, timeframe: str, start: datetime, end: datetime) -> dict
     """Synthetic bars for `symbols` symbols, as the loader hands them to backtrader."""
     bars = generate_bars([f"S{i:02d}" for i in range(symbols)], start, end, timeframe)
     return {s: _frame([bar_to_row(b) for b in bs]) for s, bs in bars.items()}
+
+
+class RecentRows:
+    """An in-memory FMEL sink that keeps only the latest rows, as the recorder's drained buffer does.
+
+    Keeping every row of a 100k-bar run alive would measure Python's garbage collector walking
+    them (and freeing them in whichever later run collects them), not FMEL.
+    """
+
+    def __init__(self, keep: int = 1000) -> None:
+        self.rows: deque[dict[str, Any]] = deque(maxlen=keep)
+        self.count = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        """Keep `row`, letting the oldest go once `keep` are held."""
+        self.rows.append(row)
+        self.count += 1
