@@ -49,30 +49,52 @@ class EquityRecorder(bt.Analyzer):
     """Record, after every decision, the portfolio value, exposure, closes and closed trades."""
 
     def start(self) -> None:
-        """Prepare the per-bar lists."""
+        """Prepare the per-bar lists, and what each bar reads, looked up once."""
+        strategy = self.strategy
+        broker = strategy.broker
         self.times: list[float] = []
         self.values: list[float] = []
         self.exposed: list[bool] = []
-        self.closes: dict[str, list[float]] = {d._name: [] for d in self.strategy.datas}
+        self.closes: dict[str, list[float]] = {d._name: [] for d in strategy.datas}
         self.trades: list[ClosedTrade] = []
         self._sizes: dict[int, float] = {}
+        self._clock = strategy.lines.datetime
+        self._getvalue, self._getposition = broker.getvalue, broker.getposition
+        # A feed's first line is its close, so the close line's length is the feed's length.
+        self._marks = tuple((d, d.lines.close, self.closes[d._name].append) for d in strategy.datas)
 
     def prenext(self) -> None:
         """Record warm-up bars too: the equity curve covers the whole run."""
         self.next()
 
     def next(self) -> None:
-        """Record this bar."""
-        strategy, broker = self.strategy, self.strategy.broker
-        dt = strategy.lines.datetime
-        self.times.append(dt.array[dt.idx])
-        self.values.append(broker.getvalue())
+        """Record this bar (`_idx` rather than the `idx` property: this runs on every bar)."""
+        clock = self._clock
+        self.times.append(clock.array[clock._idx])
+        self.values.append(self._getvalue())
+        getposition = self._getposition
         exposed = False
-        for data in strategy.datas:
-            close = data.lines.close
-            self.closes[data._name].append(close.array[close.idx] if len(data) else math.nan)
-            exposed = exposed or bool(broker.getposition(data).size)
+        for data, close, record in self._marks:
+            record(close.array[close._idx] if close.lencount else math.nan)
+            exposed = exposed or bool(getposition(data).size)
         self.exposed.append(exposed)
+
+    # backtrader calls these on every analyzer every bar; this one has no children and needs
+    # no cash or fund notifications, so skipping the base class's dispatch saves per-bar work.
+    def _next(self) -> None:
+        self.next()
+
+    def _prenext(self) -> None:
+        self.next()
+
+    def _nextstart(self) -> None:
+        self.next()
+
+    def _notify_cashvalue(self, cash: float, value: float) -> None:
+        pass
+
+    def _notify_fund(self, cash: float, value: float, fundvalue: float, shares: float) -> None:
+        pass
 
     def notify_trade(self, trade: bt.Trade) -> None:
         """Keep each round trip once it closes, with the largest size it reached."""
