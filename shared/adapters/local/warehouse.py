@@ -1,75 +1,113 @@
-"""DuckDB warehouse: BigQuery-shaped tables in one local file, shared by many processes.
+"""Local warehouse: BigQuery-shaped tables as Parquet segments, queried with DuckDB.
 
-DuckDB lets one process at a time open a database file for writing, and the platform has
-several (function host, backtest jobs, ingester, runtimes). So every operation opens its own
-short-lived connection and retries with jittered backoff while another process holds the
-file lock; a lock that outlasts `lock_timeout_s` becomes a TransientError. Bulk inserts go
-through DuckDB's JSON reader in one statement (no row-by-row executemany), sorted by the
-partition column so that DuckDB's per-block min/max indexes prune time-range filters the way
-BigQuery's day partitions do.
+Storage (`warehouse_segments`): every insert is one immutable Parquet file, written to a
+temporary, fsynced and renamed into the table's directory, so any number of processes and
+threads append at once without a lock, a `kill -9` leaves every acknowledged row whole, and no
+file is ever written in place. Small segments are merged in a background thread.
+
+Queries: each instance has its own in-memory DuckDB, never a shared database file. Before a
+query it lists each table's segments and, when they changed, points the table's view at them;
+BigQuery SQL is transpiled by sqlglot and its `@params` bound as DuckDB `$params`.
+
+Inserts are columnar (`warehouse_arrow`): rows become one Arrow table with the schema of
+`shared.schemas.warehouse`, validated column by column, sorted by the partition column so that
+per-row-group min/max statistics prune time-range filters as BigQuery's day partitions do.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import random
-import tempfile
-import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import threading
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from shared.errors import InvalidInputError, NotFoundError, TransientError
 from shared.schemas import warehouse as schema
-from shared.sql.ddl import duckdb_ddl, duckdb_json_columns, quote
+from shared.sql.ddl import quote
 from shared.sql.dialect import check_params, to_duckdb
-from shared.sql.rows import prepare_rows
+
+from . import warehouse_legacy
+from .warehouse_arrow import Batch, rows_to_arrow, to_arrow
+from .warehouse_segments import (
+    SegmentStore,
+    WarehouseDamagedError,
+    check_file,
+    damaged_error,
+)
 
 log = logging.getLogger(__name__)
 
+__all__ = ["DuckDbWarehouse", "WarehouseDamagedError"]
+
 
 class DuckDbWarehouse:
-    """The warehouse port on a DuckDB file; datasets are schemas, SQL is BigQuery's."""
+    """The warehouse port on local Parquet segments; datasets are schemas, SQL is BigQuery's.
 
-    def __init__(self, path: Path, *, lock_timeout_s: float = 30.0) -> None:
+    `path` names the warehouse (`<data>/warehouse.duckdb` by convention): its segments live in
+    the directory beside it without the suffix (`<data>/warehouse/`). A DuckDB file found at
+    `path`, from earlier versions, is migrated into segments by `ensure_tables`.
+    """
+
+    def __init__(self, path: Path, *, lock_timeout_s: float = 30.0, compact_at: int = 16,
+                 compact_in_background: bool = True) -> None:
         self.path = Path(path)
-        self.lock_timeout_s = lock_timeout_s
+        self.lock_timeout_s = lock_timeout_s  # kept for callers; appends never wait for a lock
+        root = self.path.with_suffix("") if self.path.suffix else self.path.with_name(self.path.name + ".d")
+        self.store = SegmentStore(root, compact_at=compact_at)
+        self._background = compact_in_background
+        self._lock = threading.Lock()  # guards the DuckDB catalog (views) and the compactor
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._views: dict[str, tuple[str, ...]] = {}
+        self._compactor: threading.Thread | None = None
+        self._pending: set[str] = set()
+
+    @property
+    def root(self) -> Path:
+        """The directory holding every table's segments."""
+        return self.store.root
 
     def ensure_tables(self) -> None:
-        """Create every dataset (schema) and table of the warehouse schema that is missing."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            for table in schema.TABLES:
-                for statement in duckdb_ddl(table):
-                    con.execute(statement)
+        """Create missing tables, migrate an earlier DuckDB file, check every segment is whole."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        copied = warehouse_legacy.migrate(self.path, self.store)
+        if copied:
+            log.info("warehouse: moved %d rows from %s into %s", copied, self.path, self.root)
+        for spec in schema.TABLES:
+            self.store.ensure(spec)
+        self.check()
+
+    def check(self) -> None:
+        """Raise WarehouseDamagedError naming the first segment that is not whole."""
+        for spec in schema.TABLES:
+            if self.store.exists(spec):
+                for path, reason in self.store.damaged(spec):
+                    raise damaged_error(path, reason)
+
+    def repair(self) -> list[Path]:
+        """Move damaged segments aside (their rows are lost); return where they went."""
+        moved = []
+        for spec in schema.TABLES:
+            if self.store.exists(spec):
+                moved += self.store.quarantine(spec)
+        with self._lock:
+            self._views.clear()
+        return moved
 
     def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Append `rows` to `table` in one statement; validation errors name the column."""
+        """Append `rows` to `table` as one segment; validation errors name the column."""
         spec = _table(table)
-        prepared = prepare_rows(spec, rows)
-        if not prepared:
-            return
-        order = f" ORDER BY {quote(spec.partition_field)}" if spec.partition_field else ""
-        with _json_file(prepared) as path:
-            sql = (
-                f"INSERT INTO {quote(spec.dataset)}.{quote(spec.name)} BY NAME "
-                f"SELECT * FROM read_json(?, format='array', "
-                f"columns={duckdb_json_columns(spec)}){order}"
-            )
-            with self._connect() as con:
-                try:
-                    con.execute(sql, [str(path)])
-                except duckdb.CatalogException as exc:
-                    raise NotFoundError(f"{table} does not exist; call ensure_tables() first") from exc
-                except (duckdb.ConversionException, duckdb.ConstraintException,
-                        duckdb.InvalidInputException) as exc:
-                    raise InvalidInputError(f"rows rejected by {table}: {exc}") from exc
+        self._append(spec, rows_to_arrow(spec, rows))
+
+    def insert_batch(self, table: str, batch: Batch) -> None:
+        """Append a batch (rows, a dict of equal-length columns, or a pyarrow.Table) at once."""
+        spec = _table(table)
+        self._append(spec, to_arrow(spec, batch))
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a BigQuery-dialect query with `@params` bound as DuckDB `$params`."""
@@ -77,46 +115,129 @@ class DuckDbWarehouse:
         values = dict(params or {})
         check_params(translation, values)
         bound = {name: _bind(name, value) for name, value in values.items()}
-        with self._connect() as con:
+        for attempt in range(5):
+            cursor = self._cursor()
             try:
-                cursor = con.execute(translation.sql, bound) if bound else con.execute(translation.sql)
-                names = [d[0] for d in cursor.description or ()]
-                records = cursor.fetchall()
+                result = cursor.execute(translation.sql, bound) if bound else cursor.execute(translation.sql)
+                names = [d[0] for d in result.description or ()]
+                records = result.fetchall()
+                break
             except duckdb.CatalogException as exc:
                 raise NotFoundError(f"query refers to something that does not exist: {exc}") from exc
             except (duckdb.ParserException, duckdb.BinderException, duckdb.ConversionException,
-                    duckdb.InvalidInputException, duckdb.OutOfRangeException) as exc:
+                    duckdb.OutOfRangeException) as exc:
                 raise InvalidInputError(f"query failed: {exc}") from exc
+            except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                if str(self.root) not in str(exc):  # not about a segment: the query itself
+                    raise InvalidInputError(f"query failed: {exc}") from exc
+                self._explain_failure(exc, attempt)
+            finally:
+                cursor.close()
         return [{name: _result(value) for name, value in zip(names, record)} for record in records]
 
-    @contextmanager
-    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._open()
-        try:
-            yield con
-        finally:
-            con.close()
+    def compact(self) -> int:
+        """Merge small segments of every table now; return how many segments were merged."""
+        return sum(self.store.compact(spec, force=True) for spec in schema.TABLES if self.store.exists(spec))
 
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.005
+    def close(self) -> None:
+        """Finish a running compaction and release the query engine."""
+        compactor = self._compactor
+        if compactor is not None:
+            compactor.join(timeout=60)
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+            self._views.clear()
+
+    def _append(self, spec: schema.Table, data: pa.Table) -> None:
+        if not data.num_rows:
+            return
+        field = spec.partition_field
+        if field and data.num_rows > 1 and not _sorted(data.column(field)):
+            data = data.sort_by(field)
+        try:
+            self.store.append(spec, data)
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"{spec.ref} does not exist; call ensure_tables() first") from exc
+        except OSError as exc:
+            raise TransientError(f"cannot write to the warehouse at {self.root}: {exc}") from exc
+        if self.store.needs_compaction(spec):
+            self._compact_later(spec)
+
+    def _compact_later(self, spec: schema.Table) -> None:
+        if not self._background:
+            self.store.compact(spec)
+            return
+        with self._lock:
+            self._pending.add(spec.ref)
+            if self._compactor is not None and self._compactor.is_alive():
+                return
+            self._compactor = threading.Thread(target=self._compact_pending, name="warehouse-compactor",
+                                               daemon=True)
+            self._compactor.start()
+
+    def _compact_pending(self) -> None:
         while True:
+            with self._lock:
+                if not self._pending:
+                    self._compactor = None
+                    return
+                ref = self._pending.pop()
             try:
-                con = duckdb.connect(str(self.path))
-                # Results and DATE()/TIMESTAMP_TRUNC must see UTC, as BigQuery does.
-                con.execute("SET TimeZone = 'UTC'")
-                return con
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower():
-                    raise TransientError(f"cannot open warehouse {self.path}: {exc}") from exc
-                if time.monotonic() >= deadline:
-                    raise TransientError(
-                        f"warehouse {self.path} stayed locked by another process for "
-                        f"{self.lock_timeout_s:.0f}s"
-                    ) from exc
-                # Jitter keeps several waiting processes from retrying in lockstep.
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.2)
+                while self.store.compact(schema.table(ref)):
+                    pass
+            except Exception:  # a failed merge loses nothing; the next one retries
+                log.exception("warehouse: compacting %s failed", ref)
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on this instance's DuckDB, its views pointing at the current segments."""
+        with self._lock:
+            if self._con is None:
+                self._con = duckdb.connect(":memory:")
+                # Results and DATE()/TIMESTAMP_TRUNC must see UTC, as BigQuery does; segments never
+                # change once written, so their footers can be cached.
+                self._con.execute("SET TimeZone = 'UTC'")
+                self._con.execute("SET parquet_metadata_cache = true")
+            for spec in schema.TABLES:
+                self._refresh_view(self._con, spec)
+            return self._con.cursor()
+
+    def _refresh_view(self, con: duckdb.DuckDBPyConnection, spec: schema.Table) -> None:
+        if not self.store.exists(spec):
+            if self._views.pop(spec.ref, None) is not None:
+                con.execute(f"DROP VIEW IF EXISTS {quote(spec.dataset)}.{quote(spec.name)}")
+            return
+        files = tuple(str(s.path) for s in self.store.visible(spec))
+        if self._views.get(spec.ref) == files:
+            return
+        if not files:
+            self.store.ensure(spec)
+            files = tuple(str(s.path) for s in self.store.visible(spec))
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        columns = ", ".join(quote(c.name) for c in spec.columns)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.dataset)}")
+        con.execute(
+            f"CREATE OR REPLACE VIEW {quote(spec.dataset)}.{quote(spec.name)} AS "
+            f"SELECT {columns} FROM read_parquet([{listed}], union_by_name = true)"
+        )
+        self._views[spec.ref] = files
+
+    def _explain_failure(self, exc: duckdb.Error, attempt: int) -> None:
+        """Raise what a failed scan means: a damaged segment, or (after retries) a transient error."""
+        with self._lock:
+            self._views.clear()  # a segment may have been merged and deleted: list again
+        for spec in schema.TABLES:
+            if not self.store.exists(spec):
+                continue
+            for segment in self.store.visible(spec):
+                if segment.path.name in str(exc):
+                    reason = check_file(segment.path)
+                    if reason:
+                        raise damaged_error(segment.path, reason) from exc
+        if attempt >= 4:
+            raise TransientError(f"warehouse query failed on {self.root}: {exc}") from exc
+        log.info("warehouse: retrying a query whose segments changed under it: %s", exc)
 
 
 def _table(ref: str) -> schema.Table:
@@ -126,15 +247,10 @@ def _table(ref: str) -> schema.Table:
         raise InvalidInputError(str(exc.args[0])) from None
 
 
-@contextmanager
-def _json_file(rows: list[dict[str, Any]]) -> Iterator[Path]:
-    fd, name = tempfile.mkstemp(prefix="farm-warehouse-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(rows, separators=(",", ":")))
-        yield Path(name)
-    finally:
-        os.unlink(name)
+def _sorted(column: pa.ChunkedArray) -> bool:
+    if column.null_count:
+        return False
+    return bool(pc.all(pc.greater_equal(column[1:], column[:-1])).as_py())
 
 
 def _bind(name: str, value: Any) -> Any:

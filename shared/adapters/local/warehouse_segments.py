@@ -1,0 +1,303 @@
+"""Append-only Parquet segments: the local warehouse's storage, safe under `kill -9`.
+
+Every insert writes one new file: a hidden temporary in the table's directory, fsynced, then
+renamed to `s-<time>-<random>.parquet` and the directory fsynced. A rename is atomic, so a
+segment is either whole or absent; nothing is ever modified in place, so no process, thread or
+crash can damage what another wrote. A call that returned has its rows on disk, exactly once.
+
+Many small segments are merged (compacted) into `m-*.parquet` files whose Parquet metadata
+lists the segments they replace; readers skip replaced segments, so rows are never seen twice,
+even when a compaction dies between writing the merged file and deleting its sources. Sources
+are deleted only `grace_s` after the merged file appeared, so a reader that listed the directory
+just before still finds them. One compaction per table at a time (a non-blocking flock).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shared.errors import FarmError
+from shared.schemas.warehouse import Table
+
+from .warehouse_arrow import arrow_schema
+
+SUFFIX = ".parquet"
+REPLACES = b"farm.replaces"
+ROW_GROUP = 122_880  # DuckDB's own row group size: min/max per group prune time-range filters
+_TMP_MAX_AGE_S = 3600.0  # a temporary older than this belongs to a writer that died
+
+
+class WarehouseDamagedError(FarmError):
+    """A warehouse file cannot be read; the message names it and the way out."""
+
+    code = "data_loss"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One visible Parquet file of a table."""
+
+    path: Path
+    size: int
+
+
+class SegmentStore:
+    """The tables of one warehouse as directories of immutable Parquet segments."""
+
+    def __init__(self, root: Path, *, compact_at: int = 16, small_bytes: int = 4 << 20,
+                 merge_bytes: int = 32 << 20, grace_s: float = 60.0) -> None:
+        self.root = Path(root)
+        self.compact_at = compact_at
+        self.small_bytes = small_bytes
+        self.merge_bytes = merge_bytes
+        self.grace_s = grace_s
+        self._replaces: dict[str, frozenset[str]] = {}  # merged files never change: cache forever
+
+    def table_dir(self, spec: Table) -> Path:
+        """The directory holding `spec`'s segments."""
+        return self.root / spec.dataset / spec.name
+
+    def exists(self, spec: Table) -> bool:
+        """Whether `ensure` has created the table."""
+        return self.table_dir(spec).is_dir()
+
+    def ensure(self, spec: Table) -> None:
+        """Create the table's directory and its empty schema segment when missing."""
+        directory = self.table_dir(spec)
+        directory.mkdir(parents=True, exist_ok=True)
+        if not (directory / schema_name(spec)).exists():
+            _write_atomically(directory, schema_name(spec), arrow_schema(spec).empty_table())
+
+    def append(self, spec: Table, data: pa.Table, *, name: str | None = None) -> Path:
+        """Write `data` as a new segment; when this returns the rows are durable."""
+        directory = self.table_dir(spec)
+        if not directory.is_dir():
+            raise FileNotFoundError(directory)
+        if not (directory / schema_name(spec)).exists():
+            self.ensure(spec)  # the schema changed since ensure_tables ran: add its segment
+        return _write_atomically(directory, name or _new_name("s"), data)
+
+    def visible(self, spec: Table) -> list[Segment]:
+        """The segments a reader must scan: every file not replaced by a merged one."""
+        directory = self.table_dir(spec)
+        current = schema_name(spec)
+        for _ in range(20):
+            try:
+                sizes = _listing(directory, current)
+                replaced: set[str] = set()
+                for name in sizes:
+                    if name.startswith("m-"):
+                        replaced |= self.replaced_by(directory / name)
+                return [Segment(directory / n, sizes[n]) for n in sorted(sizes) if n not in replaced]
+            except FileNotFoundError:
+                if not directory.is_dir():
+                    raise
+                # A merged file was deleted while listing (a newer one replaces it): list again.
+        raise WarehouseDamagedError(f"the warehouse directory {directory} keeps changing under its reader")
+
+    def replaced_by(self, path: Path) -> frozenset[str]:
+        """The segment names that merged file `path` replaces (read once from its footer)."""
+        key = str(path)
+        known = self._replaces.get(key)
+        if known is None:
+            try:
+                metadata = pq.read_metadata(path).metadata or {}
+            except (pa.ArrowInvalid, OSError) as exc:
+                if isinstance(exc, FileNotFoundError):
+                    raise
+                raise damaged_error(path, exc) from exc
+            known = frozenset(json.loads(metadata.get(REPLACES, b"[]")))
+            self._replaces[key] = known
+        return known
+
+    def damaged(self, spec: Table) -> list[tuple[Path, str]]:
+        """Visible segments that are not whole Parquet files, with the reason."""
+        found = []
+        for segment in self.visible(spec):
+            reason = check_file(segment.path)
+            if reason:
+                found.append((segment.path, reason))
+        return found
+
+    def quarantine(self, spec: Table) -> list[Path]:
+        """Move damaged segments to `<root>/damaged/`; return where they went."""
+        moved = []
+        for path, _ in self.damaged(spec):
+            target = self.root / "damaged" / spec.ref / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(path, target)
+            _fsync_dir(path.parent)
+            self._replaces.pop(str(path), None)
+            moved.append(target)
+        return moved
+
+    def needs_compaction(self, spec: Table) -> bool:
+        """Whether enough small segments have piled up to merge them."""
+        return len(self._small(spec)) >= self.compact_at
+
+    def compact(self, spec: Table, *, force: bool = False) -> int:
+        """Merge small segments into one; return how many were merged (0: nothing or busy)."""
+        directory = self.table_dir(spec)
+        with _try_lock(directory / ".compact.lock") as held:
+            if not held:
+                return 0
+            self._collect_garbage(spec)
+            small = self._small(spec)
+            if len(small) < (2 if force else self.compact_at):
+                return 0
+            chosen, total = [], 0
+            for segment in small:
+                if len(chosen) >= 2 and total + segment.size > self.merge_bytes:
+                    break
+                chosen.append(segment)
+                total += segment.size
+            merged = pa.concat_tables([read_segment(spec, s.path) for s in chosen])
+            if spec.partition_field:
+                merged = merged.sort_by(spec.partition_field)
+            names = json.dumps([s.path.name for s in chosen]).encode()
+            _write_atomically(directory, _new_name("m"), merged, metadata={REPLACES: names})
+            return len(chosen)
+
+    def _small(self, spec: Table) -> list[Segment]:
+        current = schema_name(spec)
+        return [s for s in self.visible(spec) if s.size < self.small_bytes and s.path.name != current]
+
+    def _collect_garbage(self, spec: Table) -> None:
+        # Called under the compaction lock. A replaced file goes once its replacement is older
+        # than the grace period; a merged file goes only after its own sources are gone, or they
+        # would become visible again next to the rows it holds.
+        directory = self.table_dir(spec)
+        now = time.time()
+        ages = {}
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                try:
+                    ages[entry.name] = now - entry.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+        for name, age in ages.items():
+            if name.startswith(".tmp-") and age > _TMP_MAX_AGE_S:
+                (directory / name).unlink(missing_ok=True)
+        merged = {n: self.replaced_by(directory / n) for n in ages if n.startswith("m-") and n.endswith(SUFFIX)}
+        doomed = {r for m, sources in merged.items() if ages[m] > self.grace_s for r in sources if r in ages}
+        for name in sorted(doomed, key=lambda n: n.startswith("m-")):  # plain segments first
+            if name.startswith("m-") and any((directory / s).exists() for s in merged.get(name, ())):
+                continue
+            (directory / name).unlink(missing_ok=True)
+            self._replaces.pop(str(directory / name), None)
+
+
+def schema_name(spec: Table) -> str:
+    """The name of the table's empty segment for the current schema (readers never see none)."""
+    digest = hashlib.sha256(arrow_schema(spec).serialize().to_pybytes()).hexdigest()[:16]
+    return f"_schema-{digest}{SUFFIX}"
+
+
+def read_segment(spec: Table, path: Path) -> pa.Table:
+    """Read one segment in the current schema (older segments are converted)."""
+    data = pq.read_table(path)
+    schema = arrow_schema(spec)
+    if data.schema.equals(schema, check_metadata=False):
+        return data.replace_schema_metadata(None)
+    # Written under another schema: Arrow fills missing columns and fields with nulls.
+    return pa.Table.from_pylist(data.to_pylist(), schema=schema)
+
+
+def check_file(path: Path) -> str | None:
+    """Why `path` is not a whole Parquet file, or None when its footer reads back."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(4)
+            f.seek(max(size - 4, 0))
+            tail = f.read(4)
+        if size < 12 or head != b"PAR1" or tail != b"PAR1":
+            return f"not a whole Parquet file ({size} bytes, magic {head!r}...{tail!r})"
+        pq.read_metadata(path)
+    except (OSError, pa.ArrowException) as exc:
+        return str(exc)
+    return None
+
+
+def damaged_error(path: Path, cause: object) -> WarehouseDamagedError:
+    """The error that names a damaged segment and how to go on without it."""
+    return WarehouseDamagedError(
+        f"warehouse segment {path} is damaged ({cause}). Run `farm data repair` to move damaged "
+        f"segments aside into {path.parents[2] / 'damaged'} (the rows in them are lost unless you "
+        f"restore the file from a backup), then start again."
+    )
+
+
+def _listing(directory: Path, current_schema: str) -> dict[str, int]:
+    sizes = {}
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            name = entry.name
+            if not name.endswith(SUFFIX) or name.startswith("."):
+                continue
+            if name.startswith("_schema-") and name != current_schema:
+                continue  # an older schema's empty segment
+            sizes[name] = entry.stat().st_size
+    return sizes
+
+
+def _new_name(kind: str) -> str:
+    # Time first so names sort in write order; the random part makes them unique everywhere.
+    return f"{kind}-{time.time_ns():020d}-{uuid.uuid4().hex[:16]}{SUFFIX}"
+
+
+def _write_atomically(directory: Path, name: str, data: pa.Table,
+                      metadata: dict[bytes, bytes] | None = None) -> Path:
+    target = directory / name
+    tmp = directory / f".tmp-{uuid.uuid4().hex}{SUFFIX}"
+    if metadata:
+        data = data.replace_schema_metadata({**(data.schema.metadata or {}), **metadata})
+    try:
+        pq.write_table(data, tmp, compression="zstd", row_group_size=ROW_GROUP)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(directory)  # the rename itself must survive a power cut before we acknowledge
+    return target
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _try_lock(path: Path) -> Iterator[bool]:
+    # flock belongs to the open file description: it excludes other threads' opens too, and the
+    # kernel drops it when the holder dies, even by kill -9.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
