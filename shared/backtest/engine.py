@@ -1,8 +1,9 @@
 """The backtest engine: one cerebro over the loaded bars, the agent, FMEL and the equity record.
 
-`run_strategy` is everything between "bars and an Agent class" and "metrics and trades": it
-never touches a port, so it runs unchanged in the sandboxed step of a Cloud Build job and in
-the local subprocess.
+`build_cerebro` is the platform's (trusted) side of every backtest: feeds, broker and equity
+record; `collect` turns a finished run into metrics and trades. `run_strategy` runs a trusted
+strategy in-process on it; agents run on the same cerebro through the harness
+(`shared.harness.backtest_host`). None of it touches a port.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from shared.market.loader import make_feed
 
 PERIODS_PER_YEAR = {"1Day": DAILY, "1Hour": DAILY * 7, "15Min": DAILY * 26, "5Min": DAILY * 78, "1Min": MINUTE}
 Row = dict[str, Any]
+DEFAULT_CASH = 25_000.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,16 +113,10 @@ class EquityRecorder(bt.Analyzer):
             )
 
 
-def run_strategy(
-    agent: type[bt.Strategy],
-    frames: Mapping[str, pd.DataFrame],
-    *,
-    timeframe: str = "1Day",
-    cash: float = 25_000.0,
-    commission: float = 0.0,
-    fmel: FmelContext | None = None,
-) -> EngineResult:
-    """Backtest `agent` over one feed per symbol; FMEL records every decision when given."""
+def build_cerebro(
+    frames: Mapping[str, pd.DataFrame], *, timeframe: str, cash: float, commission: float
+) -> bt.Cerebro:
+    """The platform's side of a backtest: feeds, the simulated broker and the equity record."""
     frames = {s: f for s, f in frames.items() if len(f)}
     if not frames:
         raise InvalidInputError("no bars for any requested symbol in the window")
@@ -131,21 +127,22 @@ def run_strategy(
         cerebro.adddata(make_feed(symbol, frame, timeframe))
     cerebro.broker.setcash(cash)
     cerebro.broker.setcommission(commission=commission)
-    cerebro.addstrategy(agent)
     cerebro.addanalyzer(EquityRecorder, _name="equity")
-    if fmel is not None:
-        cerebro.addanalyzer(
-            FmelAnalyzer,
-            _name="fmel",
-            agent_id=fmel.agent_id,
-            user_id=fmel.user_id,
-            session_id=fmel.session_id,
-            mode="backtest",
-            sink=fmel.sink,
-        )
-    strategy = cerebro.run()[0]
+    return cerebro
+
+
+def add_fmel(cerebro: bt.Cerebro, fmel: FmelContext, *, reported: bool = False) -> None:
+    """Record every decision of the run into `fmel.sink` (as the agent reported it, if `reported`)."""
+    cerebro.addanalyzer(
+        FmelAnalyzer, _name="fmel", agent_id=fmel.agent_id, user_id=fmel.user_id,
+        session_id=fmel.session_id, mode="backtest", sink=fmel.sink, reported=reported,
+    )
+
+
+def collect(strategy: bt.Strategy, timeframe: str, *, fmel: bool) -> EngineResult:
+    """Compute the metrics of a finished run from the platform's own equity record."""
     equity: EquityRecorder = strategy.analyzers.equity
-    decisions = strategy.analyzers.fmel.decisions if fmel is not None else len(equity.values)
+    decisions = strategy.analyzers.fmel.decisions if fmel else len(equity.values)
     stamps = [num_to_utc(t) for t in equity.times]
     metrics = compute_metrics(
         stamps,
@@ -156,6 +153,27 @@ def run_strategy(
         periods_per_year=PERIODS_PER_YEAR[timeframe],
     )
     return EngineResult(metrics, [_trade_row(t) for t in equity.trades], decisions)
+
+
+def run_strategy(
+    agent: type[bt.Strategy],
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    timeframe: str = "1Day",
+    cash: float = DEFAULT_CASH,
+    commission: float = 0.0,
+    fmel: FmelContext | None = None,
+) -> EngineResult:
+    """Backtest a TRUSTED strategy in this process (reference runs, benchmarks, platform code).
+
+    Agents never run here: their backtests go through `shared.harness.backtest_host`, which runs
+    the same cerebro with the agent in a sandboxed process. FMEL records every decision when given.
+    """
+    cerebro = build_cerebro(frames, timeframe=timeframe, cash=cash, commission=commission)
+    cerebro.addstrategy(agent)
+    if fmel is not None:
+        add_fmel(cerebro, fmel)
+    return collect(cerebro.run()[0], timeframe, fmel=fmel is not None)
 
 
 def _backfilled(closes: list[float]) -> list[float]:

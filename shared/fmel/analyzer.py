@@ -18,9 +18,11 @@ import backtrader as bt
 
 from shared.errors import InvalidInputError
 from shared.fmel.record import action_for, decision_ids
+from shared.fmel.reported import ReportedReads
 from shared.fmel.tracker import AccessTracker, summarise
 
 Row = dict[str, Any]
+STAGES = ("prenext", "nextstart", "next")
 _DAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # backtrader's float date 1.0
 _DAY_ONE_POSIX = -62_135_596_800  # the POSIX time of _DAY_ONE, in seconds
 
@@ -47,6 +49,9 @@ class FmelAnalyzer(bt.Analyzer):
         ("sink", None),  # Callable[[Row], None]; None keeps rows in memory only
         ("keep_rows", False),
         ("expand_indicators", False),  # spell indicator reads out bar by bar (exact, much bigger)
+        # Record a harness run: the strategy is the host's `AgentProxy`, and the stage, reads
+        # and note of each decision are what the agent's process reported (docs/trust-boundary.md).
+        ("reported", False),
     )
 
     def start(self) -> None:
@@ -64,8 +69,10 @@ class FmelAnalyzer(bt.Analyzer):
         self._placed: list[bt.Order] = []
         self._pending: Row | None = None
         self._open_actions: dict[int, Row] = {}
-        self._tracker = AccessTracker(self.strategy)
-        self._tracker.install()
+        self._tracker = None if p.reported else AccessTracker(self.strategy)
+        self._reported = ReportedReads(list(self.strategy.datas)) if p.reported else None
+        if self._tracker is not None:
+            self._tracker.install()
         # What every row repeats, looked up once rather than per decision.
         strategy = self.strategy
         broker = strategy.broker
@@ -76,15 +83,17 @@ class FmelAnalyzer(bt.Analyzer):
         self._row_ids = (p.agent_id, p.user_id, p.session_id, p.mode)
         self._decision_id = decision_ids(p.session_id)
         self._expand = bool(p.expand_indicators)
+        wrap = self._decision if self._tracker is not None else self._reported_decision
         for stage in ("prenext", "nextstart", "next"):
-            setattr(strategy, stage, self._decision(stage, getattr(strategy, stage)))
+            setattr(strategy, stage, wrap(stage, getattr(strategy, stage)))
         for name in ("buy", "sell"):
             setattr(strategy, name, self._placing(getattr(strategy, name)))
 
     def stop(self) -> None:
         """Emit the last decision and restore the strategy's classes and methods."""
         self._emit()
-        self._tracker.uninstall()
+        if self._tracker is not None:
+            self._tracker.uninstall()
         for name in ("prenext", "nextstart", "next", "buy", "sell"):
             self.strategy.__dict__.pop(name, None)
 
@@ -142,6 +151,32 @@ class FmelAnalyzer(bt.Analyzer):
                 cell[0] = None
                 self._inside = False
                 self._pending = self._build(stage, labels, reads)
+
+        return decide
+
+    def _reported_decision(self, stage: str, method: Callable[[], Any]) -> Callable[[], Any]:
+        """Wrap the proxy's step: one row per decision the agent reported, none for silent steps."""
+        reported = self._reported
+        assert reported is not None
+        strategy = self.strategy
+
+        def decide(*args: Any, **kwargs: Any) -> Any:
+            if self._pending is not None:
+                self._emit()
+            self._inside = True
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self._inside = False
+                reply = strategy.agent_reply
+                agent_stage = reply[2] if reply is not None else None
+                if agent_stage not in STAGES:
+                    self._placed = []  # orders placed outside a decision have no row of their own
+                else:
+                    reported.define(reply[5])
+                    reads = reported.resolve(reply[6])
+                    labels = (action_for(agent_stage, 0), action_for(agent_stage, 1))
+                    self._pending = self._build(agent_stage, labels, reads)
 
         return decide
 

@@ -1,0 +1,94 @@
+"""Turn the reads an agent reports over the harness channel into FMEL raw reads, on host feeds.
+
+The agent names a source (a feed line, or an indicator and the feed lines it is built on) and
+`ago`/`size`; the host builds the same `FeedLine`/`Lineage` over its own `FeedInfo`s, so data
+hashes come from the trusted bars. Reports that cannot be true are dropped and counted: unknown
+feeds or sources, and any index after the current bar (the agent never had such a bar).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backtrader as bt
+
+from shared.fmel.tracker import FeedInfo, FeedLine, Lineage, Read
+
+MAX_SOURCES = 4096
+MAX_ROOTS = 64
+MAX_READS = 4096  # per decision
+MAX_WINDOW = 1_000_000
+MAX_NAME = 64
+FIELDS = frozenset({"open", "high", "low", "close", "volume", "openinterest", "trade_count", "vwap"})
+
+
+class ReportedReads:
+    """The sources one agent has defined so far and the conversion of its reads."""
+
+    def __init__(self, datas: list[bt.AbstractDataBase]) -> None:
+        self.feeds = [FeedInfo(data, data._name or f"data{i}") for i, data in enumerate(datas)]
+        self.sources: dict[int, FeedLine | Lineage] = {}
+        self.dropped = 0
+        self._lines: dict[tuple[int, str], FeedLine] = {}
+
+    def define(self, definitions: Any) -> None:
+        """Register `[id, name | None, [[feed, field], ...], window]` entries; drop bad ones."""
+        if not isinstance(definitions, list):
+            return
+        for entry in definitions:
+            source = self._source(entry)
+            if source is None:
+                self.dropped += 1
+            else:
+                self.sources[entry[0]] = source
+
+    def resolve(self, reads: Any) -> list[Read]:
+        """Return `(source, ago, size)` reads for the reported `[id, ago, size]` entries."""
+        if not isinstance(reads, list):
+            return []
+        out: list[Read] = []
+        sources = self.sources
+        for entry in reads[:MAX_READS]:
+            try:
+                number, ago, size = entry
+                source = sources[number]
+            except (TypeError, ValueError, KeyError):
+                self.dropped += 1
+                continue
+            if type(ago) is not int or type(size) is not int or ago > 0 or not 0 < size <= MAX_WINDOW:
+                self.dropped += 1  # a bar after the current one, or no bar at all
+                continue
+            out.append((source, ago, size))
+        self.dropped += max(0, len(reads) - MAX_READS)
+        return out
+
+    def _source(self, entry: Any) -> FeedLine | Lineage | None:
+        try:
+            number, name, roots, window = entry
+        except (TypeError, ValueError):
+            return None
+        if type(number) is not int or len(self.sources) >= MAX_SOURCES and number not in self.sources:
+            return None
+        if not isinstance(roots, list) or not 0 < len(roots) <= MAX_ROOTS:
+            return None
+        lines = [self._line(root) for root in roots]
+        if any(line is None for line in lines):
+            return None
+        if name is None:
+            return lines[0] if len(lines) == 1 else None
+        if not isinstance(name, str) or type(window) is not int or not 0 < window <= MAX_WINDOW:
+            return None
+        label = "".join(c for c in name[:MAX_NAME] if c.isalnum() or c in "_.") or "Indicator"
+        return Lineage(label, tuple(lines), window)  # type: ignore[arg-type]
+
+    def _line(self, root: Any) -> FeedLine | None:
+        try:
+            index, field = root
+        except (TypeError, ValueError):
+            return None
+        if type(index) is not int or not 0 <= index < len(self.feeds) or field not in FIELDS:
+            return None
+        line = self._lines.get((index, field))
+        if line is None:
+            line = self._lines[(index, field)] = FeedLine(self.feeds[index], field)
+        return line

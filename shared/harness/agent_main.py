@@ -1,0 +1,81 @@
+"""The untrusted side of the agent harness: `python -m shared.harness.agent_main --in 3 --out 4 --bundle DIR`.
+
+Runs inside the sandbox (bubblewrap locally, a no-network container step or a gVisor pod on
+Google Cloud) with nothing but the agent's bundle and a connected channel: no store, no
+credential, no network. It loads the agent, runs backtrader bar by bar on the frames the host
+sends, and reports each decision. Nothing it sends is believed without checks on the host side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import backtrader as bt
+
+from shared.backtest.bundle import load_agent, user_traceback
+from shared.harness import wire
+from shared.harness.agent_brokers import MirrorBroker
+from shared.harness.agent_capture import DecisionCapture
+from shared.harness.agent_feed import AgentChannel, make_feeds
+
+MAX_ERROR_CHARS = 8000
+
+
+def run(endpoint: wire.Endpoint, bundle_dir: Path) -> int:
+    """Serve one run over `endpoint`; 0 when the agent ran to the end, 1 when it failed."""
+    hello = endpoint.receive()
+    if hello is None or hello[0] != wire.HELLO or not isinstance(hello[1], dict):
+        raise wire.ProtocolError("the host must start with hello")
+    options = hello[1]
+    try:
+        agent = load_agent(bundle_dir)
+    except Exception as exc:  # noqa: BLE001 - importing the agent's code may raise anything
+        endpoint.send([wire.ERROR, user_traceback(exc, bundle_dir)[-MAX_ERROR_CHARS:]])
+        return 1
+    channel = AgentChannel(endpoint, list(options["symbols"]))
+    cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=True)
+    for feed in make_feeds(channel, options["timeframe"]):
+        cerebro.adddata(feed)
+    if options.get("mode", "backtest") == "paper":
+        from shared.harness.agent_proxy_broker import ProxyBroker
+
+        cerebro.setbroker(ProxyBroker(channel))
+    else:
+        cerebro.setbroker(MirrorBroker(channel))
+        cerebro.broker.setcash(float(options["cash"]))
+        cerebro.broker.setcommission(commission=float(options["commission"]))
+    cerebro.addstrategy(agent)
+    cerebro.addanalyzer(DecisionCapture, _name="fmel_capture", channel=channel)
+    endpoint.send([wire.READY])
+    try:
+        strategy = cerebro.run()[0]
+    except wire.ProtocolError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the agent raises is its failure
+        endpoint.send([wire.ERROR, user_traceback(exc, bundle_dir)[-MAX_ERROR_CHARS:]])
+        return 1
+    channel.finish(strategy.analyzers.fmel_capture.decisions)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, connect the channel and serve the run."""
+    parser = argparse.ArgumentParser(prog="python -m shared.harness.agent_main", description=__doc__)
+    parser.add_argument("--in", dest="read_fd", type=int, required=True, help="the channel from the host")
+    parser.add_argument("--out", dest="write_fd", type=int, required=True, help="the channel to the host")
+    parser.add_argument("--bundle", type=Path, required=True)
+    args = parser.parse_args(argv)
+    # Two pipes rather than a socket: a pipe's round trip is about half a Unix socket's.
+    endpoint = wire.Endpoint(args.read_fd, args.write_fd, max_message=wire.MAX_HOST_MESSAGE)
+    try:
+        return run(endpoint, args.bundle.resolve())
+    except (wire.ProtocolError, OSError) as exc:
+        print(f"agent harness: channel failed: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

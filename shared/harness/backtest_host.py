@@ -1,0 +1,130 @@
+"""The trusted host of a backtest: run the agent sandboxed, score what its orders earn.
+
+    agent process (sandbox) <--socket--> conductor (trusted) --pipe--> host cerebro (this process)
+
+The host encodes the run's bars as frames, starts the agent through an `AgentLauncher` (the
+sandbox) and the conductor, and runs the platform's cerebro (`shared.backtest.engine`) with an
+`AgentProxy` placing the agent's orders one step behind the agent. Metrics, trades and the FMEL
+record come from this process only. docs/trust-boundary.md has the why.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+from shared.backtest.engine import EngineResult, FmelContext, add_fmel, build_cerebro, collect
+from shared.harness import frames as framing
+from shared.harness import wire
+from shared.harness.links import RelayedReplies
+from shared.harness.output import CappedOutput
+from shared.harness.puppet import AgentFailed, AgentProxy
+
+log = logging.getLogger(__name__)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class AgentLauncher(Protocol):
+    """Starts the agent's process (`shared.harness.agent_main`) in a sandbox."""
+
+    def start(self, *, channel_fds: tuple[int, int], bundle_dir: Path, output_fd: int) -> subprocess.Popen[bytes]:
+        """Start it with the channel's (read, write) fds inherited and stdout/stderr on `output_fd`."""
+        ...
+
+
+@dataclass
+class HarnessRun:
+    """A finished sandboxed backtest: the host's result, or the agent's failure, and its output."""
+
+    result: EngineResult | None
+    error: str | None
+    output: str
+    violations: int = 0
+    dropped_reads: int = 0
+
+
+def run_backtest(
+    launcher: AgentLauncher,
+    bundle_dir: Path,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    scratch: Path,
+    timeframe: str = "1Day",
+    cash: float = 25_000.0,
+    commission: float = 0.0,
+    fmel: FmelContext | None = None,
+) -> HarnessRun:
+    """Backtest the agent in `bundle_dir` over `frames`; `scratch` is a trusted working folder."""
+    cerebro = build_cerebro(frames, timeframe=timeframe, cash=cash, commission=commission)
+    symbols = [data._name for data in cerebro.datas]
+    used = {symbol: frames[symbol] for symbol in symbols}
+    scratch.mkdir(parents=True, exist_ok=True)
+    output = CappedOutput(scratch / "agent-output.log")
+    to_agent_r, to_agent_w = os.pipe()
+    from_agent_r, from_agent_w = os.pipe()
+    try:
+        agent = launcher.start(channel_fds=(to_agent_r, from_agent_w), bundle_dir=bundle_dir,
+                               output_fd=output.write_fd)
+    finally:
+        os.close(to_agent_r)
+        os.close(from_agent_w)
+        output.close_writer()
+    hello = framing.hello(symbols, timeframe=timeframe, cash=cash, commission=commission, mode="backtest")
+    encoded, _ = framing.encode_run(hello, used)
+    frames_path = scratch / "frames.bin"
+    frames_path.write_bytes(encoded)
+    read_fd, write_fd = os.pipe()
+    conductor = subprocess.Popen(
+        [sys.executable, "-m", "shared.harness.conductor", "--frames", str(frames_path),
+         "--to-agent", str(to_agent_w), "--from-agent", str(from_agent_r), "--host-fd", str(write_fd)],
+        pass_fds=(to_agent_w, from_agent_r, write_fd), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    for fd in (write_fd, to_agent_w, from_agent_r):
+        os.close(fd)
+    link = RelayedReplies(wire.Endpoint(read_fd, max_message=wire.MAX_AGENT_MESSAGE + 1024))
+    result = error = None
+    violations = dropped = 0
+    try:
+        link.wait_ready()
+        cerebro.addstrategy(AgentProxy, link=link)
+        if fmel is not None:
+            add_fmel(cerebro, fmel, reported=True)
+        strategy = cerebro.run()[0]
+        link.drain()
+        result = collect(strategy, timeframe, fmel=fmel is not None)
+        violations = strategy.violations
+        dropped = strategy.analyzers.fmel._reported.dropped if fmel is not None else 0
+    except AgentFailed as exc:
+        error = exc.message[-8000:]
+    finally:
+        os.close(read_fd)
+        grace = 5.0 if error is None else 0.5  # a failed agent has nothing left worth waiting for
+        _end(agent, "agent", grace)
+        _end(conductor, "conductor", grace)
+        frames_path.unlink(missing_ok=True)
+    if error is None and agent.returncode not in (0, None):
+        log.info("agent process exited with %s after finishing", agent.returncode)
+    return HarnessRun(result, error, output.finish(), violations, dropped)
+
+
+def _end(process: subprocess.Popen[bytes], name: str, grace_s: float = 5.0) -> None:
+    """Wait briefly for a process that should be finishing, then kill it (and its group)."""
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        log.warning("%s process %s did not exit; killing it", name, process.pid)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            process.kill()
+        process.wait()
