@@ -1,4 +1,4 @@
-"""Query-string decoding shared by the leaderboard routes."""
+"""Query-string decoding shared by the leaderboard routes, and their ports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import flask
 from functions import _platform
 from shared.leaderboard.scoring import DEFAULT_METRIC, DEFAULT_MODE, DEFAULT_PERIOD, Ranking
 from shared.services.leaderboard import Leaderboards
+from shared.services.market_labels import label, replay_label
 
 
 def ranking_from(request: flask.Request) -> Ranking:
@@ -20,6 +21,11 @@ def ranking_from(request: flask.Request) -> Ranking:
 
 
 def leaderboards() -> Leaderboards:
-    """The leaderboard's ports from the process's platform."""
+    """The leaderboard's ports and the paper track record from the process's platform."""
     platform = _platform.platform()
-    return Leaderboards(platform.warehouse, platform.cache, platform.documents)
+    settings = platform.settings
+    # Paper sessions trade on what the bus carries: the synthetic replay locally, Alpaca's on GCP.
+    paper_data = replay_label() if settings.backend == "local" else label([f"alpaca-{settings.ingester_feed}"])
+    return Leaderboards(platform.warehouse, platform.cache, platform.documents,
+                        paper_min_days=settings.paper_min_days, paper_min_trades=settings.paper_min_trades,
+                        paper_data=paper_data)

@@ -53,6 +53,9 @@ class Settings:
     # Per-user rate-limit overrides, "class=count/window_s" (e.g. "requests=100/60"); see
     # shared.services.rate_limits for the classes and their defaults.
     rate_limits: tuple[str, ...] = ()
+    # Paper leaderboard: a track record ranks once it spans this many days with this many trades.
+    paper_min_days: int = 5
+    paper_min_trades: int = 5
     # Backtest jobs (SPEC §7): wall-clock budget per run; the CPU-time limit follows it.
     backtest_budget_s: int = 1800
     # Runtime broker (SPEC §9): "simulated" fills on the bus's bars, "alpaca" trades Alpaca paper

@@ -41,10 +41,12 @@ def pseudonym(uid: str) -> str:
     return "trader-" + hashlib.sha256(uid.encode()).hexdigest()[:8]
 
 
-def public_entry(row: Mapping[str, Any], rank: int, owner: str) -> dict[str, Any]:
-    """The public form of one ranked row: metrics and the score with its components."""
+def public_entry(row: Mapping[str, Any], rank: int, owner: str, evaluation_id: str | None = None) -> dict[str, Any]:
+    """The public form of one ranked row: metrics, the score with its components and, for a
+    backtest, the standard evaluation it was ranked on (the page's `evaluation` details it)."""
     as_of = row.get("as_of")
-    return {
+    evaluation = {"evaluation": evaluation_id} if evaluation_id else {}
+    return evaluation | {
         "rank": rank,
         "agent_id": row["agent_id"],
         "agent_name": row.get("agent_name") or row["agent_id"],

@@ -36,6 +36,11 @@ DEFAULT_PERIOD: Period = "all"
 
 MIN_TRADES = 5
 MIN_OBSERVATIONS = 30
+# Paper: a track record ranks once it spans this many days with this many trades (settings
+# FARM_PAPER_MIN_DAYS / FARM_PAPER_MIN_TRADES override both); returns are taken per bucket.
+PAPER_MIN_DAYS = 5
+PAPER_MIN_TRADES = 5
+PAPER_BUCKET_S = 86_400  # one value per day: daily returns, annualised by sqrt(365.25)
 # Observations per year by backtest timeframe, the same convention as shared.backtest.metrics.
 PERIODS_PER_YEAR: dict[str, float] = {"1Min": 252 * 390, "1Hour": 252 * 6.5, "1Day": 252}
 _PERIOD_DAYS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
@@ -97,3 +102,13 @@ def per_observation_sharpe(annual_sharpe: float | None, timeframe: str | None) -
 def eligible(trades: int | None, observations: int | None) -> bool:
     """Whether a track record is long enough to be ranked on its score."""
     return (trades or 0) >= MIN_TRADES and (observations or 0) >= MIN_OBSERVATIONS
+
+
+def not_yet_ranked(days: float | None, trades: int | None, min_days: float, min_trades: int) -> dict[str, object]:
+    """What a paper track record still needs before it ranks, and the line that says so."""
+    more_days = max(0, math.ceil(min_days - (days or 0.0) - 1e-9))
+    more_trades = max(0, min_trades - (trades or 0))
+    needs = [f"{more_days} more day{'s' if more_days != 1 else ''}"] if more_days else []
+    needs += [f"{more_trades} more trade{'s' if more_trades != 1 else ''}"] if more_trades else []
+    return {"days_remaining": more_days, "trades_remaining": more_trades,
+            "message": "not yet ranked: " + ", ".join(needs or ["ranking at the next refresh"])}

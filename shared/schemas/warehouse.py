@@ -213,7 +213,19 @@ PAPER_SNAPSHOTS = Table(
     clustering=("agent_id", "session_id"),
 )
 
-TABLES: tuple[Table, ...] = (BARS, NEWS, DECISIONS, BACKTEST_RUNS, PAPER_SNAPSHOTS)
+AGENT_DELETIONS = Table(
+    "analytics",
+    "agent_deletions",
+    (
+        _c("agent_id", "STRING", "REQUIRED"),
+        _c("user_id", "STRING", "REQUIRED"),
+        _c("deleted_at", "TIMESTAMP", "REQUIRED"),
+    ),
+    clustering=("agent_id",),
+    description="Soft-deleted agents: every leaderboard leaves them out from the moment they are deleted.",
+)
+
+TABLES: tuple[Table, ...] = (BARS, NEWS, DECISIONS, BACKTEST_RUNS, PAPER_SNAPSHOTS, AGENT_DELETIONS)
 DATASETS: tuple[str, ...] = tuple(dict.fromkeys(t.dataset for t in TABLES))
 
 

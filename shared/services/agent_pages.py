@@ -20,7 +20,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 SUMMARY_FIELDS = ("name", "description", "tags", "status", "created_at", "updated_at")
 DETAIL_FIELDS = (*SUMMARY_FIELDS, "code_hash", "files", "history", "validation",
-                 "latest_backtest", "paper_session")
+                 "latest_backtest", "standard_backtest", "paper_session")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,16 @@ def agent_summary(agent_id: str, agent: dict[str, Any]) -> dict[str, Any]:
 def agent_detail(agent_id: str, agent: dict[str, Any]) -> dict[str, Any]:
     """The full view of an agent: status, validation report, history, backtest, paper session."""
     return {"agent_id": agent_id, **{k: agent.get(k) for k in DETAIL_FIELDS}}
+
+
+def encode_token(created_at: str, doc_id: str) -> str:
+    """An opaque page token for the cursor (created_at, doc_id)."""
+    return _encode_token(created_at, doc_id)
+
+
+def decode_token(token: str) -> tuple[str, str]:
+    """The cursor a page token holds; InvalidInputError for anything this API did not return."""
+    return _decode_token(token)
 
 
 def _encode_token(created_at: str, agent_id: str) -> str:

@@ -1,5 +1,9 @@
 """The automatic first backtest (SPEC §4): a stored agent gets one RunBacktest, exactly once.
 
+It is the agent's standard evaluation (shared.services.standard_evaluation): the same universe,
+window, timeframe and cash for every agent, marked `standard: true` on its run document, and
+the only run the backtest leaderboard ranks.
+
 The run is keyed by a deterministic run_id (`{agent_id}-auto`): the `backtests/{run_id}`
 document is created only if absent and the message is built from what that document holds, so
 a redelivered trigger publishes at most a duplicate of the same request (which the job side
@@ -13,20 +17,24 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from shared.domain.clock import now_iso, parse_iso
+from shared.domain.clock import now_iso
 from shared.domain.lifecycle import AgentStatus
 from shared.errors import InvalidInputError
-from shared.market.universe import DEFAULT_SYMBOLS, DEFAULT_TIMEFRAME, default_window
 from shared.ports.documents import DocumentStore, Transaction
 from shared.ports.messages import MessageBus, OutgoingMessage
 from shared.schemas.collections import BACKTESTS
 from shared.schemas.messages import RunBacktest
+from shared.services.standard_evaluation import (
+    DEFAULT_CASH,
+    DEFAULT_COMMISSION,
+    StandardEvaluation,
+    standard_evaluation,
+)
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CASH = 25_000.0
-DEFAULT_COMMISSION = 0.0
 QUEUED = "queued"
+__all__ = ["DEFAULT_CASH", "DEFAULT_COMMISSION", "auto_run_id", "default_request", "request_auto_backtest"]
 
 
 def auto_run_id(agent_id: str) -> str:
@@ -34,19 +42,20 @@ def auto_run_id(agent_id: str) -> str:
     return f"{agent_id}-auto"
 
 
-def default_request(agent_id: str, agent: dict[str, Any], *, requested_at: str) -> RunBacktest:
-    """The default backtest of SPEC §7, over the two years before the agent was created."""
-    start, end = default_window(parse_iso(agent["created_at"]))
+def default_request(
+    agent_id: str, agent: dict[str, Any], *, requested_at: str, evaluation: StandardEvaluation
+) -> RunBacktest:
+    """The agent's standard evaluation as a RunBacktest (the same request for every agent)."""
     return RunBacktest(
         run_id=auto_run_id(agent_id),
         agent_id=agent_id,
         owner_uid=agent["owner_uid"],
-        symbols=list(DEFAULT_SYMBOLS),
-        start=start.date().isoformat(),
-        end=end.date().isoformat(),
-        timeframe=DEFAULT_TIMEFRAME,
-        cash=DEFAULT_CASH,
-        commission=DEFAULT_COMMISSION,
+        symbols=list(evaluation.symbols),
+        start=evaluation.start,
+        end=evaluation.end,
+        timeframe=evaluation.timeframe,
+        cash=evaluation.cash,
+        commission=evaluation.commission,
         requested_at=requested_at,
     )
 
@@ -68,8 +77,9 @@ def request_auto_backtest(
         log.info("agent %s is %s: no automatic backtest", agent_id, agent.get("status"))
         return None
     at = clock()
+    evaluation = standard_evaluation(documents, clock=clock)
     try:
-        proposed = default_request(agent_id, agent, requested_at=at)
+        proposed = default_request(agent_id, agent, requested_at=at, evaluation=evaluation)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInputError(f"agent {agent_id} document is malformed: {exc!r}") from exc
     run_id = proposed.run_id
@@ -81,7 +91,8 @@ def request_auto_backtest(
         request = dataclasses.asdict(proposed)
         txn.create(BACKTESTS, run_id, {
             "owner_uid": proposed.owner_uid, "agent_id": agent_id, "status": QUEUED,
-            "automatic": True, "request": request, "created_at": at, "updated_at": at,
+            "automatic": True, "standard": True, "evaluation": evaluation.to_json(),
+            "request": request, "created_at": at, "updated_at": at,
         })
         return request
 

@@ -1,15 +1,17 @@
 """Backtest use cases (SPEC §4, §7): request, launch, record and show a run.
 
-A run lives on `backtests/{run_id}` (status queued -> running -> succeeded | failed) and moves
-its agent `backtesting -> backtested | backtest_failed`. `run_id` is the idempotency key of
-every handler: a redelivered RunBacktest never launches twice, a redelivered
-BacktestCompleted changes nothing.
+A run lives on `backtests/{run_id}` (status queued -> running -> succeeded | failed). Only an
+agent that has no passed backtest yet (`stored`, `backtest_failed`) moves `backtesting ->
+backtested | backtest_failed` with it: an agent that is backtested, paper trading, paused or
+stopped can be backtested again without leaving its state, so a backtest never blocks paper
+trading and paper trading never blocks a backtest. `run_id` is the idempotency key of every
+handler: a redelivered RunBacktest never launches twice, a redelivered BacktestCompleted
+changes nothing. Reading runs is shared.services.backtest_views.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -21,15 +23,22 @@ from shared.domain.lifecycle import AgentStatus, can_transition, transition
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.market.bars import TIMEFRAMES
 from shared.market.universe import DEFAULT_SYMBOLS, DEFAULT_TIMEFRAME, default_window
-from shared.ports import BlobStore, DocumentStore, MessageBus, OutgoingMessage, Transaction
+from shared.ports import DocumentStore, MessageBus, OutgoingMessage, Transaction
 from shared.ports.jobs import JobHandle, JobLauncher
 from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.schemas.messages import BacktestCompleted, RunBacktest
+from shared.services.backtest_views import get_backtest
 
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 FINAL = frozenset({SUCCEEDED, FAILED})
 MAX_SYMBOLS = 100
+# Not validated yet, or refused: nothing to backtest.
+UNBACKTESTABLE = frozenset({AgentStatus.SUBMITTED, AgentStatus.VALIDATING, AgentStatus.REJECTED})
+# Without a passed backtest: a run moves the agent (to `backtesting`, then on with the result).
+UNPROVEN = frozenset({AgentStatus.STORED, AgentStatus.BACKTEST_FAILED})
+__all__ = ["FAILED", "FINAL", "QUEUED", "RUNNING", "SUCCEEDED", "get_backtest", "launch_backtest",
+           "parse_request", "publish_completed", "record_backtest_result", "request_backtest"]
 Clock = Callable[[], str]
 
 
@@ -39,13 +48,13 @@ def request_backtest(
 ) -> dict[str, Any]:
     """Queue a backtest of the caller's agent and publish its RunBacktest; return {run_id, status}."""
     agent = _owned_agent(documents.get(AGENTS, agent_id), owner_uid, agent_id)
-    if not can_transition(agent["status"], AgentStatus.BACKTESTING) and agent["status"] != AgentStatus.BACKTESTING:
-        raise ConflictError(f"agent {agent_id} is {agent['status']}: it cannot be backtested now")
+    if agent["status"] in UNBACKTESTABLE:
+        raise ConflictError(f"agent {agent_id} is {agent['status']}: it cannot be backtested")
     at = clock()
     run = RunBacktest(run_id=f"{agent_id}-{secrets.token_hex(6)}", agent_id=agent_id, owner_uid=owner_uid,
                       requested_at=at, **parse_request(body))
     documents.create(BACKTESTS, run.run_id, {
-        "owner_uid": owner_uid, "agent_id": agent_id, "status": QUEUED, "automatic": False,
+        "owner_uid": owner_uid, "agent_id": agent_id, "status": QUEUED, "automatic": False, "standard": False,
         "request": dataclasses.asdict(run), "created_at": at, "updated_at": at,
     })
     attributes = {"run_id": run.run_id, "agent_id": agent_id}
@@ -93,12 +102,13 @@ def launch_backtest(
         agent = txn.get(AGENTS, run.agent_id)
         if agent is None or agent.get("owner_uid") != run.owner_uid:
             raise InvalidInputError(f"run {run.run_id} names unknown agent {run.agent_id}")
-        if agent["status"] != AgentStatus.BACKTESTING:
-            txn.update(AGENTS, run.agent_id, transition(agent, AgentStatus.BACKTESTING, at=at, reason=run.run_id))
+        if agent["status"] in UNPROVEN and can_transition(agent["status"], AgentStatus.BACKTESTING):
+            moved = transition(agent, AgentStatus.BACKTESTING, at=at, reason=run.run_id)
+            txn.update(AGENTS, run.agent_id, moved | {"backtesting_run": run.run_id})
         changes = {"status": RUNNING, "started_at": at, "updated_at": at}
         if doc is None:
             txn.create(BACKTESTS, run.run_id, {
-                "owner_uid": run.owner_uid, "agent_id": run.agent_id, "automatic": False,
+                "owner_uid": run.owner_uid, "agent_id": run.agent_id, "automatic": False, "standard": False,
                 "request": dataclasses.asdict(run), "created_at": at, **changes,
             })
         else:
@@ -146,28 +156,25 @@ def record_backtest_result(event: BacktestCompleted, *, documents: DocumentStore
         else:
             txn.update(BACKTESTS, event.run_id, changes)
         if agent is not None and agent.get("owner_uid") == event.owner_uid:
-            target = AgentStatus.BACKTESTED if event.status == SUCCEEDED else AgentStatus.BACKTEST_FAILED
-            agent_changes: dict[str, Any] = {"latest_backtest": summary, "updated_at": at}
-            if agent["status"] == AgentStatus.BACKTESTING:
-                agent_changes |= transition(agent, target, at=at, reason=event.run_id)
-            txn.update(AGENTS, event.agent_id, agent_changes)
+            txn.update(AGENTS, event.agent_id, _agent_changes(agent, event, summary, doc or {}, at))
         return True
 
     return documents.transaction(record)
 
 
-def get_backtest(owner_uid: str, run_id: str, *, documents: DocumentStore, blobs: BlobStore) -> dict[str, Any]:
-    """Return the caller's run: status, request, metrics and, when finished, the full report."""
-    doc = documents.get(BACKTESTS, run_id)
-    if doc is None or doc.get("owner_uid") != owner_uid:
-        raise NotFoundError(f"no backtest {run_id!r}")
-    body = {"run_id": run_id, **{k: doc.get(k) for k in (
-        "agent_id", "status", "request", "metrics", "error", "report_key", "created_at", "started_at",
-        "finished_at", "automatic")}}
-    if doc.get("report_key"):
-        report = json.loads(blobs.get(doc["report_key"]))
-        body |= {k: report.get(k) for k in ("equity_curve", "drawdown", "trades", "chart_key")}
-    return body
+def _agent_changes(
+    agent: dict[str, Any], event: BacktestCompleted, summary: dict[str, Any], run: dict[str, Any], at: str
+) -> dict[str, Any]:
+    # The run that moved the agent to `backtesting` decides where it goes; another run that
+    # passes meanwhile proves the agent too, one that fails does not fail it.
+    changes: dict[str, Any] = {"latest_backtest": summary, "updated_at": at}
+    if run.get("standard"):
+        changes["standard_backtest"] = summary
+    mover = agent.get("backtesting_run")
+    if agent["status"] == AgentStatus.BACKTESTING and (mover in (None, event.run_id) or event.status == SUCCEEDED):
+        target = AgentStatus.BACKTESTED if event.status == SUCCEEDED else AgentStatus.BACKTEST_FAILED
+        changes |= transition(agent, target, at=at, reason=event.run_id) | {"backtesting_run": None}
+    return changes
 
 
 def _owned_agent(agent: dict[str, Any] | None, owner_uid: str, agent_id: str) -> dict[str, Any]:

@@ -8,6 +8,8 @@ Cache layout per ranking (SPEC §11), both written together and expiring after C
   that holds it, not a JSON parse (and a default page never moves the 1,000-entry blob).
 A miss, or a cache that is down, falls back to the warehouse (`source: warehouse`); a miss also
 refills the cache for every metric of that mode and period (one query ranks them all).
+The header line also carries what the page says besides its entries: the standard evaluation
+and its data label (backtest), the minimum track record and the agents not yet ranked (paper).
 """
 
 from __future__ import annotations
@@ -15,26 +17,32 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from shared.errors import InvalidInputError, NotFoundError, TransientError
 from shared.leaderboard.entries import DisplayNames, public_entry
-from shared.leaderboard.queries import RANKING_SQL
+from shared.leaderboard.queries import PAPER_PENDING, RANKING_SQL
 from shared.leaderboard.scoring import (
     METRICS,
     MIN_OBSERVATIONS,
     MIN_TRADES,
+    PAPER_BUCKET_S,
+    PAPER_MIN_DAYS,
+    PAPER_MIN_TRADES,
     PERIODS,
     Mode,
     Period,
     Ranking,
+    not_yet_ranked,
     period_start,
 )
 from shared.ports.cache import Cache
 from shared.ports.documents import DocumentStore
 from shared.ports.warehouse import Warehouse
+from shared.services.market_labels import bars_label
+from shared.services.standard_evaluation import StandardEvaluation, proposed, standard_evaluation
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,7 @@ CACHE_TTL_S = 30.0
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 PAGE_TIERS = (10, 100, MAX_LIMIT)
+PENDING_SHOWN = 100  # agents not yet ranked listed on a paper page
 ALL_ROWS = 2**62  # `@limit` when every ranked agent is wanted
 Source = Literal["cache", "warehouse"]
 Clock = Callable[[], datetime]
@@ -60,6 +69,19 @@ class Leaderboards:
     cache: Cache
     documents: DocumentStore | None = None
     clock: Clock = utc_now
+    evaluation: StandardEvaluation | None = None  # None: the recorded one (documents)
+    paper_min_days: float = PAPER_MIN_DAYS
+    paper_min_trades: int = PAPER_MIN_TRADES
+    paper_bucket_s: int = PAPER_BUCKET_S
+    paper_data: dict[str, Any] | None = None  # the paper market's data label, when known
+
+    def standard(self) -> StandardEvaluation:
+        """The evaluation backtests are ranked on."""
+        if self.evaluation is not None:
+            return self.evaluation
+        if self.documents is not None:
+            return standard_evaluation(self.documents)
+        return proposed(self.clock())
 
 
 @dataclass(frozen=True)
@@ -71,12 +93,13 @@ class Page:
     as_of: str
     total: int
     entries: list[bytes]
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self) -> bytes:
         """The response body: the page's header fields and its entries as one JSON object."""
         r = self.ranking
         head = {"mode": r.mode, "metric": r.metric, "period": r.period, "source": self.source,
-                "as_of": self.as_of, "total": self.total}
+                "as_of": self.as_of, "total": self.total, **self.extra}
         return json.dumps(head, separators=(",", ":"))[:-1].encode() + (
             b',"entries":[' + b",".join(self.entries) + b"]}"
         )
@@ -102,7 +125,7 @@ def leaderboard(ranking: Ranking, limit: int, ports: Leaderboards) -> Page:
         return cached
     pages = _rebuild(ranking.mode, ranking.period, ports)
     page = pages[ranking.metric]
-    return Page(ranking, "warehouse", page.as_of, page.total, page.entries[:limit])
+    return Page(ranking, "warehouse", page.as_of, page.total, page.entries[:limit], page.extra)
 
 
 def agent_standing(agent_id: str, ranking: Ranking, ports: Leaderboards) -> dict[str, Any]:
@@ -119,12 +142,16 @@ def agent_standing(agent_id: str, ranking: Ranking, ports: Leaderboards) -> dict
             entry = json.loads(lines[rank + 1])
             if entry["agent_id"] == agent_id:
                 return _standing(ranking, "cache", entry)
-    rows = _query(ranking, ports, as_of=ports.clock(), agent_id=agent_id)
-    if not rows:
-        raise NotFoundError(
-            f"agent {agent_id} is not on the {ranking.mode} leaderboard for period {ranking.period}"
-        )
+    as_of = ports.clock()
+    rows = _query(ranking, ports, as_of=as_of, agent_id=agent_id)
     names = DisplayNames(ports.documents)
+    if not rows:
+        pending = _pending(ranking, ports, as_of, agent_id=agent_id, limit=1) if ranking.mode == "paper" else []
+        if not pending:
+            raise NotFoundError(
+                f"agent {agent_id} is not on the {ranking.mode} leaderboard for period {ranking.period}"
+            )
+        return _standing(ranking, "warehouse", None) | {"ranked": False, **_pending_entry(pending[0], names, ports)}
     entry = public_entry(rows[0], int(rows[0]["rank"]), names(rows[0]["user_id"]))
     return _standing(ranking, "warehouse", entry)
 
@@ -135,19 +162,61 @@ def refresh(mode: Mode, ports: Leaderboards) -> int:
 
 
 def ranking_rows(
-    warehouse: Warehouse, ranking: Ranking, *, as_of: datetime, limit: int = ALL_ROWS, agent_id: str = ""
+    warehouse: Warehouse, ranking: Ranking, *, as_of: datetime, limit: int = ALL_ROWS, agent_id: str = "",
+    mode_params: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the ranking query: rows ordered by the metric's rank, each with every metric's rank."""
+    """Run the ranking query: rows ordered by the metric's rank, each with every metric's rank.
+
+    `mode_params` are the mode's own parameters (mode_parameters()); the defaults when absent.
+    """
     params = {
         "since": period_start(ranking.period, as_of), "as_of": as_of, "metric": ranking.metric,
         "min_trades": MIN_TRADES, "min_observations": MIN_OBSERVATIONS, "limit": limit,
-        "agent_id": agent_id,
+        "agent_id": agent_id, **(mode_params or mode_parameters(ranking.mode, Leaderboards(warehouse, None))),  # type: ignore[arg-type]
     }
     return warehouse.query(RANKING_SQL[ranking.mode], params)
 
 
+def mode_parameters(mode: Mode, ports: Leaderboards) -> dict[str, Any]:
+    """The parameters only one mode's query takes: the standard window, or the paper track record."""
+    if mode == "backtest":
+        std = ports.standard()
+        return {"std_start": _day(std.start), "std_end": _day(std.end), "std_timeframe": std.timeframe}
+    return {"bucket_s": ports.paper_bucket_s, "min_days": float(ports.paper_min_days),
+            "min_paper_trades": ports.paper_min_trades}
+
+
 def _query(ranking: Ranking, ports: Leaderboards, *, as_of: datetime, agent_id: str = "") -> list[dict[str, Any]]:
-    return ranking_rows(ports.warehouse, ranking, as_of=as_of, agent_id=agent_id)
+    return ranking_rows(ports.warehouse, ranking, as_of=as_of, agent_id=agent_id,
+                        mode_params=mode_parameters(ranking.mode, ports))
+
+
+def _pending(
+    ranking: Ranking, ports: Leaderboards, as_of: datetime, *, agent_id: str = "", limit: int = PENDING_SHOWN
+) -> list[dict[str, Any]]:
+    params = {"since": period_start(ranking.period, as_of), "as_of": as_of, "agent_id": agent_id,
+              "limit": limit, **mode_parameters("paper", ports)}
+    return ports.warehouse.query(PAPER_PENDING, params)
+
+
+def _pending_entry(row: dict[str, Any], names: DisplayNames, ports: Leaderboards) -> dict[str, Any]:
+    needs = not_yet_ranked(row.get("days"), row.get("trades"), ports.paper_min_days, ports.paper_min_trades)
+    return {"agent_id": row["agent_id"], "agent_name": row.get("agent_name") or row["agent_id"],
+            "owner": names(row["user_id"]), "days": round(float(row.get("days") or 0.0), 3),
+            "trades": row.get("trades") or 0, "not_ranked": needs["message"],
+            "days_remaining": needs["days_remaining"], "trades_remaining": needs["trades_remaining"]}
+
+
+def _extra(mode: Mode, period: Period, as_of: datetime, names: DisplayNames, ports: Leaderboards) -> dict[str, Any]:
+    if mode == "backtest":
+        std = ports.standard()
+        data = bars_label(ports.warehouse, list(std.symbols), std.start, std.end, std.timeframe)
+        return {"evaluation": std.to_json(), "data": data}
+    pending = _pending(Ranking("paper", "score", period), ports, as_of)
+    return {"min_track_record": {"days": ports.paper_min_days, "trades": ports.paper_min_trades},
+            "sharpe_annualisation": f"returns per {ports.paper_bucket_s} s bucket, "
+                                    f"annualised by sqrt({31_557_600 / ports.paper_bucket_s:g})",
+            "data": ports.paper_data, "pending": [_pending_entry(r, names, ports) for r in pending]}
 
 
 def _rebuild(mode: Mode, period: Period, ports: Leaderboards) -> dict[str, Page]:
@@ -157,23 +226,25 @@ def _rebuild(mode: Mode, period: Period, ports: Leaderboards) -> dict[str, Page]
     names = DisplayNames(ports.documents)
     owners = {row["user_id"]: names(row["user_id"]) for row in rows}
     stamp = as_of.isoformat()
+    extra = _extra(mode, period, as_of, names, ports)
+    evaluation_id = extra["evaluation"]["evaluation_id"] if mode == "backtest" else None
     pages: dict[str, Page] = {}
     for metric in METRICS:
         ranking = Ranking(mode, metric, period)
         column = f"rank_{metric}"
         ordered = sorted(rows, key=lambda row: row[column])
         entries = [
-            json.dumps(public_entry(row, int(row[column]), owners[row["user_id"]]),
+            json.dumps(public_entry(row, int(row[column]), owners[row["user_id"]], evaluation_id),
                        separators=(",", ":")).encode()
             for row in ordered[:MAX_LIMIT]
         ]
-        pages[metric] = Page(ranking, "warehouse", stamp, len(rows), entries)
+        pages[metric] = Page(ranking, "warehouse", stamp, len(rows), entries, extra)
         _store(ranking, {row["agent_id"]: -float(row[column]) for row in rows}, pages[metric], ports.cache)
     return pages
 
 
 def _store(ranking: Ranking, scores: dict[str, float], page: Page, cache: Cache) -> None:
-    header = json.dumps({"as_of": page.as_of, "total": page.total}).encode()
+    header = json.dumps({"as_of": page.as_of, "total": page.total, "extra": page.extra}).encode()
     try:
         cache.replace_sorted_set(ranking.key, scores, ttl_s=CACHE_TTL_S)
         for tier in PAGE_TIERS:
@@ -194,7 +265,8 @@ def _cached_page(ranking: Ranking, limit: int, cache: Cache) -> Page | None:
     lines = blob.split(b"\n", limit + 1)
     header = json.loads(lines[0])
     entries = lines[1 : limit + 1]  # a last piece past the page holds the rest, unparsed
-    return Page(ranking, "cache", header["as_of"], header["total"], [e for e in entries if e])
+    return Page(ranking, "cache", header["as_of"], header["total"], [e for e in entries if e],
+                header.get("extra") or {})
 
 
 def _page_key(ranking: Ranking, size: int) -> str:
@@ -203,9 +275,13 @@ def _page_key(ranking: Ranking, size: int) -> str:
     return f"{ranking.key}:page:{tier}"
 
 
-def _standing(ranking: Ranking, source: Source, entry: dict[str, Any]) -> dict[str, Any]:
+def _standing(ranking: Ranking, source: Source, entry: dict[str, Any] | None) -> dict[str, Any]:
     return {"mode": ranking.mode, "metric": ranking.metric, "period": ranking.period,
-            "source": source, "entry": entry}
+            "source": source, "entry": entry, "ranked": entry is not None}
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text[:10])
 
 
 REFRESH_MIN_INTERVAL_S = 1.0

@@ -91,6 +91,23 @@ def test_the_automatic_backtest_is_queued_once_and_redelivery_republishes_the_sa
     assert [RunBacktest.decode(m.data) for m in received] == [first, first]
 
 
+def test_every_agent_gets_the_same_recorded_standard_evaluation_whenever_it_is_submitted(stores) -> None:  # type: ignore[no-untyped-def]
+    documents, _, bus = stores
+    early, late = _submit(stores, "alice", 11), _submit(stores, "bob", 12)
+    first = auto_backtest.request_auto_backtest(early, documents.get("agents", early), documents=documents,
+                                                messages=bus, clock=lambda: "2026-01-02T00:00:00Z")
+    # A year later, another user's agent is judged on the very same window, universe and cash.
+    second = auto_backtest.request_auto_backtest(late, documents.get("agents", late), documents=documents,
+                                                 messages=bus, clock=lambda: "2027-01-02T00:00:00Z")
+    same = ("symbols", "start", "end", "timeframe", "cash", "commission")
+    assert {k: getattr(first, k) for k in same} == {k: getattr(second, k) for k in same}
+    recorded = documents.get("settings", "standard-evaluation")
+    assert (recorded["start"], recorded["end"]) == (first.start, first.end) == ("2024-01-03", "2026-01-02")
+    for agent_id in (early, late):
+        run = documents.get("backtests", f"{agent_id}-auto")
+        assert run["standard"] is True and run["evaluation"]["evaluation_id"] == recorded["evaluation_id"]
+
+
 def test_no_automatic_backtest_for_an_agent_that_is_not_stored(stores) -> None:  # type: ignore[no-untyped-def]
     documents, _, bus = stores
     rejected = {"status": "rejected", "owner_uid": "a", "created_at": FIXED}

@@ -1,9 +1,9 @@
 """Leaderboard ranking: the warehouse query against an independent pure-Python ranking.
 
-1,000 agents with backtest runs (failed runs, several runs per agent, copied code, missing
-metrics, three timeframes) are ranked by the real DuckDB warehouse on every metric and period;
-the reference below recomputes each ranking from the rows alone, with its own PSR maths
-(statistics.NormalDist, not the module under test).
+1,000 agents with backtest runs (failed runs, owner-chosen runs with better numbers that must
+not rank, copied code, missing metrics) are ranked by the real DuckDB warehouse on every metric
+and period; the reference below recomputes each ranking from the standard runs alone, with its
+own PSR maths (statistics.NormalDist, not the module under test).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import NormalDist
 from typing import Any
@@ -28,7 +28,8 @@ from shared.leaderboard.scoring import (
     psr_z,
 )
 from shared.schemas.warehouse import BACKTEST_RUNS, PAPER_SNAPSHOTS
-from shared.services.leaderboard import Leaderboards, leaderboard, ranking_rows
+from shared.services.leaderboard import Leaderboards, leaderboard, mode_parameters, ranking_rows
+from shared.services.standard_evaluation import StandardEvaluation
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("shared.adapters.local.warehouse") is None,
@@ -39,6 +40,16 @@ AS_OF = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
 PERIOD_DAYS = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 PER_YEAR = {"1Day": 252, "1Hour": 1638, "1Min": 98280}
 MIN_TRADES, MIN_OBS = 5, 30
+STD = StandardEvaluation(("AAPL", "MSFT"), "2023-06-30", "2025-06-30")
+STD_PARAMS = mode_parameters("backtest", Leaderboards(None, None, evaluation=STD))  # type: ignore[arg-type]
+
+
+def _rank(warehouse: Any, ranking: Ranking, **kwargs: Any) -> list[dict[str, Any]]:
+    params = STD_PARAMS if ranking.mode == "backtest" else kwargs.pop("paper", PAPER_PARAMS)
+    return ranking_rows(warehouse, ranking, mode_params=params, **kwargs)
+
+
+PAPER_PARAMS = {"bucket_s": 3600, "min_days": 0.0, "min_paper_trades": 0}
 
 
 def _runs(n_agents: int, seed: int = 7) -> list[dict[str, Any]]:
@@ -49,14 +60,20 @@ def _runs(n_agents: int, seed: int = 7) -> list[dict[str, Any]]:
         # Every 20th agent copies the code of the agent before it.
         code = f"code-{i - 1 if i % 20 == 19 else i}"
         for k in range(rnd.randint(1, 3)):
-            ok = rnd.random() > 0.15
+            # The first run is the standard evaluation; the others are the owner's own choice of
+            # window (better numbers, always succeeded), which must never rank.
+            standard = k == 0
+            ok = rnd.random() > 0.15 or not standard
             missing = rnd.random() < 0.05
             rows.append({
-                "run_id": f"run-{i}-{k}", "agent_id": agent, "user_id": f"user-{i % 37}",
-                "agent_name": f"agent {i}", "code_hash": code, "status": "succeeded" if ok else "failed",
-                "timeframe": rnd.choice(["1Day", "1Day", "1Hour", "1Min"]),
+                "run_id": f"{agent}-auto" if standard else f"{agent}-{k:012x}", "agent_id": agent,
+                "user_id": f"user-{i % 37}", "agent_name": f"agent {i}", "code_hash": code,
+                "status": "succeeded" if ok else "failed", "symbols": list(STD.symbols),
+                "start_date": date.fromisoformat(STD.start if standard else "2024-01-01"),
+                "end_date": date.fromisoformat(STD.end if standard else "2024-03-01"),
+                "timeframe": "1Day" if standard else rnd.choice(["1Day", "1Hour", "1Min"]),
                 "finished_at": AS_OF - timedelta(days=rnd.uniform(0, 120)),
-                "total_return": round(rnd.uniform(-0.5, 1.5), 2),  # rounded: ties happen
+                "total_return": round(rnd.uniform(-0.5, 1.5), 2) + (0 if standard else 10),  # ties happen
                 "sharpe": None if missing else round(rnd.uniform(-2, 4), 2),
                 "max_drawdown": round(rnd.uniform(0, 0.6), 2),
                 "win_rate": None if missing else round(rnd.uniform(0, 1), 1),
@@ -69,7 +86,7 @@ def _reference(rows: list[dict[str, Any]], period: str) -> dict[str, list[str]]:
     """Each metric's order of agent ids, computed from the rows alone."""
     days = PERIOD_DAYS[period]
     since = AS_OF - timedelta(days=days) if days else datetime(1970, 1, 1, tzinfo=UTC)
-    ok = [r for r in rows if r["status"] == "succeeded"]
+    ok = [r for r in rows if r["status"] == "succeeded" and r["run_id"].endswith("-auto")]
     first: dict[str, datetime] = {}
     for r in ok:
         first[r["agent_id"]] = min(first.get(r["agent_id"], r["finished_at"]), r["finished_at"])
@@ -125,9 +142,9 @@ def test_a_thousand_agents_rank_as_the_independent_computation_on_every_metric(
 ) -> None:
     warehouse, rows = ranked_warehouse
     expected = _reference(rows, period)
-    assert len(expected["score"]) > (50 if period == "7d" else 300)
+    assert len(expected["score"]) > (50 if period == "7d" else 200)
     for metric in METRICS:
-        got = ranking_rows(warehouse, Ranking("backtest", metric, period), as_of=AS_OF)
+        got = _rank(warehouse, Ranking("backtest", metric, period), as_of=AS_OF)
         assert [r["agent_id"] for r in got] == expected[metric], (metric, period)
         assert [r["rank"] for r in got] == list(range(1, len(got) + 1))
 
@@ -136,7 +153,7 @@ def test_the_cached_page_serves_the_same_order_as_the_warehouse_and_limit_cuts_i
     ranked_warehouse: tuple[Any, list[dict[str, Any]]],
 ) -> None:
     warehouse, rows = ranked_warehouse
-    ports = Leaderboards(warehouse, InProcessCache(), clock=lambda: AS_OF)
+    ports = Leaderboards(warehouse, InProcessCache(), clock=lambda: AS_OF, evaluation=STD)
     sources = []
     for metric in METRICS:
         ranking = Ranking("backtest", metric, "90d")
@@ -155,7 +172,7 @@ def test_copied_code_ranks_once_as_the_agent_that_first_succeeded_with_it(
     ranked_warehouse: tuple[Any, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     warehouse, rows = ranked_warehouse
-    got = {r["agent_id"] for r in ranking_rows(warehouse, Ranking(period="all"), as_of=AS_OF)}
+    got = {r["agent_id"] for r in _rank(warehouse, Ranking(period="all"), as_of=AS_OF)}
     codes = [next(r["code_hash"] for r in rows if r["agent_id"] == agent) for agent in got]
     assert len(codes) == len(set(codes))
 
@@ -164,10 +181,12 @@ def test_copied_code_ranks_once_as_the_agent_that_first_succeeded_with_it(
     small = DuckDbWarehouse(tmp_path / "copies.duckdb")
     small.ensure_tables()
     base = _runs(1)[0] | {"status": "succeeded", "code_hash": "same", "trades": 10, "bars": 100}
-    original = base | {"run_id": "r1", "agent_id": "1" * 32, "sharpe": 0.5, "finished_at": AS_OF - timedelta(days=5)}
-    better_copy = base | {"run_id": "r2", "agent_id": "2" * 32, "sharpe": 3.0, "finished_at": AS_OF - timedelta(days=1)}
+    original = base | {"run_id": "1" * 32 + "-auto", "agent_id": "1" * 32, "sharpe": 0.5,
+                       "finished_at": AS_OF - timedelta(days=5)}
+    better_copy = base | {"run_id": "2" * 32 + "-auto", "agent_id": "2" * 32, "sharpe": 3.0,
+                          "finished_at": AS_OF - timedelta(days=1)}
     small.insert_rows(BACKTEST_RUNS.ref, [original, better_copy])
-    ranked = ranking_rows(small, Ranking(metric="sharpe"), as_of=AS_OF)
+    ranked = _rank(small, Ranking(metric="sharpe"), as_of=AS_OF)
     assert [r["agent_id"] for r in ranked] == ["1" * 32]
 
 
@@ -194,16 +213,16 @@ def test_paper_sessions_rank_by_return_from_starting_value_and_drawdown_over_the
         for agent, values in paths.items() for h, v in enumerate(values)
     ]
     warehouse.insert_rows(PAPER_SNAPSHOTS.ref, snaps + snaps[:2])  # a redelivered snapshot counts once
-    rows = {r["agent_id"]: r for r in ranking_rows(warehouse, Ranking("paper", "return", "7d"), as_of=AS_OF)}
+    rows = {r["agent_id"]: r for r in _rank(warehouse, Ranking("paper", "return", "7d"), as_of=AS_OF)}
     assert [a for a, _ in sorted(rows.items(), key=lambda kv: kv[1]["rank"])] == ["a" * 32, "b" * 32, "c" * 32]
     assert rows["a" * 32]["total_return"] == pytest.approx(0.2)
     assert rows["a" * 32]["max_drawdown"] == pytest.approx(1 - 990 / 1100)
     assert rows["c" * 32]["max_drawdown"] == pytest.approx(0.2)
     assert rows["b" * 32]["win_rate"] == pytest.approx(1.0)
     assert rows["a" * 32]["observations"] == 3
-    drawdown = ranking_rows(warehouse, Ranking("paper", "drawdown", "7d"), as_of=AS_OF)
+    drawdown = _rank(warehouse, Ranking("paper", "drawdown", "7d"), as_of=AS_OF)
     assert [r["agent_id"] for r in drawdown] == ["b" * 32, "a" * 32, "c" * 32]
-    assert ranking_rows(warehouse, Ranking("paper", "return", "7d"), as_of=AS_OF + timedelta(days=30)) == []
+    assert _rank(warehouse, Ranking("paper", "return", "7d"), as_of=AS_OF + timedelta(days=30)) == []
 
 
 def _agent(entry: bytes) -> str:
