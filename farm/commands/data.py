@@ -2,11 +2,14 @@
 
     farm data synth  [--symbols AAPL,MSFT] [--start 2023-01-01] [--end 2025-01-01] [--timeframe 1Day|1Min]
     farm data alpaca --symbols AAPL,MSFT --start 2024-01-01 --end 2024-06-01 [--timeframe 1Day] [--feed iex]
+    farm data repair
 
 `synth` writes the deterministic synthetic market (rows labelled source="synthetic"); its
 defaults are the platform universe and the last two years. `alpaca` pulls real history with
 alpaca-py's StockHistoricalDataClient, keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY and the
-base URL from APCA_API_DATA_URL (default: Alpaca's).
+base URL from APCA_API_DATA_URL (default: Alpaca's); pages are written as they arrive, so memory
+stays bounded whatever the range. `repair` moves damaged local warehouse segments aside (the
+way out that `farm up` names when it finds one).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     sources = parser.add_subparsers(dest="source", required=True)
     synth = sources.add_parser("synth", help="write the synthetic market")
     alpaca = sources.add_parser("alpaca", help="pull history from Alpaca")
+    sources.add_parser("repair", help="move damaged local warehouse segments aside")
     for sub, required in ((synth, False), (alpaca, True)):
         sub.add_argument("--symbols", type=_symbols, required=required, help="comma-separated")
         sub.add_argument("--start", type=_date, required=required, help="YYYY-MM-DD (inclusive)")
@@ -44,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     from shared.bootstrap import bootstrap
 
     platform = bootstrap()
+    if args.source == "repair":  # before ensure_tables, which refuses a damaged warehouse
+        return repair(platform.warehouse)
     platform.warehouse.ensure_tables()
     try:
         if args.source == "synth":
@@ -74,36 +80,35 @@ def synth(warehouse: Any, symbols: Sequence[str] | None, start: datetime | None,
 
 def pull_alpaca(warehouse: Any, symbols: Sequence[str], start: datetime, end: datetime, timeframe: str = "1Day",
                 *, feed: str = "iex", url: str | None = None) -> int:
-    """Pull bars through alpaca-py (it follows next_page_token) and insert them; return the count."""
+    """Stream bars from Alpaca page by page into the warehouse (bounded memory); return the count."""
     from alpaca.common.exceptions import APIError
-    from alpaca.data.enums import DataFeed
     from alpaca.data.historical import StockHistoricalDataClient
-    from alpaca.data.requests import StockBarsRequest
-    from alpaca.data.timeframe import TimeFrame
 
     from shared.errors import AuthenticationError
-    from shared.market.bars import Bar, bar_to_row
+    from shared.market import alpaca_history
 
     key, secret = os.environ.get("APCA_API_KEY_ID"), os.environ.get("APCA_API_SECRET_KEY")
     if not key or not secret:
         raise AuthenticationError("set APCA_API_KEY_ID and APCA_API_SECRET_KEY to pull from Alpaca")
     client = StockHistoricalDataClient(key, secret, url_override=url or os.environ.get("APCA_API_DATA_URL"))
-    request = StockBarsRequest(symbol_or_symbols=list(symbols), start=start, end=end, feed=DataFeed(feed),
-                               timeframe=TimeFrame.Day if timeframe == "1Day" else TimeFrame.Minute)
     try:
-        barset = client.get_stock_bars(request)
+        return alpaca_history.load(warehouse, client, symbols, start, end, timeframe, feed)
     except APIError as exc:
         raise InvalidInputError(f"Alpaca refused the request: {exc}") from exc
-    ingested_at = datetime.now(UTC)
-    rows = [
-        bar_to_row(Bar(b.symbol, timeframe, b.timestamp, b.open, b.high, b.low, b.close, b.volume,
-                       None if b.trade_count is None else int(b.trade_count), b.vwap, f"alpaca-{feed}"),
-                   ingested_at=ingested_at)
-        for bars in barset.data.values() for b in bars
-    ]
-    for i in range(0, len(rows), 10_000):
-        warehouse.insert_rows("market_data.bars", rows[i : i + 10_000])
-    return len(rows)
+
+
+def repair(warehouse: Any) -> int:
+    """Move damaged warehouse segments aside and say where; 0 when there were none."""
+    fix = getattr(warehouse, "repair", None)
+    if fix is None:
+        print("farm data repair: this backend's warehouse has no local files to repair")
+        return 0
+    moved = fix()
+    for path in moved:
+        print(f"farm data repair: moved damaged segment to {path} (its rows are no longer queried)")
+    warehouse.ensure_tables()
+    print(f"farm data repair: {len(moved)} damaged segment(s) moved aside; the warehouse opens cleanly")
+    return 0
 
 
 def _symbols(text: str) -> list[str]:

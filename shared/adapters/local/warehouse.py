@@ -55,11 +55,11 @@ class DuckDbWarehouse:
     """
 
     def __init__(self, path: Path, *, lock_timeout_s: float = 30.0, compact_at: int = 16,
-                 compact_in_background: bool = True) -> None:
+                 grace_s: float = 60.0, compact_in_background: bool = True) -> None:
         self.path = Path(path)
         self.lock_timeout_s = lock_timeout_s  # kept for callers; appends never wait for a lock
         root = self.path.with_suffix("") if self.path.suffix else self.path.with_name(self.path.name + ".d")
-        self.store = SegmentStore(root, compact_at=compact_at)
+        self.store = SegmentStore(root, compact_at=compact_at, grace_s=grace_s)
         self._background = compact_in_background
         self._lock = threading.Lock()  # guards the DuckDB catalog (views) and the compactor
         self._con: duckdb.DuckDBPyConnection | None = None
