@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench up clean system-deps emulators
+.PHONY: demo test bench up clean system-deps emulators web browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,18 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 system-deps:
 	@bash scripts/install-system-deps.sh
 
-demo: $(STAMP) system-deps
+# The website (web/, built into web/dist, served by `farm up` at /): Node from Debian when
+# missing, npm packages from web/package-lock.json.
+web:
+	@bash scripts/build-web.sh
+
+# Debian's chromium for the website's browser tests (never fatal: they skip and say why).
+browser-deps:
+	@bash scripts/install-browser.sh
+
+demo: $(STAMP) system-deps web
 	$(VENV)/bin/farm demo
+	@echo "The website: run 'make up', then open http://127.0.0.1:$${FARM_PORT:-8080}/"
 
 # Side virtualenvs for test-only tools whose pins clash with the project's (never fatal:
 # their tests skip with the reason when an install fails).
@@ -24,15 +34,15 @@ emulators:
 	@bash scripts/install-bqemulator.sh
 	@bash scripts/install-checkov.sh
 
-test: $(STAMP) system-deps emulators
+test: $(STAMP) system-deps emulators web browser-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) system-deps
+bench: $(STAMP) system-deps web browser-deps
 	$(PY) -m pytest -m benchmark -p no:randomly bench $(PYTEST_ARGS)
 
-up: $(STAMP)
+up: $(STAMP) web
 	$(VENV)/bin/farm up
 
 clean:
-	rm -rf $(VENV) .venv-* .farm .pytest_cache
+	rm -rf $(VENV) .venv-* .farm .pytest_cache web/dist web/node_modules

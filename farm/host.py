@@ -11,6 +11,7 @@ import importlib
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Self
 
 import flask
@@ -51,9 +52,11 @@ class FunctionHost:
         *,
         host: str = "127.0.0.1",
         port: int | None = None,
+        site_dir: Path | None = None,
     ) -> None:
         self.platform = platform
         self.specs = tuple(specs)
+        self.site_dir = site_dir  # the built website served at / (farm.website), when given
         self.project = platform.settings.gcp_project or LOCAL_PROJECT
         self._bind = (host, platform.settings.port if port is None else port)
         self.app = self._build_app()
@@ -133,6 +136,10 @@ class FunctionHost:
         app.register_error_handler(
             404, lambda _: error_response(NotFoundError(f"no route for {flask.request.path}"))
         )
+        if self.site_dir is not None:
+            from farm.website import mount_website
+
+            mount_website(app, self.site_dir, self.platform.settings)
         return app
 
 

@@ -1,6 +1,9 @@
 """`farm up`: run the local stack (every function at its route, triggers wired) until stopped.
 
-    farm up [--port 8080] [--host 127.0.0.1]
+    farm up [--port 8080] [--host 127.0.0.1] [--site web/dist | --no-site]
+
+The website (`make web` builds it into web/dist) is served at / on the same origin as the API;
+with the local backend a loopback-only sign-in (/local/sign-in) gives it local tokens.
 
 Settings come from FARM_* variables (FARM_DATA_DIR for where the embedded stores live).
 Ctrl-C or SIGTERM stops it cleanly (exit 0).
@@ -32,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--no-market-data", dest="market_data", action="store_false",
         help="do not start the replay server and the ingester",
     )
+    parser.add_argument("--site", type=Path, default=None,
+                        help="the built website to serve at / (default web/dist)")
+    parser.add_argument("--no-site", dest="serve_site", action="store_false",
+                        help="serve the API only")
     parser.set_defaults(func=run)
     return parser
 
@@ -53,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     platform.warehouse.ensure_tables()
     # The market is seeded beside serving, not before it; backtest launches wait until it is written.
     market_ready = _seed_market_in_background(platform)
-    host = FunctionHost(platform, host=args.host, port=args.port).start()
+    site_dir = _site_dir(args)
+    host = FunctionHost(platform, host=args.host, port=args.port, site_dir=site_dir).start()
     feed = _start_market_feed(platform) if getattr(args, "market_data", True) else None
     _resume_paper_sessions(platform)
     print(
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         f"ready in {time.monotonic() - started:.2f}s)",
         flush=True,
     )
+    _print_site(host, site_dir)
     try:
         while not stop.wait(0.5):  # a timed wait keeps the main thread responsive to signals
             pass
@@ -69,6 +78,24 @@ def run(args: argparse.Namespace) -> int:
         market_ready.wait(30.0)  # let the seeding finish before the warehouse is closed under it
         shutdown(platform, host, feed)
     return 0
+
+
+def _site_dir(args: argparse.Namespace) -> Path | None:
+    # Defaults keep `farm up` as callers before the website knew it: the site is an addition.
+    if not getattr(args, "serve_site", True):
+        return None
+    from farm.website import SITE_DIR
+
+    return getattr(args, "site", None) or SITE_DIR
+
+
+def _print_site(host: FunctionHost, site_dir: Path | None) -> None:
+    if site_dir is None:
+        return
+    if (site_dir / "index.html").is_file():
+        print(f"farm up: website at {host.url}/", flush=True)
+    else:
+        print(f"farm up: the website is not built ({site_dir}): run `make web`", flush=True)
 
 
 def shutdown(platform: Platform, host: FunctionHost, feed: MarketFeed | None) -> None:
