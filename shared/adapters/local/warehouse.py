@@ -116,11 +116,14 @@ class DuckDbWarehouse:
         check_params(translation, values)
         bound = {name: _bind(name, value) for name, value in values.items()}
         for attempt in range(5):
-            cursor = self._cursor()
             try:
-                result = cursor.execute(translation.sql, bound) if bound else cursor.execute(translation.sql)
-                names = [d[0] for d in result.description or ()]
-                records = result.fetchall()
+                cursor = self._cursor()
+                try:
+                    result = cursor.execute(translation.sql, bound) if bound else cursor.execute(translation.sql)
+                    names = [d[0] for d in result.description or ()]
+                    records = result.fetchall()
+                finally:
+                    cursor.close()
                 break
             except duckdb.CatalogException as exc:
                 raise NotFoundError(f"query refers to something that does not exist: {exc}") from exc
@@ -131,8 +134,6 @@ class DuckDbWarehouse:
                 if str(self.root) not in str(exc):  # not about a segment: the query itself
                     raise InvalidInputError(f"query failed: {exc}") from exc
                 self._explain_failure(exc, attempt)
-            finally:
-                cursor.close()
         return [{name: _result(value) for name, value in zip(names, record)} for record in records]
 
     def compact(self) -> int:

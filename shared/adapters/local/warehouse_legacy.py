@@ -19,6 +19,8 @@ from shared.schemas import warehouse as schema
 from .warehouse_arrow import arrow_schema
 from .warehouse_segments import SegmentStore, WarehouseDamagedError
 
+_CHUNK = 500_000
+
 
 def migrate(path: Path, store: SegmentStore) -> int:
     """Copy the tables of the DuckDB file `path` into `store`; return the rows copied."""
@@ -35,10 +37,12 @@ def migrate(path: Path, store: SegmentStore) -> int:
         for spec in schema.TABLES:
             if spec.ref not in present:
                 continue
-            data = con.execute(f'SELECT * FROM "{spec.dataset}"."{spec.name}"').fetch_arrow_table()
             store.ensure(spec)
-            if data.num_rows:
-                store.append(spec, _conform(spec, data), name="l-migrated.parquet")
+            reader = con.execute(f'SELECT * FROM "{spec.dataset}"."{spec.name}"').to_arrow_reader(_CHUNK)
+            # Chunks bound memory; fixed names make a re-run replace, never duplicate.
+            for n, chunk in enumerate(reader):
+                data = pa.Table.from_batches([chunk])
+                store.append(spec, _conform(spec, data), name=f"l-migrated-{n:06d}.parquet")
                 copied += data.num_rows
     except duckdb.Error as exc:
         raise _damaged(path, exc) from exc
