@@ -20,6 +20,7 @@ import backtrader as bt
 
 from shared.errors import FarmError, InvalidInputError
 from shared.market.messages import BarMessage, decode
+from shared.messaging.filters import MAX_FILTER_LENGTH
 from shared.ports.messages import MessageBus
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,21 @@ def make_feed(symbol: str, timeframe: str = "1Min") -> BusDataFeed:
     return BusDataFeed(name=symbol, symbol=symbol, bar_timeframe=timeframe, timeframe=tf, compression=compression)
 
 
+# Every bar type the router hands to feeds; a filter on these fits any universe.
+BAR_TYPES = ("bar", "updated_bar", "daily_bar")
+
+
 def subscription_filter(symbols: Iterable[str]) -> str:
-    """The Pub/Sub filter delivering bars of `symbols` only."""
-    return " OR ".join(f'attributes.symbol = "{s}"' for s in sorted(set(symbols)))
+    """The Pub/Sub filter for an agent's subscription: always within MAX_FILTER_LENGTH bytes.
+
+    The agent's symbols when they fit (Pub/Sub rejects a longer filter, and 16 symbols do not),
+    else bars of any symbol: the router drops the others in the process, as it must anyway
+    where the bus does not apply filters.
+    """
+    by_symbol = " OR ".join(f'attributes.symbol = "{s}"' for s in sorted(set(symbols)))
+    if by_symbol and len(by_symbol.encode()) <= MAX_FILTER_LENGTH:
+        return by_symbol
+    return " OR ".join(f'attributes.type = "{t}"' for t in BAR_TYPES)
 
 
 class BusRouter:
@@ -125,7 +138,7 @@ class BusRouter:
         self._thread = threading.Thread(target=self._run, name="bus-router", daemon=True)
 
     def create(self) -> None:
-        """Create the subscriptions (one per topic, filtered to the agent's symbols)."""
+        """Create the subscriptions (one per topic, filtered to what fits: see subscription_filter)."""
         text = subscription_filter(self.feeds)
         for subscription, topic in self.subscriptions:
             self.bus.create_topic(topic)

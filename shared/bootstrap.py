@@ -126,10 +126,12 @@ def orchestrator(platform: Platform) -> Orchestrator:
 
     def failed(status: RuntimeStatus) -> None:
         reason = f"runtime exited with {status.exit_code} after {status.restarts} restarts"
+        if status.detail:  # the runtime's own last error: what the owner needs to act
+            reason += f": {status.detail}"
         paper_trading.mark_failed(platform.documents, status.session_id, reason=reason)
 
     def restarted(status: RuntimeStatus) -> None:
-        reason = f"exited with {status.exit_code}"
+        reason = f"exited with {status.exit_code}" + (f": {status.detail}" if status.detail else "")
         paper_trading.mark_restarted(platform.documents, status.session_id, status.restarts, reason=reason)
 
     if platform.settings.backend == "gcp":

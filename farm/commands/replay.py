@@ -5,6 +5,7 @@
 Streams at ws://127.0.0.1:PORT/v2/iex (also /v2/sip), /v1beta3/crypto/us and /v1beta1/news.
 `--speed` is market minutes per wall-clock minute (0: as fast as the client reads).
 `--source warehouse` replays 1-minute bars stored in market_data.bars instead of synthetic ones.
+Closed market hours (nights, weekends) are skipped unless `--wait-closed` is given.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--start", type=date.fromisoformat, default=None, help="first day (default: last business day)")
     parser.add_argument("--days", type=int, default=None, help="days to replay (default: forever)")
     parser.add_argument("--source", choices=("synthetic", "warehouse"), default="synthetic")
+    parser.add_argument("--wait-closed", action="store_true",
+                        help="wait out closed market hours at replay speed instead of skipping them")
     parser.set_defaults(func=run)
     return parser
 
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         timeline = SyntheticTimeline(start, end=end)
     offered = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
-    server = ReplayServer(timeline, host=args.host, port=args.port, speed=args.speed, offered=offered or None)
+    server = ReplayServer(timeline, host=args.host, port=args.port, speed=args.speed, offered=offered or None,
+                          skip_closed=not args.wait_closed)
 
     async def serve() -> None:
         stop = asyncio.Event()

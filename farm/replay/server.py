@@ -9,7 +9,9 @@ are configured), allows one authenticated connection per endpoint and key (406),
 (405), and answers `subscribe`/`unsubscribe` with the full subscription. Frames are msgpack when
 the client sends `Content-Type: application/msgpack`, JSON text otherwise. Each connection
 replays its timeline from the start; `speed` market minutes pass per wall-clock minute (0: as
-fast as the client reads).
+fast as the client reads). Closed market hours are skipped (`skip_closed`, the default): after a
+gap longer than CLOSED_GAP (the night, a weekend) the next bar follows one bar interval later,
+not 17.5 replayed hours later, so a session started at any hour is fed at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -49,6 +51,8 @@ from shared.alpaca.protocol import (
 log = logging.getLogger(__name__)
 PATHS: frozenset[str] = frozenset({"/v2/iex", "/v2/sip", "/v2/test", CRYPTO_PATH, NEWS_PATH})
 AUTH_TIMEOUT_S = 10.0
+CLOSED_GAP = timedelta(minutes=5)  # a longer silence between bars is the market being closed
+BAR_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass
@@ -79,6 +83,7 @@ class ReplayServer:
         max_symbols: int | None = None,
         auth_timeout_s: float = AUTH_TIMEOUT_S,
         offered: tuple[str, ...] | None = None,
+        skip_closed: bool = True,
     ) -> None:
         if speed < 0:
             raise ValueError(f"speed must be >= 0, got {speed}")
@@ -86,6 +91,8 @@ class ReplayServer:
         self.key, self.secret, self.max_symbols = key, secret, max_symbols
         self.auth_timeout_s = auth_timeout_s
         self.offered = None if offered is None else frozenset(offered)  # None: any symbol
+        self.skip_closed = skip_closed
+        self.skipped = timedelta()  # market time not waited out (closed hours)
         self._server: Server | None = None
         self._active: dict[tuple[str, str], ServerConnection] = {}
         self.sent_frames = 0
@@ -208,7 +215,7 @@ class ReplayServer:
         try:
             for stamp, messages in steps:
                 if previous is not None and self.speed > 0:
-                    await asyncio.sleep((stamp - previous).total_seconds() / self.speed)
+                    await asyncio.sleep(self._wait(stamp - previous).total_seconds() / self.speed)
                 previous = stamp
                 if messages:
                     await session.send(messages)
@@ -218,6 +225,13 @@ class ReplayServer:
                     await asyncio.sleep(0)  # let other connections and actions run
         except ConnectionClosed:
             pass
+
+    def _wait(self, gap: timedelta) -> timedelta:
+        """The market time to wait before the next bar: one bar interval across closed hours."""
+        if self.skip_closed and gap > CLOSED_GAP:
+            self.skipped += gap - BAR_INTERVAL
+            return BAR_INTERVAL
+        return gap
 
 
 class ReplayServerThread:

@@ -11,8 +11,9 @@ The `mark_*` functions are the lifecycle steps the runtime and the orchestrator 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.domain.clock import now_iso
@@ -24,6 +25,8 @@ from shared.ports.documents import DocumentStore, Filter, Transaction
 from shared.ports.orchestrator import Orchestrator, RuntimeSpec
 from shared.schemas.collections import AGENTS, SESSIONS, USERS
 from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA
+from shared.services.market_hours import market_status
+from shared.services.market_labels import label, replay_label
 
 MAX_RUNNING_SESSIONS = 10
 MAX_SYMBOLS = 50
@@ -33,8 +36,8 @@ STARTABLE = (AgentStatus.BACKTESTED, AgentStatus.STOPPED, AgentStatus.FAILED)
 RESUMABLE_STATES = ("deploying", "trading", "interrupted")
 SESSION_FIELDS = ("session_id", "agent_id", "state", "symbols", "timeframe", "account_id", "portfolio_value",
                   "cash", "starting_value", "positions", "recent_trades", "trades", "decisions",
-                  "last_decision_point", "lost_decisions", "restarts", "heartbeat_at", "started_at",
-                  "stopped_at", "error", "created_at", "updated_at")
+                  "last_decision_point", "lost_decisions", "restarts", "last_restart_reason", "heartbeat_at",
+                  "started_at", "paused_at", "resumed_at", "stopped_at", "error", "created_at", "updated_at")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,11 +57,17 @@ def topic_for(symbol: str) -> str:
 
 def start_paper_trading(
     cmd: StartPaperTrading, *, documents: DocumentStore, accounts: BrokerAccounts, orchestrator: Orchestrator,
-    spec: RuntimeSpec | None = None,
+    spec: RuntimeSpec | None = None, universe: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Check the preconditions, create the session, move the agent to deploying, start its runtime."""
+    """Check the preconditions, create the session, move the agent to deploying, start its runtime.
+
+    `universe` is what the market feed streams (shared.services.paper_markets): a symbol outside
+    it would never get a bar, so it is refused here rather than left to wait forever.
+    """
     if cmd.timeframe not in TIMEFRAMES:
         raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {cmd.timeframe!r}")
+    if cmd.symbols is not None and universe is not None:
+        check_streamed(_symbols(cmd.symbols, {}), universe)
     account = accounts.account_for_agent(cmd.owner_uid, cmd.agent_id)
     session_id = f"ps-{uuid.uuid4().hex[:16]}"
 
@@ -79,6 +88,8 @@ def start_paper_trading(
                 details={"running_sessions": len(running)},
             )
         symbols = _symbols(cmd.symbols, agent)
+        if universe is not None:
+            check_streamed(symbols, universe)
         at = now_iso()
         session = {
             "owner_uid": cmd.owner_uid, "agent_id": cmd.agent_id, "account_id": account.account_id,
@@ -159,14 +170,26 @@ def stop_deleted_agent(agent_id: str, *, documents: DocumentStore, orchestrator:
     return True
 
 
-def get_paper_trading(owner_uid: str, agent_id: str, *, documents: DocumentStore) -> dict[str, Any]:
-    """The agent's latest session: state, value, positions, recent trades, heartbeat."""
+def get_paper_trading(
+    owner_uid: str, agent_id: str, *, documents: DocumentStore, replay: bool | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The agent's latest session: state, value, positions, recent trades, heartbeat.
+
+    With `replay` known (True for the local replayed market, False for the exchange's), the view
+    also says whether the market is open, when the next bar is due, and where the data comes from.
+    """
     agent = _owned(documents.get(AGENTS, agent_id), owner_uid, agent_id)
     session_id = agent.get("paper_session")
     session = documents.get(SESSIONS, session_id) if session_id else None
     if session is None:
         raise NotFoundError(f"agent {agent_id} has no paper-trading session")
-    return session_view(session_id, session)
+    view = session_view(session_id, session)
+    if replay is not None:
+        view["market"] = market_status(session.get("symbols") or [], session.get("timeframe") or "1Min",
+                                       now or datetime.now(UTC), replay=replay)
+        view["data"] = replay_label() if replay else label(sorted({"alpaca"}))
+    return view
 
 
 def sessions_to_resume(documents: DocumentStore) -> list[tuple[str, dict[str, Any]]]:
@@ -228,8 +251,13 @@ def mark_stopped(documents: DocumentStore, session_id: str, *, exit_code: int | 
 
 
 def mark_failed(documents: DocumentStore, session_id: str, *, reason: str) -> None:
-    """The runtime cannot run (restarts exhausted): session and agent `failed`, slot released."""
-    _finish(documents, session_id, "failed", AgentStatus.FAILED, error=reason)
+    """The runtime cannot run (restarts exhausted): session and agent `failed`, slot released.
+
+    What the runtime itself reported (the agent's traceback) is kept after the reason.
+    """
+    reported = ((documents.get(SESSIONS, session_id) or {}).get("error") or "").strip()
+    error = reason if not reported or reported in reason else f"{reason}. The runtime reported: {reported}"
+    _finish(documents, session_id, "failed", AgentStatus.FAILED, error=error)
 
 
 def mark_restarted(documents: DocumentStore, session_id: str, restarts: int, *, reason: str) -> None:
@@ -258,6 +286,17 @@ def _finish(documents: DocumentStore, session_id: str, state: str, target: Agent
             txn.update(USERS, session["owner_uid"], {"running_sessions": running, "updated_at": at})
 
     documents.transaction(finish)
+
+
+def check_streamed(symbols: Sequence[str], universe: Collection[str]) -> None:
+    """Refuse symbols the market feed does not stream (they would never get a bar)."""
+    missing = [s for s in symbols if s not in universe]
+    if missing:
+        raise InvalidInputError(
+            f"no market data is streamed for {', '.join(missing)}: paper trading can use "
+            f"{', '.join(sorted(universe))} (the platform universe, settings/universe)",
+            details={"unstreamed": missing, "streamed": sorted(universe)},
+        )
 
 
 def _symbols(requested: Sequence[str] | None, agent: dict[str, Any]) -> list[str]:

@@ -44,6 +44,7 @@ class _Runtime:
     restarts: int = 0
     exit_code: int | None = None
     stopping: bool = False
+    detail: str = ""  # the last error lines of the runtime's log when it exited unasked
     wake: threading.Event = field(default_factory=threading.Event)
 
 
@@ -146,6 +147,7 @@ class LocalOrchestrator:
                 rt.exit_code = code
                 if rt.stopping:
                     return
+                rt.detail = last_error(self.data_dir / "runtimes" / f"{rt.session_id}.log")
                 if rt.restarts >= self.max_restarts:
                     rt.state = "failed"
                     status = self._status(rt)
@@ -177,7 +179,21 @@ class LocalOrchestrator:
     def _status(rt: _Runtime) -> RuntimeStatus:
         process = rt.process
         pid = process.pid if process is not None and process.poll() is None else None
-        return RuntimeStatus(rt.agent_id, rt.session_id, rt.state, rt.restarts, pid, rt.exit_code)  # type: ignore[arg-type]
+        return RuntimeStatus(rt.agent_id, rt.session_id, rt.state, rt.restarts, pid, rt.exit_code,  # type: ignore[arg-type]
+                             rt.detail)
+
+
+def last_error(log_path: Path, max_chars: int = 2000) -> str:
+    """The runtime's last error from its log: its last traceback, else its last lines."""
+    try:
+        with log_path.open("rb") as handle:
+            handle.seek(max(0, handle.seek(0, 2) - 64 * 1024))
+            lines = handle.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    chosen = lines[starts[-1]:] if starts else lines[-5:]
+    return "\n".join(line.rstrip() for line in chosen if line.strip())[-max_chars:]
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
