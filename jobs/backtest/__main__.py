@@ -1,11 +1,12 @@
-"""Entry point of the backtest job (local subprocess and Cloud Build steps alike).
+"""Entry point of the backtest job (the local subprocess and the Cloud Build `host` step alike).
 
-    python -m jobs.backtest --run-id RUN                      # everything, one process (local)
-    python -m jobs.backtest --run-id RUN --phase prepare  --workspace /workspace/run   # trusted
-    python -m jobs.backtest --run-id RUN --phase execute  --workspace /workspace/run   # sandboxed
-    python -m jobs.backtest --run-id RUN --phase finish   --workspace /workspace/run   # trusted
+    python -m jobs.backtest --run-id RUN                       # local: the agent in bubblewrap
+    python -m jobs.backtest --run-id RUN --agent-fifos DIR     # Cloud Build: the agent is the
+                                                               # no-network `agent` step, reached
+                                                               # through two FIFOs in DIR
 
-The execute phase needs no settings and builds no port: it reads and writes the workspace only.
+This process is the trusted host (docs/trust-boundary.md): it prepares the run, serves the
+agent its bars one timestamp at a time, scores its orders, writes FMEL and publishes the result.
 Exit codes: 0 when a result was published (a failed backtest included), 1 otherwise.
 """
 
@@ -19,49 +20,36 @@ from pathlib import Path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run the requested phase."""
+    """Parse arguments and run the job."""
     parser = argparse.ArgumentParser(prog="python -m jobs.backtest", description=__doc__)
     parser.add_argument("--run-id", required=True)
-    parser.add_argument("--phase", choices=("all", "prepare", "execute", "finish"), default="all")
-    parser.add_argument("--workspace", type=Path, default=None, help="required for split phases")
+    parser.add_argument("--agent-fifos", type=Path, default=None,
+                        help="serve an agent started elsewhere through FIFOs in this folder")
+    parser.add_argument("--work", type=Path, default=None, help="the job's folder (default: under the data dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.phase != "all" and args.workspace is None:
-        parser.error("--workspace is required with --phase prepare|execute|finish")
 
-    from shared.backtest import runner, workspace
+    from shared.backtest.runner import run_job
     from shared.backtest.workspace import check_run_id
-
-    run_id = check_run_id(args.run_id)
-    if args.phase == "execute":
-        runner.execute(args.workspace)
-        return 0
     from shared.bootstrap import bootstrap
 
+    run_id = check_run_id(args.run_id)
     platform = bootstrap()
+    work = args.work or Path(platform.settings.data_dir) / "jobs" / "work" / run_id
+    if args.agent_fifos is not None:
+        from shared.harness.fifos import FifoAgentLauncher
+
+        launcher = FifoAgentLauncher(args.agent_fifos)
+    else:
+        from shared.adapters.local.sandbox import SandboxLimits
+        from shared.harness.sandboxed import SandboxedAgentLauncher
+
+        launcher = SandboxedAgentLauncher(limits=SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s)))
     try:
-        if args.phase == "all":
-            runner.run_job(run_id, platform)
-        elif args.phase == "prepare":
-            run = workspace.load_run(platform.documents, run_id)
-            workspace.prepare(
-                run, args.workspace, documents=platform.documents, blobs=platform.blobs,
-                warehouse=platform.warehouse,
-            )
-        else:
-            error = None
-            try:
-                run, meta = workspace.read_request(args.workspace)
-            except OSError:  # prepare never finished: still end the run, as failed
-                run, meta = workspace.load_run(platform.documents, run_id), {}
-                error = "the backtest could not start (no prepared workspace)"
-            workspace.finish(
-                run, args.workspace, blobs=platform.blobs, warehouse=platform.warehouse,
-                messages=platform.messages, meta=meta, error=error,
-            )
+        run_job(run_id, platform, launcher, work)
     finally:
-        for name in ("documents", "messages", "warehouse", "blobs"):
-            close = getattr(getattr(platform, name), "close", None)
+        for port in (platform.documents, platform.messages, platform.warehouse, platform.blobs):
+            close = getattr(port, "close", None)
             if callable(close):
                 close()
     return 0

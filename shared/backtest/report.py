@@ -12,6 +12,7 @@ from shared.schemas.messages import RunBacktest
 
 REPORT_NAME = "report.json"
 CHART_NAME = "equity.png"
+OUTPUT_NAME = "output.log"
 
 
 def report_key(run_id: str) -> str:
@@ -22,6 +23,11 @@ def report_key(run_id: str) -> str:
 def chart_key(run_id: str) -> str:
     """Where a run's equity and drawdown chart is stored."""
     return f"backtests/{run_id}/{CHART_NAME}"
+
+
+def output_key(run_id: str) -> str:
+    """Where a run's agent output (its print and logging, capped) is kept for its owner."""
+    return f"backtests/{run_id}/{OUTPUT_NAME}"
 
 
 def build_report(run: RunBacktest, result: EngineResult, *, started_at: str, finished_at: str) -> dict[str, Any]:

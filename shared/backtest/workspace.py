@@ -1,32 +1,37 @@
-"""The trusted halves of a backtest job: fill a workspace before the agent runs, publish after.
+"""The trusted halves of a backtest job: gather what the run needs, then store what it earned.
 
-The sandboxed step in between (`shared.backtest.runner.execute`) sees only the workspace
-folder: no credentials, no network. Everything it writes back is untrusted: JSON only (never
-pickle), and decision rows get their owner and session forced to this run's before insertion.
+`prepare` loads the run, unpacks the agent's bundle into the folder the sandbox will see (the
+only thing the agent gets besides the bars the host delivers one timestamp at a time) and loads
+the bars. `finish` stores the host's result: the report, the chart and the metrics all come from
+the trusted side (`shared.harness.backtest_host`), never from a file the agent could write.
 
-    request.json   the RunBacktest plus agent metadata         (trusted -> sandbox)
-    bundle/        the agent's files                            (trusted -> sandbox)
-    bars.pkl       one DataFrame per symbol                     (trusted -> sandbox)
-    outcome.json   {"status", "error", "decisions"}             (sandbox -> trusted)
-    report.json, equity.png, decisions.jsonl                    (sandbox -> trusted)
+    <work>/agent/bundle/    the agent's files (the sandbox's only view of the disk, read-write)
+    <work>/frames.bin       the encoded bars, trusted side only, deleted after the run
+    <work>/agent-output.log the agent's own output, capped (stored as a blob for its owner)
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import pickle
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from shared.backtest.bundle import extract_bundle
-from shared.backtest.report import chart_key, report_key
+from shared.backtest.report import (
+    build_report,
+    chart_key,
+    encode_report,
+    output_key,
+    render_chart,
+    report_key,
+)
 from shared.domain.clock import now_iso, parse_iso
 from shared.errors import InvalidInputError, NotFoundError
-from shared.fmel.record import TABLE as DECISIONS_TABLE
-from shared.fmel.record import row_from_json
+from shared.harness.backtest_host import HarnessRun
 from shared.market.loader import load_bars
 from shared.ports import BlobStore, DocumentStore, MessageBus, Warehouse
 from shared.schemas.collections import AGENTS, BACKTESTS
@@ -35,14 +40,16 @@ from shared.schemas.warehouse import BACKTEST_RUNS
 from shared.services.backtests import publish_completed
 
 log = logging.getLogger(__name__)
-INSERT_BATCH = 500
 NO_RESULT = "the backtest job ended without a result (killed, out of memory or over its time budget)"
 
 
-def read_request(workspace: Path) -> tuple[RunBacktest, dict[str, Any]]:
-    """Return the run and its agent metadata from a prepared workspace."""
-    body = json.loads((workspace / "request.json").read_text())
-    return RunBacktest(**body["run"]), body["meta"]
+@dataclass
+class Prepared:
+    """What a run needs before the agent starts."""
+
+    bundle_dir: Path
+    frames: dict[str, pd.DataFrame]
+    meta: dict[str, Any]
 
 
 def load_run(documents: DocumentStore, run_id: str) -> RunBacktest:
@@ -54,26 +61,22 @@ def load_run(documents: DocumentStore, run_id: str) -> RunBacktest:
 
 
 def prepare(
-    run: RunBacktest, workspace: Path, *, documents: DocumentStore, blobs: BlobStore, warehouse: Warehouse
-) -> None:
-    """Write the request, the agent's bundle and the bars the run needs into `workspace`."""
+    run: RunBacktest, work: Path, *, documents: DocumentStore, blobs: BlobStore, warehouse: Warehouse
+) -> Prepared:
+    """Unpack the agent's bundle under `work/agent` and load the run's bars."""
     agent = documents.get(AGENTS, run.agent_id)
     if agent is None or agent.get("owner_uid") != run.owner_uid:
         raise NotFoundError(f"agent {run.agent_id} of run {run.run_id} does not exist")
-    workspace.mkdir(parents=True, exist_ok=True)
-    extract_bundle(blobs.get(agent["bundle_key"]), workspace / "bundle")
+    bundle_dir = extract_bundle(blobs.get(agent["bundle_key"]), work / "agent" / "bundle")
     start, end = (datetime.combine(date.fromisoformat(d[:10]), datetime.min.time(), UTC) for d in (run.start, run.end))
     frames = load_bars(warehouse, run.symbols, start, end, run.timeframe)
-    with open(workspace / "bars.pkl", "wb") as out:
-        pickle.dump(frames, out, protocol=pickle.HIGHEST_PROTOCOL)
     meta = {"agent_name": agent.get("name"), "code_hash": agent.get("code_hash"), "started_at": now_iso()}
-    body = {"run": dataclasses.asdict(run), "meta": meta}
-    (workspace / "request.json").write_text(json.dumps(body))
+    return Prepared(bundle_dir, frames, meta)
 
 
 def finish(
     run: RunBacktest,
-    workspace: Path,
+    harness: HarnessRun | None,
     *,
     blobs: BlobStore,
     warehouse: Warehouse,
@@ -81,26 +84,22 @@ def finish(
     meta: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> BacktestCompleted:
-    """Store what the sandbox produced (or the failure) and publish `BacktestCompleted`."""
+    """Store the host's result (or the failure) and publish `BacktestCompleted`."""
     meta = meta or {}
-    outcome = _read_json(workspace / "outcome.json") or {}
-    status = "succeeded" if error is None and outcome.get("status") == "succeeded" else "failed"
-    error = error or (None if status == "succeeded" else str(outcome.get("error") or NO_RESULT))
+    finished_at = now_iso()
+    result = harness.result if harness is not None else None
+    error = error or (harness.error if harness is not None else None) or (None if result else NO_RESULT)
+    status = "succeeded" if error is None and result is not None else "failed"
     metrics: dict[str, Any] = {}
     key = None
-    if status == "succeeded":
-        report = _read_json(workspace / "report.json")
-        if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
-            status, error = "failed", "the backtest produced no readable report"
-        else:
-            metrics = report["metrics"] | {"decisions": outcome.get("decisions")}
-            key = report_key(run.run_id)
-            blobs.put(key, (workspace / "report.json").read_bytes(), content_type="application/json")
-            chart = workspace / "equity.png"
-            if chart.exists():
-                blobs.put(chart_key(run.run_id), chart.read_bytes(), content_type="image/png")
-    insert_decisions(run, workspace / "decisions.jsonl", warehouse)
-    finished_at = now_iso()
+    if harness is not None and harness.output:
+        blobs.put(output_key(run.run_id), harness.output.encode(), content_type="text/plain; charset=utf-8")
+    if status == "succeeded" and result is not None:
+        report = build_report(run, result, started_at=meta.get("started_at", ""), finished_at=finished_at)
+        metrics = report["metrics"] | {"decisions": result.decisions}
+        key = report_key(run.run_id)
+        blobs.put(key, encode_report(report), content_type="application/json")
+        blobs.put(chart_key(run.run_id), render_chart(report), content_type="image/png")
     warehouse.insert_rows(BACKTEST_RUNS.ref, [_run_row(run, meta, status, metrics, error, finished_at)])
     event = BacktestCompleted(
         run_id=run.run_id, agent_id=run.agent_id, owner_uid=run.owner_uid, status=status,
@@ -108,33 +107,6 @@ def finish(
     )
     publish_completed(messages, event)
     return event
-
-
-def insert_decisions(run: RunBacktest, path: Path, warehouse: Warehouse) -> int:
-    """Insert the sandbox's decision rows (owner, session and mode forced to this run's)."""
-    if not path.exists():
-        return 0
-    forced = {"agent_id": run.agent_id, "user_id": run.owner_uid, "session_id": run.run_id, "mode": "backtest"}
-    batch: list[dict[str, Any]] = []
-    count = 0
-    with path.open() as lines:
-        for line in lines:
-            if line.strip():
-                batch.append(row_from_json(line) | forced)
-            if len(batch) >= INSERT_BATCH:
-                warehouse.insert_rows(DECISIONS_TABLE, batch)
-                count, batch = count + len(batch), []
-    if batch:
-        warehouse.insert_rows(DECISIONS_TABLE, batch)
-        count += len(batch)
-    return count
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def _run_row(
@@ -157,7 +129,7 @@ def _run_row(
 
 
 def check_run_id(run_id: str) -> str:
-    """Return `run_id` when it is safe as a document id and a blob key segment."""
-    if not run_id or "/" in run_id or run_id in (".", "..") or len(run_id) > 200:
+    """Return `run_id` when it is safe as a document id, a blob key segment and a folder name."""
+    if not run_id or "/" in run_id or run_id in (".", "..") or len(run_id) > 200 or "\0" in run_id:
         raise InvalidInputError(f"bad run id {run_id!r}")
     return run_id

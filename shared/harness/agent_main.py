@@ -9,6 +9,7 @@ sends, and reports each decision. Nothing it sends is believed without checks on
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,10 +65,17 @@ def run(endpoint: wire.Endpoint, bundle_dir: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, connect the channel and serve the run."""
     parser = argparse.ArgumentParser(prog="python -m shared.harness.agent_main", description=__doc__)
-    parser.add_argument("--in", dest="read_fd", type=int, required=True, help="the channel from the host")
-    parser.add_argument("--out", dest="write_fd", type=int, required=True, help="the channel to the host")
+    parser.add_argument("--in", dest="read_fd", type=int, help="the channel from the host (inherited fd)")
+    parser.add_argument("--out", dest="write_fd", type=int, help="the channel to the host (inherited fd)")
+    parser.add_argument("--in-path", type=Path, help="the channel from the host as a FIFO (Cloud Build)")
+    parser.add_argument("--out-path", type=Path, help="the channel to the host as a FIFO (Cloud Build)")
     parser.add_argument("--bundle", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.in_path is not None and args.out_path is not None:
+        args.read_fd = os.open(args.in_path, os.O_RDONLY)  # the host opens its ends in this order
+        args.write_fd = os.open(args.out_path, os.O_WRONLY)
+    if args.read_fd is None or args.write_fd is None:
+        parser.error("give --in/--out or --in-path/--out-path")
     # Two pipes rather than a socket: a pipe's round trip is about half a Unix socket's.
     endpoint = wire.Endpoint(args.read_fd, args.write_fd, max_message=wire.MAX_HOST_MESSAGE)
     try:

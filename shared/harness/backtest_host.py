@@ -25,7 +25,7 @@ import pandas as pd
 from shared.backtest.engine import EngineResult, FmelContext, add_fmel, build_cerebro, collect
 from shared.harness import frames as framing
 from shared.harness import wire
-from shared.harness.links import RelayedReplies
+from shared.harness.links import NO_RESULT, RelayedReplies
 from shared.harness.output import CappedOutput
 from shared.harness.puppet import AgentFailed, AgentProxy
 
@@ -33,11 +33,22 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-class AgentLauncher(Protocol):
-    """Starts the agent's process (`shared.harness.agent_main`) in a sandbox."""
+class AgentProcess(Protocol):
+    """The agent's process as the host controls it."""
 
-    def start(self, *, channel_fds: tuple[int, int], bundle_dir: Path, output_fd: int) -> subprocess.Popen[bytes]:
-        """Start it with the channel's (read, write) fds inherited and stdout/stderr on `output_fd`."""
+    pid: int
+    returncode: int | None
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
+class AgentLauncher(Protocol):
+    """Starts the agent's side (`shared.harness.agent_main`) in a sandbox."""
+
+    def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[AgentProcess, int, int]:
+        """Start it with stdout/stderr on `output_fd`; return it and the host's (to, from) channel fds."""
         ...
 
 
@@ -69,14 +80,9 @@ def run_backtest(
     used = {symbol: frames[symbol] for symbol in symbols}
     scratch.mkdir(parents=True, exist_ok=True)
     output = CappedOutput(scratch / "agent-output.log")
-    to_agent_r, to_agent_w = os.pipe()
-    from_agent_r, from_agent_w = os.pipe()
     try:
-        agent = launcher.start(channel_fds=(to_agent_r, from_agent_w), bundle_dir=bundle_dir,
-                               output_fd=output.write_fd)
+        agent, to_agent_w, from_agent_r = launcher.start(bundle_dir=bundle_dir, output_fd=output.write_fd)
     finally:
-        os.close(to_agent_r)
-        os.close(from_agent_w)
         output.close_writer()
     hello = framing.hello(symbols, timeframe=timeframe, cash=cash, commission=commission, mode="backtest")
     encoded, _ = framing.encode_run(hello, used)
@@ -112,12 +118,26 @@ def run_backtest(
         _end(agent, "agent", grace)
         _end(conductor, "conductor", grace)
         frames_path.unlink(missing_ok=True)
-    if error is None and agent.returncode not in (0, None):
-        log.info("agent process exited with %s after finishing", agent.returncode)
+    if error == NO_RESULT:
+        error = describe_exit(agent.returncode)
     return HarnessRun(result, error, output.finish(), violations, dropped)
 
 
-def _end(process: subprocess.Popen[bytes], name: str, grace_s: float = 5.0) -> None:
+def describe_exit(code: int | None) -> str:
+    """Say why the agent's process ended early, from its exit status (bwrap reports 128 + signal)."""
+    number = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
+    if number is None:
+        return NO_RESULT if code in (None, 0) else f"the agent's process exited with code {code} before finishing"
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    hint = {"SIGXCPU": " (over its CPU time budget)", "SIGKILL": " (out of memory, or over its time budget)",
+            "SIGXFSZ": " (a file over the size limit)", "SIGSEGV": " (a crash)"}.get(name, "")
+    return f"the agent's process was killed by {name}{hint}"
+
+
+def _end(process: AgentProcess, name: str, grace_s: float = 5.0) -> None:
     """Wait briefly for a process that should be finishing, then kill it (and its group)."""
     try:
         process.wait(grace_s)

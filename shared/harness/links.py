@@ -15,7 +15,7 @@ from typing import Any
 from shared.harness import wire
 from shared.harness.puppet import AgentFailed, AgentProxy
 
-NO_RESULT = "the agent's process ended without finishing its run (killed: over its CPU, memory or time limit?)"
+NO_RESULT = "the agent's process ended without finishing its run"
 
 
 class RelayedReplies:

@@ -1,8 +1,11 @@
-"""The backtest job in-process: prepare -> execute -> finish over real embedded stores."""
+"""The backtest job: trusted host in-process, the agent in the real bubblewrap sandbox, real embedded stores."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +14,8 @@ import pytest
 
 from shared.backtest import runner, workspace
 from shared.bootstrap import Platform
+from shared.harness.fifos import FROM_AGENT, TO_AGENT, FifoAgentLauncher
+from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.market.synthetic import bar_times, write_synthetic_market
 from shared.schemas.messages import BacktestCompleted
 from shared.schemas.topics import BACKTEST_RESULTS
@@ -50,7 +55,7 @@ def published(platform: Platform) -> list[BacktestCompleted]:
 def test_an_sma_agent_backtest_writes_report_chart_run_row_and_one_decision_per_bar(platform) -> None:
     run_id = queue(platform, "sma", SMA_SOURCE)
 
-    event = runner.run_job(run_id, platform)
+    event = runner.run_job(run_id, platform, SandboxedAgentLauncher(), platform_work(platform))
 
     assert event.status == "succeeded" and event.error is None
     assert event.report_key == f"backtests/{run_id}/report.json"
@@ -72,7 +77,7 @@ def test_an_sma_agent_backtest_writes_report_chart_run_row_and_one_decision_per_
 def test_an_agent_raising_in_next_fails_with_a_traceback_of_its_own_frames_only(platform) -> None:
     run_id = queue(platform, "raiser", RAISING_SOURCE)
 
-    event = runner.run_job(run_id, platform)
+    event = runner.run_job(run_id, platform, SandboxedAgentLauncher(), platform_work(platform))
 
     assert event.status == "failed" and event.report_key is None
     assert 'File "agent.py", line 7, in next' in event.error
@@ -83,31 +88,42 @@ def test_an_agent_raising_in_next_fails_with_a_traceback_of_its_own_frames_only(
     assert row["status"] == "failed" and "ZeroDivisionError" in row["error"]
 
 
-def test_the_split_phases_give_the_same_result_and_ignore_forged_decision_owners(platform, tmp_path) -> None:
+def platform_work(platform: Platform) -> Path:
+    return Path(platform.settings.data_dir) / "jobs" / "work" / "run"
+
+
+def test_the_cloud_build_split_serves_an_agent_started_elsewhere_through_fifos(platform, tmp_path) -> None:
+    # As on Cloud Build: the trusted host step and the agent step share only a folder.
     run_id = queue(platform, "sma", SMA_SOURCE)
-    ws = tmp_path / "ws"
-    run = workspace.load_run(platform.documents, run_id)
-    workspace.prepare(run, ws, documents=platform.documents, blobs=platform.blobs, warehouse=platform.warehouse)
+    fifos = tmp_path / "channel"
+    work = tmp_path / "work"
+    results: list[BacktestCompleted] = []
+    host = threading.Thread(target=lambda: results.append(
+        runner.run_job(run_id, platform, FifoAgentLauncher(fifos, open_timeout_s=60), work)))
+    host.start()
+    bundle = work / "agent" / "bundle"
+    while not (fifos / TO_AGENT).exists() or not (bundle / "agent.py").exists():
+        host.join(0.05)
+        assert host.is_alive(), "the host ended before the agent could join"
+    agent = subprocess.run(
+        [sys.executable, "-m", "shared.harness.agent_main", "--in-path", str(fifos / TO_AGENT),
+         "--out-path", str(fifos / FROM_AGENT), "--bundle", str(bundle)],
+        check=False, capture_output=True, text=True, timeout=120,
+    )
+    host.join(120)
 
-    outcome = runner.execute(ws)  # the sandboxed step: workspace in, workspace out
-    lines = (ws / "decisions.jsonl").read_text().splitlines()
-    forged = [json.loads(line) | {"agent_id": "someone-else", "user_id": "mallory"} for line in lines]
-    (ws / "decisions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in forged))
-    _, meta = workspace.read_request(ws)
-    event = workspace.finish(run, ws, blobs=platform.blobs, warehouse=platform.warehouse,
-                             messages=platform.messages, meta=meta)
-
-    assert outcome["status"] == event.status == "succeeded"
+    assert agent.returncode == 0, agent.stderr
+    [event] = results
+    assert event.status == "succeeded" and event.metrics["decisions"] == BARS
     rows = [d for d in platform.warehouse.query("SELECT * FROM fmel.decisions") if d["session_id"] == run_id]
-    assert len(rows) == outcome["decisions"] == len(lines)
-    assert {(r["agent_id"], r["user_id"]) for r in rows} == {("sma", "alice")}
+    assert len(rows) == BARS and {(r["agent_id"], r["user_id"]) for r in rows} == {("sma", "alice")}
 
 
-def test_a_workspace_without_an_outcome_is_published_as_a_failure(platform, tmp_path) -> None:
+def test_a_run_without_a_result_is_published_as_a_failure(platform) -> None:
     run_id = queue(platform, "sma", SMA_SOURCE)
     run = workspace.load_run(platform.documents, run_id)
 
-    event = workspace.finish(run, tmp_path / "empty", blobs=platform.blobs, warehouse=platform.warehouse,
+    event = workspace.finish(run, None, blobs=platform.blobs, warehouse=platform.warehouse,
                              messages=platform.messages)
 
     assert event.status == "failed" and event.error == workspace.NO_RESULT

@@ -1,0 +1,68 @@
+"""Start the agent's side of the harness in the local bubblewrap sandbox.
+
+The agent's folder (its bundle, and nothing else of the platform's) becomes the sandbox's only
+writable place; the channel's two pipe ends are inherited under their numbers; its output goes
+to the host's capped log. Nothing here falls back to an unsandboxed process: a sandbox that
+cannot start raises `SandboxUnavailableError`, and the run fails saying so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import resource
+from pathlib import Path
+
+from shared.adapters.local.sandbox import (
+    WORKSPACE,
+    BubblewrapSandbox,
+    SandboxLimits,
+    SandboxProcess,
+)
+
+AGENT_MODULE = "shared.harness.agent_main"
+
+
+class SandboxedAgentLauncher:
+    """An `AgentLauncher` over `BubblewrapSandbox`."""
+
+    def __init__(self, sandbox: BubblewrapSandbox | None = None, limits: SandboxLimits | None = None) -> None:
+        self.sandbox = sandbox or BubblewrapSandbox()
+        self.limits = within_own_limits(limits or SandboxLimits())
+
+    def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[SandboxProcess, int, int]:
+        """Start the agent with `bundle_dir`'s parent as its workspace; return it and the host's fds."""
+        read_fd, to_agent = os.pipe()  # two pipes: a pipe's round trip is about half a socket's
+        from_agent, write_fd = os.pipe()
+        try:
+            argv = self.sandbox.python_argv(AGENT_MODULE, "--in", str(read_fd), "--out", str(write_fd),
+                                            "--bundle", f"{WORKSPACE}/{bundle_dir.name}")
+            process = self.sandbox.popen(argv, workspace=bundle_dir.parent, limits=self.limits,
+                                         pass_fds=(read_fd, write_fd), stdout=output_fd, stderr=output_fd)
+        except BaseException:
+            os.close(to_agent)
+            os.close(from_agent)
+            raise
+        finally:
+            os.close(read_fd)
+            os.close(write_fd)
+        return process, to_agent, from_agent
+
+
+def within_own_limits(limits: SandboxLimits) -> SandboxLimits:
+    """Lower the per-process limits to this process's hard limits: a child cannot raise them.
+
+    The local job launcher already caps its job (CPU seconds = the budget, address space); the
+    agent's sandbox inherits no more than that, and asking for more would fail to start it.
+    """
+    def hard(kind: int, wanted: int) -> int:
+        ceiling = resource.getrlimit(kind)[1]
+        return wanted if ceiling == resource.RLIM_INFINITY else min(wanted, ceiling)
+
+    return dataclasses.replace(
+        limits,
+        cpu_seconds=hard(resource.RLIMIT_CPU, limits.cpu_seconds),
+        address_space_bytes=hard(resource.RLIMIT_AS, limits.address_space_bytes),
+        file_size_bytes=hard(resource.RLIMIT_FSIZE, limits.file_size_bytes),
+        open_files=hard(resource.RLIMIT_NOFILE, limits.open_files),
+    )
