@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from shared.harness.agent_capture import DecisionCapture
 from shared.harness.agent_feed import AgentChannel, make_feeds
 
 MAX_ERROR_CHARS = 8000
+TOKEN_ENV = "FARM_CHANNEL_TOKEN"
 
 
 def run(endpoint: wire.Endpoint, bundle_dir: Path) -> int:
@@ -62,6 +65,24 @@ def run(endpoint: wire.Endpoint, bundle_dir: Path) -> int:
     return 0
 
 
+def connect(address: str, token: str, timeout_s: float = 60.0) -> socket.socket:
+    """Connect to the host over TCP and present the session's channel token (not a credential:
+    it only proves to the host that this is the pod it started)."""
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            sock = socket.create_connection((host, int(port)), timeout=5.0)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)  # the host may still be starting
+    sock.settimeout(None)
+    sock.sendall(wire.pack([wire.AUTH, token]))
+    return sock
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, connect the channel and serve the run."""
     parser = argparse.ArgumentParser(prog="python -m shared.harness.agent_main", description=__doc__)
@@ -69,13 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", dest="write_fd", type=int, help="the channel to the host (inherited fd)")
     parser.add_argument("--in-path", type=Path, help="the channel from the host as a FIFO (Cloud Build)")
     parser.add_argument("--out-path", type=Path, help="the channel to the host as a FIFO (Cloud Build)")
+    parser.add_argument("--connect", help="HOST:PORT of the runtime host (GKE: the agent is a pod of its own)")
     parser.add_argument("--bundle", type=Path, required=True)
     args = parser.parse_args(argv)
-    if args.in_path is not None and args.out_path is not None:
+    if args.connect:
+        sock = connect(args.connect, os.environ.pop(TOKEN_ENV, ""))
+        args.read_fd = args.write_fd = sock.detach()
+    elif args.in_path is not None and args.out_path is not None:
         args.read_fd = os.open(args.in_path, os.O_RDONLY)  # the host opens its ends in this order
         args.write_fd = os.open(args.out_path, os.O_WRONLY)
     if args.read_fd is None or args.write_fd is None:
-        parser.error("give --in/--out or --in-path/--out-path")
+        parser.error("give --in/--out, --in-path/--out-path or --connect")
     # Two pipes rather than a socket: a pipe's round trip is about half a Unix socket's.
     endpoint = wire.Endpoint(args.read_fd, args.write_fd, max_message=wire.MAX_HOST_MESSAGE)
     try:

@@ -5,7 +5,7 @@ host reads what the agent sends with a hard size cap, so an agent cannot make th
 buffer without bound; an oversized, truncated or malformed message is a `ProtocolError`, which
 ends the agent's run (docs/trust-boundary.md).
 
-Host -> agent: `hello`, `bars`, `end`.  Agent -> host: `ready`, `step`, `error`, `done`.
+Host -> agent: `hello`, `bars`, `end`.  Agent -> host: (`auth`), `ready`, `step`, `error`, `done`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ MAX_HOST_MESSAGE = 64 << 20  # a hello or a frame of bars from the trusted side
 
 HELLO, BARS, END = "hello", "bars", "end"
 READY, STEP, ERROR, DONE = "ready", "step", "error", "done"
+AUTH = "auth"  # over TCP only (GKE): the agent pod's first message, with the session's channel token
 
 
 class ProtocolError(Exception):
