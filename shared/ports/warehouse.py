@@ -23,6 +23,15 @@ class Warehouse(Protocol):
         """Append rows (dicts keyed by column) to `table`; unknown columns are an error."""
         ...
 
+    def insert_batch(self, table: str, batch: Any) -> None:
+        """Append a finished batch at once: rows, a dict of equal-length columns, or a pyarrow.Table.
+
+        Columnar and validated like `insert_rows`. The local warehouse writes it as one segment;
+        BigQuery loads it with a load job (no streaming-insert quota or cost), so use it for
+        whole batches such as a backtest's decisions and keep `insert_rows` for live rows.
+        """
+        ...
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a parameterised BigQuery-dialect query and return rows as dicts."""
         ...

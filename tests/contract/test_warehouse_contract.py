@@ -180,3 +180,28 @@ def test_ensure_tables_is_idempotent(warehouse: Warehouse) -> None:
     warehouse.insert_rows("market_data.bars", [bar("A", T0, 1.0)])
     warehouse.ensure_tables()
     assert warehouse.query("SELECT COUNT(*) AS n FROM market_data.bars") == [{"n": 1}]
+
+
+def test_a_batch_round_trips_as_rows_columns_or_an_arrow_table(warehouse: Warehouse) -> None:
+    import pyarrow as pa
+
+    rows = [decision(n, actions=[order(n, "buy", 1.0)] if n % 2 else None) for n in range(1, 7)]
+    warehouse.insert_batch("fmel.decisions", rows[:2])
+    warehouse.insert_batch("fmel.decisions", {k: [r[k] for r in rows[2:4]] for k in rows[0]})
+    warehouse.insert_batch("fmel.decisions", pa.Table.from_pylist(rows[4:]))
+    stored = warehouse.query("SELECT decision_id, bar_time, actions, data_accessed, positions "
+                             "FROM fmel.decisions ORDER BY decision_point")
+    assert stored == [{k: r[k] for k in ("decision_id", "bar_time", "actions", "data_accessed", "positions")}
+                      | {"actions": [order(n + 1, "buy", 1.0)] if (n + 1) % 2 else []}
+                      for n, r in enumerate(rows)]
+
+
+def test_a_batch_is_validated_like_rows(warehouse: Warehouse) -> None:
+    with pytest.raises(InvalidInputError, match="colse"):
+        warehouse.insert_batch("market_data.bars", {"colse": [1.0]})
+    with pytest.raises(InvalidInputError, match="data_hash"):
+        warehouse.insert_batch("market_data.bars", [{k: v for k, v in bar("A", T0, 1.0).items() if k != "data_hash"}])
+    with pytest.raises(InvalidInputError, match="row 0.open: FLOAT64"):
+        warehouse.insert_batch("market_data.bars", [bar("A", T0, "high")])  # type: ignore[arg-type]
+    warehouse.insert_batch("market_data.bars", [])
+    assert warehouse.query("SELECT COUNT(*) AS n FROM market_data.bars") == [{"n": 0}]

@@ -41,6 +41,7 @@ def test_killed_writers_lose_no_acknowledged_row_and_duplicate_none(tmp_path: Pa
     def replace(name: str | None = None) -> None:
         if name is not None:
             victim = writers.pop(name)
+            assert victim.poll() is None, f"writer {name} exited on its own: {victim.returncode}"
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(timeout=10)
         name = f"w{next(serial)}"
@@ -57,10 +58,12 @@ def test_killed_writers_lose_no_acknowledged_row_and_duplicate_none(tmp_path: Pa
                 replace(rng.choice(begun))
                 kills += 1
     finally:
+        alive = {name: proc.poll() for name, proc in writers.items()}
         for proc in writers.values():
             proc.kill()
             proc.wait(timeout=10)
         stop.touch()
+    assert set(alive.values()) == {None}, f"writers exited on their own: {alive}"
     outcomes = [(r.wait(timeout=30), r.stdout.read() if r.stdout else "") for r in readers]
     assert all(code == 0 for code, _ in outcomes), outcomes
 

@@ -16,6 +16,7 @@ import os
 import random
 import sys
 import threading
+import traceback
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,6 +68,13 @@ def write(path: str, name: str, acks: str, threads: int) -> None:
     ready = Path(f"{acks}.ready.{name}")
 
     def loop(thread: int) -> None:
+        try:
+            insert(thread)
+        except BaseException:  # noqa: BLE001 - a writer failing on its own fails the test
+            traceback.print_exc()
+            os._exit(3)
+
+    def insert(thread: int) -> None:
         for seq in range(10**9):
             table = random.choice(list(KEYS))
             prefix, n = f"{name}.{thread}.{seq}", random.randint(1, 200)

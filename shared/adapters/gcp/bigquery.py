@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+import pyarrow.parquet as pq
 from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 
+from shared.adapters.local.warehouse_arrow import Batch, to_arrow
 from shared.errors import (
     BackendAccessError,
     FarmError,
@@ -88,11 +91,8 @@ class BigQueryWarehouse:
         return table
 
     def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Stream `rows` into `table`; per-row errors from BigQuery become InvalidInputError."""
-        try:
-            spec = schema.table(table)
-        except KeyError as exc:
-            raise InvalidInputError(str(exc.args[0])) from None
+        """Stream `rows` into `table` (live rows); per-row errors become InvalidInputError."""
+        spec = _spec(table)
         prepared = prepare_rows(spec, rows)
         if not prepared:
             return
@@ -107,6 +107,26 @@ class BigQueryWarehouse:
                 raise TransientError(message, details=errors)
             raise InvalidInputError(message, details=errors)
 
+    def insert_batch(self, table: str, batch: Batch, *, timeout_s: float = 600.0) -> None:
+        """Load a finished batch (rows, columns or an Arrow table) with one Parquet load job.
+
+        Load jobs cost nothing and have no streaming quota; the rows become visible when the job
+        is done, which this waits for. Live rows keep `insert_rows` (streaming, low latency).
+        """
+        spec = _spec(table)
+        data = to_arrow(spec, batch)  # the same validation and messages as the local warehouse
+        if not data.num_rows:
+            return
+        buffer = io.BytesIO()
+        pq.write_table(data, buffer, compression="snappy")
+        buffer.seek(0)
+        with _translated(f"load into {table}"):
+            job = self.client.load_table_from_file(
+                buffer, f"{self.project}.{spec.ref}", job_config=load_job_config(),
+                location=self.location, rewind=True,
+            )
+            job.result(timeout=timeout_s)
+
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a parameterised query; TIMESTAMP comes back as UTC datetime, RECORD as dict."""
         values = dict(params or {})
@@ -115,6 +135,25 @@ class BigQueryWarehouse:
         with _translated("query"):
             result = self.client.query(sql, job_config=config, location=self.location).result()
             return [dict(row.items()) for row in result]
+
+
+def load_job_config() -> bigquery.LoadJobConfig:
+    """Append Parquet to an existing table; lists map to REPEATED columns, not list.element."""
+    options = bigquery.ParquetOptions()
+    options.enable_list_inference = True
+    return bigquery.LoadJobConfig(
+        source_format=bigquery.SourceFormat.PARQUET,
+        write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+        create_disposition=bigquery.CreateDisposition.CREATE_NEVER,
+        parquet_options=options,
+    )
+
+
+def _spec(table: str) -> schema.Table:
+    try:
+        return schema.table(table)
+    except KeyError as exc:
+        raise InvalidInputError(str(exc.args[0])) from None
 
 
 def query_parameters(params: Mapping[str, Any]) -> list[Any]:
