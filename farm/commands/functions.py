@@ -2,7 +2,7 @@
 
     farm functions                      a table: name, trigger, route or topic
     farm functions --deploy-commands    one `gcloud functions deploy ... --gen2` per function
-    farm functions --firebase-json      Firebase Hosting rewrites for every HTTP function
+    farm functions --firebase-json      Firebase Hosting: web/dist plus a rewrite per HTTP function
 
 Generated from functions.registry, the same list `farm up` mounts. Project, region and GKE
 cluster come from --project/--region/--gke-cluster, else FARM_GCP_PROJECT/FARM_GCP_REGION/
@@ -125,5 +125,24 @@ def firebase_config(specs: Sequence[FunctionSpec], *, region: str) -> dict[str, 
     ]
     # Hosting uses the first match: literal segments must win over wildcards.
     rewrites.sort(key=lambda r: (r["source"].count("*"), -len(r["source"])))
-    hosting = {"public": "public", "ignore": ["firebase.json", "**/.*"], "rewrites": rewrites}
-    return {"hosting": hosting}
+    return {"hosting": website_hosting(rewrites)}
+
+
+def website_hosting(rewrites: list[dict[str, Any]]) -> dict[str, Any]:
+    """Hosting of the built website (web/dist) around the function rewrites.
+
+    Every other path is the single-page site's (its router reads the path), so the last rewrite
+    sends it to index.html; hashed assets are cached for good, index.html revalidated.
+    """
+    return {
+        "public": "web/dist",
+        "predeploy": ["bash scripts/build-web.sh"],
+        "ignore": ["firebase.json", "**/.*"],
+        "rewrites": [*rewrites, {"source": "**", "destination": "/index.html"}],
+        "headers": [
+            {"source": "/assets/**",
+             "headers": [{"key": "Cache-Control", "value": "public, max-age=31536000, immutable"}]},
+            {"source": "/index.html", "headers": [{"key": "Cache-Control", "value": "no-cache"}]},
+            {"source": "**", "headers": [{"key": "X-Content-Type-Options", "value": "nosniff"}]},
+        ],
+    }

@@ -85,6 +85,10 @@ export async function request(path: string, opts: CallOptions = {}): Promise<Res
 export async function api<T>(path: string, opts: CallOptions = {}): Promise<T> {
   const response = await request(path, opts);
   if (response.status === 204) return undefined as T;
+  if (!(response.headers.get("Content-Type") ?? "").includes("json")) {
+    // e.g. Hosting's fallback page for a path no function serves.
+    throw new ApiError(404, "not_found", `The API has no route ${path}.`);
+  }
   return (await response.json()) as T;
 }
 

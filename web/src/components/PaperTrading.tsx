@@ -1,5 +1,5 @@
 // Paper trading: start (opening and funding the account once), live value, positions, trades,
-// heartbeat, stop — refreshed every second while the session runs, without reloading the page.
+// heartbeat, stop — refreshed every 2 s while the session runs, without reloading the page.
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { ago, epoch, usd, when } from "../format";
@@ -42,7 +42,7 @@ export function PaperTrading({ agentId, canStart, onChange }: { agentId: string;
     void refresh();
   }, [agentId]);
   const live = session !== null && LIVE.has(session.state);
-  useInterval(refresh, 1000, live);
+  useInterval(refresh, 2000, live); // 30 calls a minute: well within the per-user request limit
 
   const start = async (e: Event) => {
     e.preventDefault();

@@ -58,7 +58,10 @@ function base(el: HTMLElement, height: number): IChartApi {
 /** Draw equity (and benchmark, trade markers) with drawdown in a pane below; returns a disposer. */
 export function drawEquity(el: HTMLElement, spec: EquitySpec): () => void {
   const chart = base(el, 380);
-  const equity = chart.addSeries(LineSeries, { color: EQUITY_COLOR, lineWidth: 2, title: "Equity" });
+  // No last-value label or price line in the equity colour: its pixels are the line alone.
+  const equity = chart.addSeries(LineSeries, {
+    color: EQUITY_COLOR, lineWidth: 2, title: "Equity", lastValueVisible: false, priceLineVisible: false,
+  });
   const data = clean(spec.equity);
   equity.setData(data);
   if (spec.benchmark?.length) {
@@ -76,7 +79,8 @@ export function drawEquity(el: HTMLElement, spec: EquitySpec): () => void {
         position: m.above ? "aboveBar" : "belowBar",
         color: m.above ? "#b91c1c" : "#15803d",
         shape: m.above ? "arrowDown" : "arrowUp",
-        text: m.text,
+        // Labels only when they can be read; a busy run keeps its arrows.
+        text: spec.markers!.length <= 30 ? m.text : undefined,
       }));
     createSeriesMarkers(equity, markers);
   }
