@@ -50,6 +50,9 @@ def _from_json(request: flask.Request, owner_uid: str) -> SubmitAgent:
         raise InvalidInputError(f"request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise InvalidInputError("request body must be a JSON object {name, code}")
+    # `agentName` is the earlier platform's spelling of `name` (its website still sends it).
+    if "agentName" in body and "name" not in body:
+        body["name"] = body.pop("agentName")
     unknown = sorted(set(body) - {"name", "code", "description", "tags", "requirements"})
     if unknown:
         raise InvalidInputError(f"unknown field(s) {unknown}")
@@ -70,21 +73,25 @@ def _from_json(request: flask.Request, owner_uid: str) -> SubmitAgent:
 
 def _from_form(request: flask.Request, owner_uid: str) -> SubmitAgent:
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    form = request.form
+    if (upload is None or not upload.filename) and form.get("code"):
+        # The source as a text field: what a client generated from the document can always send.
+        data, filename = form["code"].encode(), "agent.py"
+    elif upload is None or not upload.filename:
         raise InvalidInputError("multipart field 'file' (a .py file or a .zip bundle) is required")
-    data = read_capped(upload.stream, MAX_UPLOAD_BYTES)
+    else:
+        data, filename = read_capped(upload.stream, MAX_UPLOAD_BYTES), upload.filename
     requirements = None
     for name in REQUIREMENTS_FIELDS:
         if name in request.files:
             requirements = _read_small(request.files[name], MAX_REQUIREMENTS_BYTES)
             break
-    form = request.form
-    name = form.get("name") or _stem(upload.filename)
+    name = form.get("name") or form.get("agentName") or _stem(filename)
     fields = AgentFields.parse(name, form.get("description"), form.get("tags"))
     return SubmitAgent(
         owner_uid=owner_uid,
         upload=data,
-        filename=upload.filename,
+        filename=filename,
         requirements=requirements,
         fields=fields,
     )

@@ -226,8 +226,14 @@ def status_for(exc: errors.FarmError) -> int:
     return 500
 
 
-def json_body(request: flask.Request) -> dict[str, Any]:
-    """The request's JSON object; 415 when it is not JSON, 400 when malformed or not an object."""
+def json_body(request: flask.Request, *, optional: bool = False) -> dict[str, Any]:
+    """The request's JSON object; 415 when it is not JSON, 400 when malformed or not an object.
+
+    With `optional`, an empty body (whatever its Content-Type says, e.g. application/json with
+    nothing after it, as generated clients send) is the empty object: the documented defaults.
+    """
+    if optional and not request.get_data(cache=True).strip():
+        return {}
     if not request.is_json:
         raise errors.UnsupportedMediaTypeError(
             f"expected Content-Type application/json, got {request.mimetype or 'none'!r}"

@@ -39,7 +39,9 @@ RANKING_PARAMS = [
 ]
 FILTERS = [
     _q("session", {"type": "string"}), _q("mode", {"type": "string", "enum": ["backtest", "paper"]}),
-    _q("action", {"type": "string", "enum": ["TRADED", "HOLD", "INACTIVE", "traded", "hold", "inactive"]}),
+    # One case only in the enum (generators turn values into names, and TRADED/traded collide);
+    # the API also accepts any case.
+    _q("action", {"type": "string", "enum": ["TRADED", "HOLD", "INACTIVE"]}, "case-insensitive"),
     _q("since", {"type": "string", "format": "date-time"}), _q("until", {"type": "string", "format": "date-time"}),
     _q("from_decision", {"type": "integer", "minimum": 0}), _q("to_decision", {"type": "integer", "minimum": 0}),
 ]
@@ -51,6 +53,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["rank", "agent_id", "agent_name", "owner", "metrics", "score"],
         "properties": {
             "rank": {"type": "integer"}, "agent_id": {"type": "string"}, "agent_name": {"type": "string"},
+            "evaluation": {"type": "string", "description": "backtest: the standard evaluation's id (see the page)"},
             "owner": {"type": "string", "description": "display name (never a uid or email)"},
             "as_of": {"type": "string", "nullable": True},
             "metrics": {"type": "object", "properties": {
@@ -69,14 +72,33 @@ SCHEMAS: dict[str, Any] = {
             "mode": {"type": "string"}, "metric": {"type": "string"}, "period": {"type": "string"},
             "source": {"type": "string", "enum": ["cache", "warehouse"]}, "as_of": {"type": "string"},
             "total": {"type": "integer"}, "entries": {"type": "array", "items": _ref("LeaderboardEntry")},
+            "evaluation": _ref("StandardEvaluation"),
+            "data": {"allOf": [_ref("DataLabel")], "nullable": True},
+            "min_track_record": {"type": "object", "properties": {"days": {"type": "number"},
+                                                                  "trades": {"type": "integer"}}},
+            "sharpe_annualisation": {"type": "string"},
+            "pending": {"type": "array", "items": _ref("NotYetRanked"),
+                        "description": "paper: agents whose track record is still too short to rank"},
         },
+    },
+    "NotYetRanked": {
+        "type": "object",
+        "required": ["agent_id", "not_ranked", "days_remaining", "trades_remaining"],
+        "properties": {"agent_id": {"type": "string"}, "agent_name": {"type": "string"},
+                       "owner": {"type": "string"}, "days": {"type": "number"}, "trades": {"type": "integer"},
+                       "not_ranked": {"type": "string", "description": 'e.g. "not yet ranked: 3 more days"'},
+                       "days_remaining": {"type": "integer"}, "trades_remaining": {"type": "integer"}},
     },
     "LeaderboardStanding": {
         "type": "object",
-        "required": ["mode", "metric", "period", "source", "entry"],
+        "required": ["mode", "metric", "period", "source", "entry", "ranked"],
         "properties": {"mode": {"type": "string"}, "metric": {"type": "string"}, "period": {"type": "string"},
                        "source": {"type": "string", "enum": ["cache", "warehouse"]},
-                       "entry": _ref("LeaderboardEntry")},
+                       "entry": {"allOf": [_ref("LeaderboardEntry")], "nullable": True},
+                       "ranked": {"type": "boolean"},
+                       "not_ranked": {"type": "string", "description": 'paper: "not yet ranked: N more days"'},
+                       "days_remaining": {"type": "integer"}, "trades_remaining": {"type": "integer"},
+                       "days": {"type": "number"}, "trades": {"type": "integer"}},
     },
     "DecisionPage": {
         "type": "object",

@@ -13,6 +13,10 @@ from typing import Any
 
 from functions._openapi_analytics import OPERATIONS as ANALYTICS_OPERATIONS
 from functions._openapi_analytics import SCHEMAS as ANALYTICS_SCHEMAS
+from functions._openapi_legacy import SCHEMAS as LEGACY_SCHEMAS
+from functions._openapi_legacy import legacy_operations
+from functions._openapi_wave2 import OPERATIONS as WAVE2_OPERATIONS
+from functions._openapi_wave2 import SCHEMAS as WAVE2_SCHEMAS
 from functions._openapi_trading import OPERATIONS as TRADING_OPERATIONS
 from functions._openapi_trading import SCHEMAS as TRADING_SCHEMAS
 from functions.registry import FUNCTIONS, FunctionSpec, HttpTrigger
@@ -127,6 +131,8 @@ SCHEMAS: dict[str, Any] = {
                 "validation": _ref("ValidationReport"),
                 "latest_backtest": _nullable({
                     "type": "object", "description": "run_id, status, finished_at, metrics, report_key, error"}),
+                "standard_backtest": _nullable({
+                    "type": "object", "description": "the same, of the standard evaluation (the ranked run)"}),
                 "paper_session": _nullable({"type": "string", "description": "the latest session's id"}),
             },
         }],
@@ -178,16 +184,19 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "/api/agents": {
         "post": {
             "operationId": "submitAgent",
-            "summary": "Submit an agent (.py file, .zip bundle, or JSON source)",
+            "summary": "Submit an agent (.py file or .zip bundle, as multipart/form-data)",
+            # Multipart only here, so generated clients send the file as multipart (given both,
+            # generators pick JSON). The API also takes application/json `AgentJson` {name, code}.
+            "description": "Also accepts `application/json` with the AgentJson schema ({name, code}).",
             "requestBody": {"required": True, "content": {
                 "multipart/form-data": {"schema": _ref("AgentUpload")},
-                JSON: {"schema": _ref("AgentJson")},
             }},
             "responses": {
                 "201": {**_ok("Validated and stored", "AgentSubmitted"),
                         "headers": {"Location": {"schema": {"type": "string"}}}},
                 "400": _error("Malformed request"),
-                "409": _error("The same code was already submitted (details.agent_id)"),
+                "409": _error("The same code was already submitted: the message names the agent that holds "
+                              "it (details.agent_id, details.name)"),
                 "413": _error("Upload over the size limit"),
                 "415": _error("Not multipart/form-data or JSON, or not a .py/.zip file"),
                 "422": _error("Validation failed; details is the full ValidationReport"),
@@ -226,10 +235,15 @@ OPERATIONS: dict[str, dict[str, Any]] = {
 }
 
 
-OPERATIONS.update(ANALYTICS_OPERATIONS)
-OPERATIONS.update(TRADING_OPERATIONS)
+for _group in (ANALYTICS_OPERATIONS, TRADING_OPERATIONS, WAVE2_OPERATIONS):
+    for _path, _item in _group.items():
+        OPERATIONS.setdefault(_path, {}).update(_item)  # one path may gain methods from several groups
+for _path, _item in legacy_operations(OPERATIONS).items():
+    OPERATIONS.setdefault(_path, {}).update(_item)
 SCHEMAS.update(ANALYTICS_SCHEMAS)
 SCHEMAS.update(TRADING_SCHEMAS)
+SCHEMAS.update(WAVE2_SCHEMAS)
+SCHEMAS.update(LEGACY_SCHEMAS)
 
 
 class IncompleteDocumentError(RuntimeError):

@@ -96,6 +96,9 @@ SCHEMAS: dict[str, Any] = {
             "started_at": TIMESTAMP,
             "finished_at": TIMESTAMP,
             "automatic": _nullable({"type": "boolean"}),
+            "standard": {"type": "boolean", "description": "the agent's standard evaluation: the only run ranked"},
+            "evaluation": _nullable({"type": "object", "description": "the StandardEvaluation it ran"}),
+            "data": {"allOf": [_ref("DataLabel")], "nullable": True},
             "equity_curve": _nullable({"type": "array", "items": {"type": "object"}}),
             "drawdown": _nullable({"type": "array", "items": {"type": "object"}}),
             "trades": _nullable({"type": "array", "items": {"type": "object"}}),
@@ -159,8 +162,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "session_id": STRING,
             "agent_id": STRING,
-            "state": {"type": "string", "description": "deploying, trading, stopping, stopped, failed, or "
-                      "interrupted (its runtime stopped with the local stack; `farm up` resumes it)"},
+            "state": {"type": "string", "description": "deploying, trading, pausing, paused, stopping, stopped, "
+                      "failed, or interrupted (its runtime stopped with the local stack; `farm up` resumes it)"},
+            "market": _ref("MarketStatus"),
+            "data": _ref("DataLabel"),
+            "paused_at": TIMESTAMP,
+            "resumed_at": TIMESTAMP,
+            "last_restart_reason": _nullable(STRING),
             "symbols": {"type": "array", "items": STRING},
             "timeframe": STRING,
             "account_id": STRING,
@@ -194,7 +202,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "202": {**_ok("Queued; poll the Location", "BacktestQueued"), "headers": LOCATION},
             "400": _error("Unknown field, bad symbols, dates, cash, commission or timeframe, or an unusable agent id"),
             "404": _error("No such agent (or not yours)"),
-            "409": _error("The agent cannot be backtested in its current status"),
+            "409": _error("The agent is not validated (rejected): it cannot be backtested"),
             "415": _error("A body that is not application/json"),
             **AUTHED,
         },
@@ -249,7 +257,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
             "requestBody": _json_body("PaperTradingRequest"),
             "responses": {
                 "201": _ok("Deploying", "PaperSession"),
-                "400": _error("Unknown field, bad symbols or timeframe, or an unusable agent id"),
+                "400": _error("Unknown field, bad symbols or timeframe, symbols the market feed does not "
+                              "stream, or an unusable agent id"),
                 "404": _error("No such agent (or not yours)"),
                 "409": _error(f"Not backtested, no funded account, or already {MAX_RUNNING_SESSIONS} "
                               "sessions running"),

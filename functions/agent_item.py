@@ -10,8 +10,11 @@ import functions_framework
 
 from functions import _platform
 from functions._http import http_endpoint
+from functions._leaderboard_args import leaderboards
+from shared.domain.clock import now_iso
 from shared.ports.identity import Principal
 from shared.services import agents
+from shared.services.leaderboard_withdrawal import withdraw_agent
 from shared.services.rate_limits import REQUESTS
 
 NAME = "farm-agent-item"
@@ -30,5 +33,7 @@ def agent_item(request: flask.Request, caller: Principal, agent_id: str) -> Any:
         if deleted.stop_runtime:
             # The `agents` updated trigger (runtime work) stops it; noted here for the logs.
             log.info("agent %s deleted while %s: its runtime must stop", agent_id, deleted.status)
+        # Off every board before answering; the trigger records it again if this fails.
+        withdraw_agent(agent_id, caller.uid, now_iso(), leaderboards())
         return None
     return agents.agent_detail(agent_id, agents.get_agent(documents, caller.uid, agent_id))

@@ -1,4 +1,4 @@
-"""GET /api/backtests/<run_id>: a run's status and results (metrics, equity curve, trades)."""
+"""GET /api/backtests/<run_id>: a run's status and results (metrics, equity curve, trades, data label)."""
 
 from __future__ import annotations
 
@@ -21,4 +21,5 @@ NAME = "farm-backtest-item"
 def backtest_item(request: flask.Request, caller: Principal, run_id: str) -> Any:
     """Show one of the caller's runs; 404 when it is not theirs."""
     platform = _platform.platform()
-    return backtests.get_backtest(caller.uid, run_id, documents=platform.documents, blobs=platform.blobs)
+    return backtests.get_backtest(caller.uid, run_id, documents=platform.documents, blobs=platform.blobs,
+                                  warehouse=platform.warehouse)

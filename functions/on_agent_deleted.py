@@ -1,4 +1,5 @@
-"""Firestore trigger: `agents/{id}` updated to soft-deleted -> stop its runtime, release its slot.
+"""Firestore trigger: `agents/{id}` updated to soft-deleted -> stop its runtime, release its slot,
+and make sure the deletion is recorded for the leaderboards.
 
 Every agent update arrives here; only a deleted agent with a paper session that is still
 running does work, so a redelivery or a later update changes nothing. A malformed event is
@@ -13,10 +14,13 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from functions import _platform
+from functions._leaderboard_args import leaderboards
 from functions._runtimes import orchestrator_for
+from shared.domain.clock import now_iso
 from shared.errors import InvalidInputError
 from shared.events import decode_document_event
 from shared.schemas.collections import AGENTS
+from shared.services.leaderboard_withdrawal import record_deletion
 from shared.services.paper_trading import stop_deleted_agent
 
 NAME = "farm-on-agent-deleted"
@@ -34,6 +38,10 @@ def on_agent_deleted(event: CloudEvent) -> None:
         log.error("dropping event %s: %s", event["id"], exc.message)
         return
     after = change.after or {}
+    if after.get("deleted") and not (change.before or {}).get("deleted"):
+        # The DELETE route withdrew it already; this makes sure (idempotent) if that failed.
+        record_deletion(change.doc_id, after.get("owner_uid", ""), after.get("deleted_at") or now_iso(),
+                        leaderboards())
     if not after.get("deleted") or not after.get("paper_session"):
         return  # the common case: an ordinary update of a live agent
     platform = _platform.platform()

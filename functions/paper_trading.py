@@ -14,6 +14,7 @@ from shared.bootstrap import broker_accounts
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services import paper_trading
+from shared.services.paper_markets import streamed_symbols
 from shared.services.rate_limits import PAPER_STARTS, REQUESTS
 
 NAME = "farm-paper-trading"
@@ -26,12 +27,13 @@ def paper_trading_session(request: flask.Request, caller: Principal, agent_id: s
     """Start (201), show or stop (200) the caller's agent's paper-trading session."""
     platform = _platform.platform()
     if request.method == "GET":
-        return paper_trading.get_paper_trading(caller.uid, agent_id, documents=platform.documents)
+        return paper_trading.get_paper_trading(caller.uid, agent_id, documents=platform.documents,
+                                               replay=platform.settings.backend == "local")
     if request.method == "DELETE":
         return paper_trading.stop_paper_trading(
             caller.uid, agent_id, documents=platform.documents, orchestrator=orchestrator_for(platform)
         )
-    body = json_body(request) if request.content_length else {}
+    body = json_body(request, optional=True)
     unknown = sorted(set(body) - {"symbols", "timeframe"})
     if unknown:
         raise InvalidInputError(f"unknown field(s) {unknown}; allowed: symbols, timeframe")
@@ -41,6 +43,6 @@ def paper_trading_session(request: flask.Request, caller: Principal, agent_id: s
     )
     session = paper_trading.start_paper_trading(
         cmd, documents=platform.documents, accounts=broker_accounts(platform),
-        orchestrator=orchestrator_for(platform),
+        orchestrator=orchestrator_for(platform), universe=streamed_symbols(platform.documents, platform.settings),
     )
     return session, 201

@@ -154,7 +154,29 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         name="farm-backtests",
         module="functions.backtests",
         entry_point="agent_backtests",
-        trigger=HttpTrigger("/api/agents/<agent_id>/backtests", ("POST",)),
+        trigger=HttpTrigger("/api/agents/<agent_id>/backtests", ("GET", "POST")),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-backtest-chart",
+        module="functions.backtest_results",
+        entry_point="backtest_chart_png",
+        trigger=HttpTrigger("/api/backtests/<run_id>/chart", ("GET",)),
+        memory="512Mi",  # matplotlib draws the first request's chart
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-backtest-curves",
+        module="functions.backtest_results",
+        entry_point="backtest_chart_curves",
+        trigger=HttpTrigger("/api/backtests/<run_id>/curves", ("GET",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-backtest-output",
+        module="functions.backtest_results",
+        entry_point="backtest_agent_output",
+        trigger=HttpTrigger("/api/backtests/<run_id>/output", ("GET",)),
         public=True,
     ),
     FunctionSpec(
@@ -182,6 +204,28 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         entry_point="paper_trading_session",
         trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading", ("GET", "POST", "DELETE")),
         timeout_s=60,  # a stop waits for the runtime's graceful exit (<= 20 s)
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-paper-trading-pause",
+        module="functions.paper_trading_controls",
+        entry_point="paper_trading_pause",
+        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/pause", ("POST",)),
+        timeout_s=60,  # waits for the runtime's graceful exit (<= 20 s)
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-paper-trading-resume",
+        module="functions.paper_trading_controls",
+        entry_point="paper_trading_resume",
+        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/resume", ("POST",)),
+        public=True,
+    ),
+    FunctionSpec(
+        name="farm-paper-trading-output",
+        module="functions.paper_trading_controls",
+        entry_point="paper_trading_output",
+        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/output", ("GET",)),
         public=True,
     ),
     FunctionSpec(
@@ -234,6 +278,29 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         entry_point="on_performance_update",
         trigger=TopicTrigger("performance-updates"),
     ),
+)
+
+
+# The earlier platform's routes, served as deprecated aliases of today's (functions/legacy_routes.py).
+FUNCTIONS += tuple(
+    FunctionSpec(name=f"farm-legacy-{name}", module="functions.legacy_routes", entry_point=f"legacy_{name.replace('-', '_')}",
+                 trigger=HttpTrigger(path, methods), public=True, timeout_s=60)
+    for name, path, methods in (
+        ("agents-submit", "/api/agents/submit", ("POST",)),
+        ("agents-list", "/api/agents/list", ("GET",)),
+        ("agent-status", "/api/agents/<agent_id>/status", ("GET",)),
+        ("broker-create", "/api/broker/create", ("POST",)),
+        ("broker-fund", "/api/broker/fund", ("POST",)),
+        ("broker-balance", "/api/broker/balance", ("GET",)),
+        ("broker-positions", "/api/broker/positions", ("GET",)),
+        ("paper-start", "/api/paper-trading/start", ("POST",)),
+        ("paper-stop", "/api/paper-trading/stop", ("POST",)),
+        ("paper-status", "/api/paper-trading/status", ("GET",)),
+        ("leaderboard-user", "/api/leaderboard/user/<agent_id>", ("GET",)),
+        ("leaderboard-top", "/api/leaderboard/top/<int:n>", ("GET",)),
+        ("fmel-analytics", "/api/fmel/analytics", ("GET",)),
+        ("fmel-agent", "/api/fmel/agent/<agent_id>", ("GET",)),
+    )
 )
 
 

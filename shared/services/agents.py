@@ -176,8 +176,10 @@ def _check_not_duplicate(
         return
     existing = read(AGENTS, lock["agent_id"])
     if existing is not None and not existing.get("deleted") and existing["owner_uid"] == owner_uid:
+        name = existing.get("name") or lock["agent_id"]
         raise ConflictError(
-            "you already submitted this code", details={"agent_id": lock["agent_id"]}
+            f"you already submitted this code as agent {name!r} ({lock['agent_id']})",
+            details={"agent_id": lock["agent_id"], "name": name},
         )
 
 

@@ -54,7 +54,11 @@ def test_the_routes_named_in_the_spec_are_all_documented() -> None:
     paths = openapi_document()["paths"]
     expected = {
         "/api/agents": {"get", "post"}, "/api/agents/{agent_id}": {"get", "delete"},
-        "/api/agents/{agent_id}/backtests": {"post"}, "/api/backtests/{run_id}": {"get"},
+        "/api/agents/{agent_id}/backtests": {"get", "post"}, "/api/backtests/{run_id}": {"get"},
+        "/api/backtests/{run_id}/chart": {"get"}, "/api/backtests/{run_id}/curves": {"get"},
+        "/api/backtests/{run_id}/output": {"get"}, "/api/agents/{agent_id}/paper-trading/pause": {"post"},
+        "/api/agents/{agent_id}/paper-trading/resume": {"post"},
+        "/api/agents/{agent_id}/paper-trading/output": {"get"},
         "/api/broker/accounts": {"post"}, "/api/broker/accounts/{account_id}": {"get"},
         "/api/broker/accounts/{account_id}/funding": {"post"},
         "/api/agents/{agent_id}/paper-trading": {"get", "post", "delete"},
@@ -133,3 +137,34 @@ def test_every_schema_reference_resolves() -> None:
     text = repr(document)
     refs = set(re.findall(r"#/components/schemas/(\w+)", text))
     assert refs <= set(document["components"]["schemas"]), refs - set(document["components"]["schemas"])
+
+
+LEGACY = {"/api/agents/submit": "post", "/api/agents/list": "get", "/api/agents/{agent_id}/status": "get",
+          "/api/broker/create": "post", "/api/broker/fund": "post", "/api/broker/balance": "get",
+          "/api/broker/positions": "get", "/api/paper-trading/start": "post", "/api/paper-trading/stop": "post",
+          "/api/paper-trading/status": "get", "/api/leaderboard/user/{agent_id}": "get",
+          "/api/leaderboard/top/{n}": "get", "/api/fmel/analytics": "get", "/api/fmel/agent/{agent_id}": "get"}
+
+
+def test_the_earlier_platforms_routes_are_documented_as_deprecated_aliases() -> None:
+    paths = openapi_document()["paths"]
+    for path, method in LEGACY.items():
+        operation = paths[path][method]
+        assert operation["deprecated"] is True, path
+        assert "Deprecated alias of" in operation["summary"], path
+        ok = next(r for status, r in operation["responses"].items() if status.startswith("2"))
+        assert "Deprecation" in ok["headers"], path
+    modern = [op for item in paths.values() for op in item.values() if not op.get("deprecated")]
+    assert modern and all("Deprecated" not in op["summary"] for op in modern)
+
+
+def test_generators_get_one_case_per_enum_and_multipart_only_for_file_submissions() -> None:
+    document = openapi_document()
+    for item in document["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                values = parameter["schema"].get("enum") or []
+                folded = [str(v).lower() for v in values]
+                assert len(folded) == len(set(folded)), (operation["operationId"], parameter["name"], values)
+    submit = document["paths"]["/api/agents"]["post"]["requestBody"]["content"]
+    assert list(submit) == ["multipart/form-data"]
