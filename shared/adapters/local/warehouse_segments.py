@@ -163,12 +163,22 @@ class SegmentStore:
                     break
                 chosen.append(segment)
                 total += segment.size
-            merged = pa.concat_tables([read_segment(spec, s.path) for s in chosen])
-            if spec.partition_field:
-                merged = merged.sort_by(spec.partition_field)
-            names = json.dumps([s.path.name for s in chosen]).encode()
-            _write_atomically(directory, _new_name("m"), merged, metadata={REPLACES: names})
+            self._merge(spec, chosen)
             return len(chosen)
+
+    def _merge(self, spec: Table, chosen: list[Segment]) -> None:
+        """Write `chosen` as one merged segment, a row group at a time (memory stays bounded)."""
+        names = json.dumps([s.path.name for s in chosen]).encode()
+        schema = arrow_schema(spec).with_metadata({REPLACES: names})
+        directory = self.table_dir(spec)
+        with _atomically(directory, _new_name("m")) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            pending: list[pa.Table] = []
+            for segment in chosen:
+                pending.append(read_segment(spec, segment.path))
+                if sum(t.num_rows for t in pending) >= ROW_GROUP:
+                    _write_group(writer, spec, pending)
+                    pending = []
+            _write_group(writer, spec, pending)
 
     def _small(self, spec: Table) -> list[Segment]:
         current = schema_name(spec)
@@ -258,25 +268,37 @@ def _new_name(kind: str) -> str:
     return f"{kind}-{time.time_ns():020d}-{uuid.uuid4().hex[:16]}{SUFFIX}"
 
 
-def _write_atomically(directory: Path, name: str, data: pa.Table,
-                      metadata: dict[bytes, bytes] | None = None) -> Path:
-    target = directory / name
-    tmp = directory / f".tmp-{uuid.uuid4().hex}{SUFFIX}"
-    if metadata:
-        data = data.replace_schema_metadata({**(data.schema.metadata or {}), **metadata})
-    try:
+def _write_group(writer: pq.ParquetWriter, spec: Table, tables: list[pa.Table]) -> None:
+    if not tables:
+        return
+    group = pa.concat_tables(tables)
+    if spec.partition_field:
+        group = group.sort_by(spec.partition_field)  # sorted groups keep min/max pruning sharp
+    writer.write_table(group.replace_schema_metadata(writer.schema.metadata), row_group_size=ROW_GROUP)
+
+
+def _write_atomically(directory: Path, name: str, data: pa.Table) -> Path:
+    with _atomically(directory, name) as tmp:
         pq.write_table(data, tmp, compression="zstd", row_group_size=ROW_GROUP)
+    return directory / name
+
+
+@contextmanager
+def _atomically(directory: Path, name: str) -> Iterator[Path]:
+    """Yield a temporary path to write; then fsync it and rename it to `name`, durably."""
+    tmp = directory / f".tmp-{uuid.uuid4().hex}{SUFFIX}"
+    try:
+        yield tmp
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(tmp, target)
+        os.rename(tmp, directory / name)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(directory)  # the rename itself must survive a power cut before we acknowledge
-    return target
 
 
 def _fsync_dir(directory: Path) -> None:
