@@ -54,7 +54,24 @@ def render(body: dict[str, Any]) -> str:
         first = body["entries"][0]["score"]
         lines.append(f"* fewer than {first['min_trades']} trades or {first['min_observations']} observations: "
                      "ranked after every eligible agent on the score")
+    lines += _footer(body)
     return "\n".join(lines)
+
+
+def _footer(body: dict[str, Any]) -> list[str]:
+    """What the ranking was computed on: the standard evaluation, the data, the paper track record."""
+    lines = []
+    evaluation = body.get("evaluation")
+    if evaluation:
+        lines.append(f"standard evaluation {evaluation['evaluation_id']}: {len(evaluation['symbols'])} symbols "
+                     f"{evaluation['start']}..{evaluation['end']} {evaluation['timeframe']}, "
+                     f"cash {evaluation['cash']:,.0f}, commission {evaluation['commission']:g} (the same for every agent)")
+    data = body.get("data")
+    if data:
+        lines.append(("data: SYNTHETIC - " if data.get("synthetic") else "data: ") + data.get("note", ""))
+    for pending in body.get("pending") or []:
+        lines.append(f"      {pending['agent_name'][:24]:<24} {pending['not_ranked']}")
+    return lines
 
 
 def _fmt(value: Any, pattern: str) -> str:

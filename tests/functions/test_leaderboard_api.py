@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from shared.events import encode_pubsub_event
 from shared.ports.messages import ReceivedMessage
 from shared.schemas.messages import BacktestCompleted, PortfolioSnapshotted
 from shared.schemas.warehouse import BACKTEST_RUNS
+from shared.services.standard_evaluation import COLLECTION, DOC_ID, StandardEvaluation
 from tests.fixtures.common import free_port, wait_for_port
 from tests.functions.analytics_stack import analytics_platform, needs_warehouse, serving
 
@@ -48,9 +49,14 @@ def own_redis() -> Iterator[subprocess.Popen[bytes]]:
                 proc.wait(timeout=5)
 
 
+STD = StandardEvaluation(("AAPL", "MSFT"), "2023-01-02", "2025-01-02")
+
+
 def run(i: int, **extra: Any) -> dict[str, Any]:
-    return {"run_id": f"r{i}", "agent_id": f"{i:032x}", "user_id": f"owner-{i}@example.com",
+    """Agent i's standard evaluation (the only run the board ranks)."""
+    return {"run_id": f"{i:032x}-auto", "agent_id": f"{i:032x}", "user_id": f"owner-{i}@example.com",
             "agent_name": f"agent {i}", "code_hash": f"secret-hash-{i}", "status": "succeeded",
+            "start_date": date.fromisoformat(STD.start), "end_date": date.fromisoformat(STD.end),
             "timeframe": "1Day", "finished_at": NOW - timedelta(days=i % 40), "total_return": i / 100,
             "sharpe": (i % 7) / 2, "max_drawdown": (i % 5) / 10, "win_rate": (i % 3) / 3, "trades": i % 12,
             "bars": 250} | extra
@@ -60,6 +66,7 @@ def run(i: int, **extra: Any) -> dict[str, Any]:
 def stack(tmp_path: Any, own_redis: subprocess.Popen[bytes]) -> Iterator[dict[str, Any]]:
     platform = analytics_platform(tmp_path, cache=RedisCache(connect(f"redis://127.0.0.1:{own_redis.port}/0",  # type: ignore[attr-defined]
                                                                       timeout_s=0.5)))
+    platform.documents.create(COLLECTION, DOC_ID, STD.to_json())  # the recorded standard evaluation
     platform.warehouse.insert_rows(BACKTEST_RUNS.ref, [run(i) for i in range(1, 61)])
     with serving(platform) as host:
         yield {"url": host.url, "platform": platform, "redis": own_redis}
@@ -86,7 +93,8 @@ def test_the_leaderboard_is_public_cached_after_the_first_request_and_timed(stac
 def test_entries_show_metrics_and_score_components_but_never_code_hash_uid_or_email(stack: dict[str, Any]) -> None:
     response = get(stack, "/api/leaderboard", limit=1000)
     entry = response.json()["entries"][0]
-    assert set(entry) == {"rank", "agent_id", "agent_name", "owner", "as_of", "metrics", "score"}
+    assert set(entry) == {"rank", "agent_id", "agent_name", "owner", "as_of", "metrics", "score", "evaluation"}
+    assert entry["evaluation"] == STD.evaluation_id and response.json()["evaluation"] == STD.to_json()
     assert set(entry["score"]) >= {"psr", "z", "observations", "eligible", "min_trades"}
     assert entry["owner"].startswith("trader-")
     for secret in ("secret-hash", "@example.com", "owner-", "code_hash", "user_id"):
@@ -139,9 +147,9 @@ def _event(message: bytes, topic: str) -> CloudEvent:
 def test_a_new_backtest_result_and_paper_snapshots_refresh_the_cached_leaderboards(stack: dict[str, Any]) -> None:
     platform = stack["platform"]
     assert get(stack, "/api/leaderboard", metric="return").json()["source"] == "warehouse"
-    star = run(99, total_return=9.0, run_id="r-new")
+    star = run(99, total_return=9.0)
     platform.warehouse.insert_rows(BACKTEST_RUNS.ref, [star])
-    done = BacktestCompleted(run_id="r-new", agent_id=star["agent_id"], owner_uid="x", status="succeeded",
+    done = BacktestCompleted(run_id=star["run_id"], agent_id=star["agent_id"], owner_uid="x", status="succeeded",
                              finished_at=NOW.isoformat())
     previous = _platform.use_platform(platform)
     try:
@@ -162,9 +170,13 @@ def test_a_new_backtest_result_and_paper_snapshots_refresh_the_cached_leaderboar
     assert rows[0]["n"] == 3
     paper = get(stack, "/api/leaderboard", mode="paper", metric="return", period="7d").json()
     assert paper["source"] == "cache"
-    assert paper["entries"][0]["agent_id"] == star["agent_id"]
-    assert paper["entries"][0]["metrics"]["return"] == pytest.approx(200 / 25_000)
-    assert paper["entries"][0]["agent_name"] == "agent 99"
+    # Three minutes of snapshots are no track record: listed, not ranked, with what it needs.
+    assert paper["entries"] == [] and paper["min_track_record"] == {"days": 5, "trades": 5}
+    [pending] = paper["pending"]
+    assert (pending["agent_id"], pending["agent_name"]) == (star["agent_id"], "agent 99")
+    assert pending["not_ranked"] == "not yet ranked: 5 more days, 5 more trades"
+    standing = get(stack, f"/api/leaderboard/agents/{star['agent_id']}", mode="paper", period="7d").json()
+    assert standing["ranked"] is False and standing["days_remaining"] == 5
 
 
 def test_farm_leaderboard_prints_the_ranking_with_score_components(
@@ -180,3 +192,5 @@ def test_farm_leaderboard_prints_the_ranking_with_score_components(
     assert lines[0].startswith("backtest leaderboard by return over all (60 ranked")
     assert lines[2].split()[:3] == ["1", "agent", "60"] and "+60.0%" in lines[2]
     assert len([line for line in lines if line.strip()[:1].isdigit()]) == 3
+    assert f"standard evaluation {STD.evaluation_id}: 2 symbols 2023-01-02..2025-01-02 1Day" in "\n".join(lines)
+    assert any(line.startswith("data: ") for line in lines)
