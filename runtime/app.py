@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import tempfile
 import threading
 import time
@@ -27,16 +28,25 @@ from runtime.feeds import BusDataFeed, BusRouter, make_feed
 from runtime.health import HealthServer
 from runtime.session import DecisionCounter, SessionReporter
 from runtime.snapshots import SnapshotWriter
-from shared.backtest.bundle import extract_bundle, load_agent, user_traceback
+from shared.adapters.local.sandbox import SandboxLimits
+from shared.backtest.bundle import extract_bundle
 from shared.bootstrap import Platform
 from shared.domain.clock import now_iso
-from shared.errors import NotFoundError
+from shared.errors import FarmError, NotFoundError
 from shared.fmel import FmelAnalyzer, FmelRecorder, row_from_json
+from shared.harness import frames as framing
+from shared.harness import wire
+from shared.harness.backtest_host import AgentLauncher, AgentProcess
+from shared.harness.links import LiveExchange
+from shared.harness.output import CappedOutput
+from shared.harness.puppet import AgentFailed, AgentProxy
+from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.schemas.topics import PERFORMANCE_UPDATES
 from shared.services import paper_trading
 
 log = logging.getLogger(__name__)
+RUNTIME_CPU_S = 7 * 24 * 3600  # a week of CPU per process: restarts (counted) renew it
 LAST_POINT_SQL = (
     "SELECT decision_point FROM fmel.decisions WHERE session_id = @session_id "
     "ORDER BY decision_point DESC LIMIT 1"
@@ -54,6 +64,7 @@ class RuntimeOptions:
     slippage: float = 0.0005
     commission: float = 0.0
     snapshot_flush_s: float = 10.0  # portfolio snapshots to analytics.paper_snapshots
+    reply_timeout_s: float = 60.0  # how long one decision of the agent may take
 
 
 class DecisionWatch(bt.Analyzer):
@@ -84,8 +95,10 @@ class DecisionWatch(bt.Analyzer):
 class AgentRuntime:
     """Run one session until stopped."""
 
-    def __init__(self, platform: Platform, session_id: str, options: RuntimeOptions | None = None) -> None:
+    def __init__(self, platform: Platform, session_id: str, options: RuntimeOptions | None = None,
+                 launcher: AgentLauncher | None = None) -> None:
         self.platform = platform
+        self.launcher = launcher or SandboxedAgentLauncher(limits=SandboxLimits(cpu_seconds=RUNTIME_CPU_S))
         self.session_id = session_id
         self.options = options or RuntimeOptions()
         self.latencies: deque[float] = deque(maxlen=2000)
@@ -113,12 +126,11 @@ class AgentRuntime:
         agent_doc = p.documents.get(AGENTS, session["agent_id"]) or {}
         data_dir = Path(p.settings.data_dir)
         with tempfile.TemporaryDirectory(prefix=f"runtime-{sid}-") as work:
-            bundle_dir = extract_bundle(p.blobs.get(agent_doc["bundle_key"]), Path(work) / "bundle")
-            try:
-                agent = load_agent(bundle_dir)
-            except Exception as exc:  # noqa: BLE001 - loading user code may raise anything
-                self._fail(user_traceback(exc, bundle_dir))
+            bundle_dir = extract_bundle(p.blobs.get(agent_doc["bundle_key"]), Path(work) / "agent" / "bundle")
+            agent = self._start_agent(bundle_dir, session)
+            if agent is None:
                 return 1
+            agent_process, link = agent
             recorder = FmelRecorder(p.warehouse, data_dir / "fmel-spill" / sid, opts.batch_size, opts.flush_s)
             counter = DecisionCounter(data_dir / "runtime" / f"{sid}.point")
             start_point = self._resume(session, counter, recorder)
@@ -133,10 +145,11 @@ class AgentRuntime:
             for feed in self._feeds:
                 cerebro.adddata(feed)
             cerebro.setbroker(broker)
-            cerebro.addstrategy(agent)
+            # The agent runs in its sandbox; here its stand-in places what it decides (§6b).
+            cerebro.addstrategy(AgentProxy, link=link)
             cerebro.addanalyzer(FmelAnalyzer, _name="fmel", agent_id=session["agent_id"],
                                 user_id=session["owner_uid"], session_id=sid, mode="paper",
-                                start_point=start_point, sink=recorder.add)
+                                start_point=start_point, sink=recorder.add, reported=True)
             cerebro.addanalyzer(DecisionWatch, _name="watch", counter=counter, samples=self.latencies)
             snapshots = SnapshotWriter(p.warehouse, flush_s=opts.snapshot_flush_s)
             reporter = SessionReporter(p.documents, p.messages, sid, session, broker, counter,
@@ -153,12 +166,18 @@ class AgentRuntime:
                 reporter.start()
                 self.ready.set()
                 cerebro.run()
-            except Exception as exc:
-                log.exception("agent failed")
-                self._fail(user_traceback(exc, bundle_dir))
+            except AgentFailed as exc:
+                log.warning("agent failed: %s", exc.message.splitlines()[-1:] or exc.message)
+                self._fail(exc.message)
+                code = 1
+            except Exception:
+                log.exception("runtime failed")
+                self._fail("the runtime failed (see its log)")
                 code = 1
             finally:
                 self.ready.clear()
+                link.end()
+                _stop_agent(agent_process)
                 router.stop(delete=code == 0)
                 recorder.close()
                 reporter.stop()
@@ -177,6 +196,29 @@ class AgentRuntime:
                                 **recorder.stats(), "start_point": start_point}
                 log.info("runtime %s stopped: %s", sid, self.summary)
             return code
+
+    def _start_agent(self, bundle_dir: Path, session: dict[str, Any]) -> tuple[AgentProcess, LiveExchange] | None:
+        """Start the agent's sandboxed process and wait until it has loaded; None when it could not."""
+        output = CappedOutput(Path(self.platform.settings.data_dir) / "runtime" / f"{self.session_id}.output.log")
+        try:
+            process, to_agent, from_agent = self.launcher.start(bundle_dir=bundle_dir, output_fd=output.write_fd)
+        except FarmError as exc:
+            self._fail(exc.message)
+            return None
+        finally:
+            output.close_writer()
+        link = LiveExchange(wire.Endpoint(from_agent, to_agent, max_message=wire.MAX_AGENT_MESSAGE),
+                            reply_timeout_s=self.options.reply_timeout_s)
+        hello = framing.hello(list(session["symbols"]), timeframe=session["timeframe"], cash=0.0,
+                              commission=self.options.commission, mode="paper")
+        try:
+            link.endpoint.send(hello)
+            link.wait_ready()
+        except (AgentFailed, OSError) as exc:
+            self._fail(exc.message if isinstance(exc, AgentFailed) else f"the agent could not start: {exc}")
+            _stop_agent(process)
+            return None
+        return process, link
 
     def _resume(self, session: dict[str, Any], counter: DecisionCounter, recorder: FmelRecorder) -> int:
         """Continue numbering after the last decision made; report what a kill lost."""
@@ -207,3 +249,12 @@ class AgentRuntime:
 
     def _fail(self, error: str) -> None:
         self.platform.documents.update(SESSIONS, self.session_id, {"error": error, "updated_at": now_iso()})
+
+
+def _stop_agent(process: AgentProcess, grace_s: float = 5.0) -> None:
+    """Wait for the agent's process to leave after `end`, else kill it (its sandbox dies with it)."""
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

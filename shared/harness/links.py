@@ -10,6 +10,7 @@ Both check the reply's shape and step number; anything else is the agent breakin
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 from shared.harness import wire
@@ -73,3 +74,99 @@ def _failure(message: list[Any]) -> str:
     if message[0] == wire.ERROR and len(message) > 1 and isinstance(message[1], str):
         return message[1]
     return f"the agent broke the channel protocol: unexpected {message[0]!r}"
+
+
+class LiveExchange:
+    """Paper trading: send each timestamp's bars, order events and account; wait for the reply.
+
+    The proxy's feeds are the runtime's live feeds; a feed that got a bar since the last step
+    is in the frame. Order events are the broker's notifications for orders the agent placed,
+    as fill deltas (a partial fill arrives as the size and price of what was added).
+    """
+
+    def __init__(self, endpoint: wire.Endpoint, *, reply_timeout_s: float = 60.0) -> None:
+        self.endpoint = endpoint
+        self.reply_timeout_s = reply_timeout_s
+        self.finished = False
+        self._lengths: dict[int, int] = {}
+        self._events: list[list[Any]] = []
+        self._filled: dict[int, tuple[float, float, float]] = {}  # host ref -> size, value, commission sent
+
+    def wait_ready(self) -> None:
+        """Return once the agent has loaded; AgentFailed with its error otherwise."""
+        message = self._receive()
+        if message[0] != wire.READY:
+            raise AgentFailed(_failure(message))
+
+    def order_event(self, order: Any, agent_ref: int) -> None:
+        """Queue the broker's notification of one of the agent's orders for the next frame."""
+        executed = order.executed
+        done_size, done_value, done_comm = self._filled.get(order.ref, (0.0, 0.0, 0.0))
+        size = float(executed.size) - done_size
+        value = float(executed.size) * float(executed.price or 0.0)
+        price = (value - done_value) / size if size else 0.0
+        comm = float(executed.comm or 0.0)
+        commission = comm - done_comm
+        self._filled[order.ref] = (float(executed.size), value, comm)
+        self._events.append([agent_ref, int(order.status), size, price, commission,
+                             float(order.data.datetime[0]) if len(order.data) else 0.0])
+
+    def reply(self, proxy: AgentProxy) -> list[Any] | None:
+        """Send this step's frame and return the agent's reply (None once it has finished)."""
+        if self.finished:
+            return None
+        rows = []
+        for index, data in enumerate(proxy.datas):
+            length = len(data)
+            if length and length != self._lengths.get(index):
+                self._lengths[index] = length
+                lines = data.lines
+                rows.append([index, lines.open[0], lines.high[0], lines.low[0], lines.close[0],
+                             lines.volume[0], lines.openinterest[0], _extra(data, "trade_count"),
+                             _extra(data, "vwap")])
+        broker = proxy.broker
+        stamp = float(proxy.datetime[0])
+        events, self._events = self._events, []
+        self.endpoint.send([wire.BARS, proxy.step_number, stamp, rows, events,
+                            [float(broker.getcash()), float(broker.getvalue())]])
+        message = self._receive()
+        kind = message[0]
+        if kind == wire.STEP:
+            if len(message) != 8 or message[1] != proxy.step_number:
+                raise AgentFailed("the agent broke the channel protocol: a reply out of step")
+            return message
+        if kind == wire.DONE:
+            self.finished = True
+            return None
+        raise AgentFailed(_failure(message))
+
+    def end(self, timeout_s: float = 10.0) -> None:
+        """Tell the agent the session is over and take its last word (never waits forever)."""
+        if self.finished:
+            return
+        try:
+            self.endpoint.send([wire.END])
+            self.reply_timeout_s = timeout_s
+            message = self._receive()
+            if message[0] == wire.STEP:
+                message = self._receive()
+        except (AgentFailed, OSError):
+            pass
+        self.finished = True
+
+    def _receive(self) -> list[Any]:
+        ready, _, _ = select.select([self.endpoint.read_fd], [], [], self.reply_timeout_s)
+        if not ready and not self.endpoint.has_buffered():
+            raise AgentFailed(f"the agent did not answer within {self.reply_timeout_s:g}s")
+        try:
+            message = self.endpoint.receive()
+        except wire.ProtocolError as exc:
+            raise AgentFailed(f"the agent broke the channel protocol: {exc}") from None
+        if message is None:
+            raise AgentFailed(NO_RESULT)
+        return message
+
+
+def _extra(data: Any, name: str) -> float | None:
+    line = getattr(data.lines, name, None)
+    return None if line is None else float(line[0])

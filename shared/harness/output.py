@@ -14,6 +14,7 @@ class CappedOutput:
 
     def __init__(self, path: Path, cap: int = DEFAULT_OUTPUT_CAP) -> None:
         self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.cap = cap
         self.kept = self.dropped = 0
         self._read_fd, self.write_fd = os.pipe()

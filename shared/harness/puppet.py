@@ -46,6 +46,7 @@ class AgentProxy(bt.Strategy):
         self.step_number = -1
         self.violations = 0  # reported orders that could not be true or valid
         self._by_agent_ref: dict[int, bt.Order] = {}
+        self._agent_refs: dict[int, int] = {}  # host order ref -> the agent's
 
     def prenext(self) -> None:
         """Every timestamp is a step, warm-up or not: the agent has its own warm-up."""
@@ -58,6 +59,13 @@ class AgentProxy(bt.Strategy):
     def next(self) -> None:
         """As `prenext`."""
         self._step()
+
+    def notify_order(self, order: bt.Order) -> None:
+        """Tell the agent what became of its order (paper trading: the venue's answer)."""
+        report = getattr(self.p.link, "order_event", None)
+        agent_ref = self._agent_refs.get(order.ref)
+        if report is not None and agent_ref is not None and order.status != order.Submitted:
+            report(order, agent_ref)
 
     def _step(self) -> None:
         self.step_number += 1
@@ -106,6 +114,7 @@ class AgentProxy(bt.Strategy):
         order = (self.buy if side == 0 else self.sell)(**kwargs)
         if order is not None:
             self._by_agent_ref[ref] = order
+            self._agent_refs[order.ref] = ref
         return True
 
 

@@ -8,9 +8,7 @@ cannot start raises `SandboxUnavailableError`, and the run fails saying so.
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import resource
 from pathlib import Path
 
 from shared.adapters.local.sandbox import (
@@ -28,7 +26,7 @@ class SandboxedAgentLauncher:
 
     def __init__(self, sandbox: BubblewrapSandbox | None = None, limits: SandboxLimits | None = None) -> None:
         self.sandbox = sandbox or BubblewrapSandbox()
-        self.limits = within_own_limits(limits or SandboxLimits())
+        self.limits = limits or SandboxLimits()
 
     def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[SandboxProcess, int, int]:
         """Start the agent with `bundle_dir`'s parent as its workspace; return it and the host's fds."""
@@ -48,21 +46,3 @@ class SandboxedAgentLauncher:
             os.close(write_fd)
         return process, to_agent, from_agent
 
-
-def within_own_limits(limits: SandboxLimits) -> SandboxLimits:
-    """Lower the per-process limits to this process's hard limits: a child cannot raise them.
-
-    The local job launcher already caps its job (CPU seconds = the budget, address space); the
-    agent's sandbox inherits no more than that, and asking for more would fail to start it.
-    """
-    def hard(kind: int, wanted: int) -> int:
-        ceiling = resource.getrlimit(kind)[1]
-        return wanted if ceiling == resource.RLIM_INFINITY else min(wanted, ceiling)
-
-    return dataclasses.replace(
-        limits,
-        cpu_seconds=hard(resource.RLIMIT_CPU, limits.cpu_seconds),
-        address_space_bytes=hard(resource.RLIMIT_AS, limits.address_space_bytes),
-        file_size_bytes=hard(resource.RLIMIT_FSIZE, limits.file_size_bytes),
-        open_files=hard(resource.RLIMIT_NOFILE, limits.open_files),
-    )

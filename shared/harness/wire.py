@@ -89,6 +89,10 @@ class Endpoint:
         body = self.receive_raw()
         return None if body is None else unpack(body)
 
+    def has_buffered(self) -> bool:
+        """Whether bytes already read from the descriptor wait in the buffer."""
+        return bool(self._buffer)
+
     def _read_exactly(self, size: int, *, allow_eof: bool) -> bytes | None:
         buffer = self._buffer
         while len(buffer) < size:
