@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Install the system packages the tests and the demo need, when they are missing.
 # redis-server: the rate limiter and cache contract tests run against a real Redis.
+# bubblewrap: the local sandbox for agent code (shared/adapters/local/sandbox.py); its uid
+#   switch and staging use setpriv, unshare, prlimit and mount from util-linux / mount.
+# libseccomp2: the library behind pyseccomp, which compiles the sandbox's seccomp filter.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+command -v mount >/dev/null 2>&1 || missing+=(mount)
+/sbin/ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 ' || missing+=(libseccomp2)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else

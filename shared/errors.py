@@ -100,3 +100,9 @@ class TransientError(FarmError):
     """A dependency failed in a way worth retrying (timeouts, unavailability, lock contention)."""
 
     code = "unavailable"
+
+
+class SandboxUnavailableError(FarmError):
+    """The sandbox for untrusted code cannot start here: the run fails, it never runs unsandboxed."""
+
+    code = "sandbox_unavailable"

@@ -1,0 +1,1 @@
+"""A hostile probe the sandbox tests run inside: `python -m sandbox_probe ACTION ARG...`."""
