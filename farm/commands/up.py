@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     platform = bootstrap(settings)
     platform.warehouse.ensure_tables()
+    _replay_fmel_spills(platform)
     # The market is seeded beside serving, not before it; backtest launches wait until it is written.
     market_ready = _seed_market_in_background(platform)
     site_dir = _site_dir(args)
@@ -116,6 +117,15 @@ def _start_market_feed(platform: Platform) -> MarketFeed:
     feed = MarketFeed(platform).start()
     print(f"farm up: market data replayed at {feed.replay.url}, ingester health at {feed.health_url}", flush=True)
     return feed
+
+
+def _replay_fmel_spills(platform: Platform) -> None:
+    """Write the FMEL rows that jobs and runtimes spilled when the warehouse failed them."""
+    from shared.fmel.recorder import replay_spills
+
+    replayed = replay_spills(platform.warehouse, Path(platform.settings.data_dir) / "fmel-spill")
+    if replayed:
+        print(f"farm up: replayed {replayed} spilled FMEL decision(s) into the warehouse", flush=True)
 
 
 def _resume_paper_sessions(platform: Platform) -> None:

@@ -100,8 +100,22 @@ class FmelRecorder:
         }
 
     def spill_files(self) -> list[Path]:
-        """Return the spilled batches waiting for replay, oldest first."""
-        return sorted(self.spill_dir.glob("*.jsonl"))
+        """Return the spilled batches waiting for replay, oldest first.
+
+        A batch another process had claimed for replay (`.replaying-<pid>`) counts again once
+        that process is gone: it was killed mid-replay, and its rows are still owed.
+        """
+        files = list(self.spill_dir.glob("*.jsonl"))
+        for claimed in self.spill_dir.glob("*.jsonl.replaying-*"):
+            pid = claimed.name.rsplit("-", 1)[-1]
+            if pid.isdigit() and not _alive(int(pid)):
+                original = claimed.with_name(claimed.name.split(".replaying-")[0])
+                try:
+                    claimed.rename(original)
+                    files.append(original)
+                except FileNotFoundError:
+                    continue  # another recorder took it back first
+        return sorted(files)
 
     def __enter__(self) -> Self:
         return self
@@ -198,3 +212,26 @@ class FmelRecorder:
                 return
             claimed.unlink()
             self.replayed += len(rows)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def replay_spills(warehouse: Warehouse, root: Path) -> int:
+    """Replay every spill folder under `root` (rows of jobs and runtimes that ended before
+    their warehouse came back); return the rows written. `farm up` calls it at start."""
+    total = 0
+    for folder in sorted(p for p in Path(root).glob("*") if p.is_dir()):
+        recorder = FmelRecorder(warehouse, folder)
+        recorder.close()  # its flusher replays the folder first thing; close waits for it
+        total += recorder.replayed
+    return total

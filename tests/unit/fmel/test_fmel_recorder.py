@@ -15,6 +15,7 @@ import pytest
 
 from shared.errors import InvalidInputError, TransientError
 from shared.fmel import FmelRecorder, decision_id
+from shared.fmel.recorder import replay_spills
 from shared.ports.warehouse import Warehouse
 
 T0 = datetime(2024, 1, 2, tzinfo=UTC)
@@ -169,3 +170,32 @@ def test_batches_spilled_by_a_killed_process_are_replayed_by_the_next_recorder(w
             time.sleep(0.01)
     assert stored_points(warehouse) == list(range(1, 11))
     assert stored_points(warehouse) and list(spill.glob("*")) == []
+
+
+def test_a_batch_claimed_by_a_replayer_that_was_killed_is_replayed_by_the_next_recorder(warehouse, tmp_path: Path) -> None:
+    spill = tmp_path / "spill"
+    recorder = FmelRecorder(FailingWarehouse(warehouse, failures=10**6), spill, retries=0)
+    for point in (1, 2):
+        recorder.add(decision(point))
+    recorder.close()
+    [batch] = recorder.spill_files()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True).stdout.strip()  # a pid that has exited
+    batch.rename(batch.with_name(f"{batch.name}.replaying-{dead}"))  # as a killed replayer leaves it
+
+    with FmelRecorder(warehouse, spill, flush_interval_s=0.05):
+        pass
+
+    assert stored_points(warehouse) == [1, 2]
+    assert not list(spill.iterdir())
+
+
+def test_replay_spills_writes_what_a_finished_job_left_in_its_spill_folder(warehouse, tmp_path: Path) -> None:
+    root = tmp_path / "fmel-spill"
+    left = FmelRecorder(FailingWarehouse(warehouse, failures=10**6), root / "backtest-run-1", retries=0)
+    for point in (1, 2, 3):
+        left.add(decision(point, session="run-1"))
+    left.close()  # the job ends with its rows spilled, not written
+
+    assert replay_spills(warehouse, root) == 3
+    assert stored_points(warehouse) == [1, 2, 3]
