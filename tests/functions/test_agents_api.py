@@ -193,7 +193,9 @@ def test_the_same_code_twice_is_409_naming_the_existing_agent(api: str, tokens: 
     first = submit(api, headers, agent_source(3))
     second = submit(api, headers, agent_source(3), name="again")
     assert (first.status_code, second.status_code) == (201, 409)
-    assert second.json()["error"]["details"] == {"agent_id": first.json()["agent_id"]}
+    first_id = first.json()["agent_id"]
+    assert second.json()["error"]["details"] == {"agent_id": first_id, "name": "sma"}
+    assert second.json()["error"]["message"] == f"you already submitted this code as agent 'sma' ({first_id})"
     other_user = submit(api, tokens.header(user()), agent_source(3))
     assert other_user.status_code == 201  # duplicates are per user
 
