@@ -12,6 +12,7 @@ import pytest
 
 from shared.adapters.local.job_launcher import JobLimits, LocalJobLauncher
 from shared.adapters.local.messages import EmbeddedMessageBus
+from shared.errors import TransientError
 from shared.schemas.messages import BacktestCompleted, RunBacktest
 
 PROBE = "tests.unit.backtest.sandbox_probe"
@@ -77,3 +78,83 @@ def test_a_job_that_dies_without_a_result_is_reported_failed_by_the_launcher(bus
     [event] = results(bus)
     assert event.status == "failed" and "exited with code 3" in event.error
     assert launcher.status("no-such-job") == "unknown"
+
+
+def fake_python(tmp_path: Path, body: str) -> str:
+    """A stand-in for the job's interpreter: a shell script that ignores `-m module --run-id`."""
+    script = tmp_path / "fake-python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_launches_beyond_the_cap_wait_in_a_queue_and_start_in_order_as_slots_free(
+        bus, tmp_path) -> None:
+    launcher = LocalJobLauncher(bus, tmp_path, module=PROBE, max_concurrent=1,
+                                limits=JobLimits(budget_s=1.5))
+
+    first = launcher.launch(run("loop-1"))  # holds the only slot until its budget ends
+    second, third = launcher.launch(run("report-2")), launcher.launch(run("report-3"))
+
+    assert launcher.status(first.job_id) == "running"
+    assert launcher.status(second.job_id) == launcher.status(third.job_id) == "queued"
+    assert launcher.wait(third.job_id, 30) == "succeeded"
+    assert launcher.status(second.job_id) == "succeeded"
+    assert launcher.status(first.job_id) == "failed"
+    started = [(tmp_path / f"probe-report-{n}.json").stat().st_mtime_ns for n in (2, 3)]
+    assert started == sorted(started)  # first in, first out
+    [event] = results(bus)
+    assert event.run_id == "loop-1"  # the queued jobs published nothing: they ran
+
+
+def test_closing_the_launcher_fails_the_queued_jobs_with_a_reason_and_kills_the_running_one(
+        bus, tmp_path) -> None:
+    launcher = LocalJobLauncher(bus, tmp_path, module=PROBE, max_concurrent=1)
+    running = launcher.launch(run("loop-1"))
+    queued = launcher.launch(run("report-2"))
+
+    launcher.close()
+
+    assert launcher.status(running.job_id) == launcher.status(queued.job_id) == "failed"
+    events = {event.run_id: event for event in results(bus)}
+    assert set(events) == {"loop-1", "report-2"}
+    assert "cancelled" in events["report-2"].error and "queued" in events["report-2"].error
+    assert not (tmp_path / "probe-report-2.json").exists()  # it never ran
+    with pytest.raises(TransientError, match="closed"):
+        launcher.launch(run("report-3"))
+
+
+def test_a_full_queue_is_a_retryable_error(bus, tmp_path) -> None:
+    launcher = LocalJobLauncher(bus, tmp_path, module=PROBE, max_concurrent=1, max_queued=1)
+    launcher.launch(run("loop-1"))
+    launcher.launch(run("report-2"))
+    try:
+        with pytest.raises(TransientError, match="already waiting"):
+            launcher.launch(run("report-3"))
+    finally:
+        launcher.close()
+
+
+def test_a_job_that_floods_its_output_keeps_only_the_cap_and_says_how_much_it_dropped(
+        bus, tmp_path) -> None:
+    flood = fake_python(tmp_path, "head -c 50000000 /dev/zero | tr '\\0' x; exit 0")
+    launcher = LocalJobLauncher(bus, tmp_path, python=flood, limits=JobLimits(output_bytes=100_000))
+
+    handle = launcher.launch(run("flood-1"))
+
+    assert launcher.wait(handle.job_id, 60) == "succeeded"  # never stalled on a full pipe
+    text = (tmp_path / "jobs" / "flood-1.log").read_bytes()
+    assert text.startswith(b"x" * 100_000) and len(text) < 100_200
+    assert text.endswith(b"\n[farm] output capped at 100000 bytes: 49900000 bytes dropped\n")
+
+
+def test_a_failed_job_over_its_output_cap_says_so_in_its_error(bus, tmp_path) -> None:
+    flood = fake_python(tmp_path, "head -c 300000 /dev/zero; exit 3")
+    launcher = LocalJobLauncher(bus, tmp_path, python=flood, limits=JobLimits(output_bytes=1000))
+
+    assert launcher.wait(launcher.launch(run("flood-2")).job_id, 60) == "failed"
+
+    [event] = results(bus)
+    assert event.error == ("the backtest job exited with code 3 without a result "
+                           "(output capped at 1000 bytes: 299000 bytes dropped)")
+    assert (tmp_path / "jobs" / "flood-2.log").stat().st_size < 1100
