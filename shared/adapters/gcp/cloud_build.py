@@ -1,7 +1,9 @@
 """CloudBuildJobLauncher: one Cloud Build per backtest, from `jobs/cloudbuild.backtest.yaml`.
 
 The build config is read from the repository (the same file operators review) and sent with
-the run's substitutions. The client is created on first launch, never at import time; Google
+the run's substitutions, to run as the backtest's own service account (terraform/iam.tf: what
+the trusted `host` step may do; the sandboxed `agent` step has no network to use it from). The
+client is created on first launch, never at import time; Google
 API errors become `shared.errors` types.
 """
 
@@ -33,9 +35,10 @@ class CloudBuildJobLauncher:
 
     def __init__(
         self, project: str, *, region: str | None = None, bucket: str, runner_image: str | None = None,
-        budget_s: int = 1800, config_path: Path = CONFIG,
+        budget_s: int = 1800, config_path: Path = CONFIG, service_account: str | None = None,
     ) -> None:
         self.project, self.region, self.bucket = project, region, bucket
+        self.service_account = service_account or f"farm-backtest@{project}.iam.gserviceaccount.com"
         self.runner_image = runner_image or f"{region or 'us-central1'}-docker.pkg.dev/{project}/farm/backtest-runner:latest"
         self.budget_s = budget_s
         self.config = yaml.safe_load(config_path.read_text())
@@ -62,6 +65,8 @@ class CloudBuildJobLauncher:
                 substitution_option=cb.BuildOptions.SubstitutionOption[options.get("substitutionOption", "MUST_MATCH")],
             ),
             tags=[*config.get("tags", []), f"agent-{_tag(run.agent_id)}"],
+            # Not the project's default Cloud Build account: only what a backtest needs.
+            service_account=f"projects/{self.project}/serviceAccounts/{self.service_account}",
         )
         parent = f"projects/{self.project}/locations/{self.region}" if self.region else ""
         return cb.CreateBuildRequest(project_id=self.project, parent=parent, build=build)
