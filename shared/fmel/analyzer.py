@@ -19,10 +19,11 @@ import backtrader as bt
 from shared.errors import InvalidInputError
 from shared.fmel.record import action_for, decision_ids
 from shared.fmel.reported import ReportedReads
-from shared.fmel.tracker import AccessTracker, summarise
+from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, summarise
 
 Row = dict[str, Any]
 STAGES = ("prenext", "nextstart", "next")
+REFUSED = frozenset({"Margin", "Rejected", "Canceled", "Expired"})
 _DAY_ONE = datetime(1, 1, 1, tzinfo=UTC)  # backtrader's float date 1.0
 _DAY_ONE_POSIX = -62_135_596_800  # the POSIX time of _DAY_ONE, in seconds
 
@@ -88,13 +89,16 @@ class FmelAnalyzer(bt.Analyzer):
             setattr(strategy, stage, wrap(stage, getattr(strategy, stage)))
         for name in ("buy", "sell"):
             setattr(strategy, name, self._placing(getattr(strategy, name)))
+        if self._tracker is not None:
+            for name in PLATFORM_CALLS:
+                setattr(strategy, name, self._tracker.untracked(getattr(strategy, name)))
 
     def stop(self) -> None:
         """Emit the last decision and restore the strategy's classes and methods."""
         self._emit()
         if self._tracker is not None:
             self._tracker.uninstall()
-        for name in ("prenext", "nextstart", "next", "buy", "sell"):
+        for name in ("prenext", "nextstart", "next", "buy", "sell", *PLATFORM_CALLS):
             self.strategy.__dict__.pop(name, None)
 
     def notify_order(self, order: bt.Order) -> None:
@@ -255,6 +259,8 @@ class FmelAnalyzer(bt.Analyzer):
         if row is None:
             return
         self.decisions += 1
+        if row["action"] == "TRADED" and all(a["status"] in REFUSED for a in row["actions"]):
+            row["action"] = "HOLD"  # every order it placed was refused: nothing was traded
         if row["action"] == "TRADED":
             self.traded += 1
         if self._keep:

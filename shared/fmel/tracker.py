@@ -23,6 +23,11 @@ from backtrader.lineseries import LineSeriesStub
 from shared.market.bars import hash_bar_values
 
 Read = tuple[Any, int, int]  # (source, ago, size)
+# Strategy calls that read lines on the agent's behalf while they build an order (a market
+# order's price is the close, a target size needs the value): the platform's reads, not inputs
+# of the agent's decision, so they are never recorded.
+PLATFORM_CALLS = ("buy", "sell", "close", "cancel", "order_target_size", "order_target_value",
+                  "order_target_percent", "buy_bracket", "sell_bracket")
 _TIMEFRAMES = {
     (bt.TimeFrame.Minutes, 1): "1Min",
     (bt.TimeFrame.Minutes, 5): "5Min",
@@ -152,6 +157,19 @@ class AccessTracker:
         for obj, base in reversed(self._swapped):
             obj.__class__ = base
         self._swapped.clear()
+
+    def untracked(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap `method` so the lines it reads are not recorded (the platform's reads, not the agent's)."""
+        cell = self.cell
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            reads, cell[0] = cell[0], None
+            try:
+                return method(*args, **kwargs)
+            finally:
+                cell[0] = reads
+
+        return call
 
     def start(self) -> list[Read]:
         """Begin recording reads; return the list they are appended to."""

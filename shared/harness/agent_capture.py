@@ -15,7 +15,7 @@ from typing import Any
 
 import backtrader as bt
 
-from shared.fmel.tracker import AccessTracker, FeedLine, Lineage
+from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, FeedLine, Lineage
 from shared.harness.agent_feed import AgentChannel
 
 MAX_NOTE_KEYS = 16
@@ -55,20 +55,26 @@ class DecisionCapture(bt.Analyzer):
         strategy = self.strategy
         self._channel = channel
         self._tracker = AccessTracker(strategy)
-        self._tracker.install()
-        self._index = {id(info): i for i, info in enumerate(self._tracker.feeds)}
+        self._index: dict[int, int] = {}
         self._source_ids: dict[int, int] = {}
         self._inside = False
         self.decisions = 0
         strategy.fmel = Notebook(channel)
         for stage in ("prenext", "nextstart", "next"):
             setattr(strategy, stage, self._decision(stage, getattr(strategy, stage)))
+        for name in PLATFORM_CALLS:
+            setattr(strategy, name, self._tracker.untracked(getattr(strategy, name)))
 
     def stop(self) -> None:
         """Restore the strategy's classes and methods."""
         self._tracker.uninstall()
-        for name in ("prenext", "nextstart", "next"):
+        for name in ("prenext", "nextstart", "next", *PLATFORM_CALLS):
             self.strategy.__dict__.pop(name, None)
+
+    def _install(self) -> None:
+        # At the first decision, not at start: indicators the agent makes in `start()` exist by then.
+        self._tracker.install()
+        self._index = {id(info): i for i, info in enumerate(self._tracker.feeds)}
 
     # backtrader calls these on every analyzer every bar; this one needs none of them.
     def _next(self) -> None:
@@ -93,6 +99,8 @@ class DecisionCapture(bt.Analyzer):
         def decide(*args: Any, **kwargs: Any) -> Any:
             if self._inside:  # nextstart calls next by default: one decision, not two
                 return method(*args, **kwargs)
+            if not self.decisions:
+                self._install()
             self._inside = True
             cell[0] = reads = []
             try:

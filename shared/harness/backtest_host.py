@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ class HarnessRun:
     output: str
     violations: int = 0
     dropped_reads: int = 0
+    startup_s: float = 0.0  # from starting the sandbox to the agent's `ready` (its bundle loaded)
 
 
 def run_backtest(
@@ -80,6 +82,7 @@ def run_backtest(
     used = {symbol: frames[symbol] for symbol in symbols}
     scratch.mkdir(parents=True, exist_ok=True)
     output = CappedOutput(scratch / "agent-output.log")
+    started = time.perf_counter()
     try:
         agent, to_agent_w, from_agent_r = launcher.start(bundle_dir=bundle_dir, output_fd=output.write_fd)
     finally:
@@ -100,8 +103,10 @@ def run_backtest(
     link = RelayedReplies(wire.Endpoint(read_fd, max_message=wire.MAX_AGENT_MESSAGE + 1024))
     result = error = None
     violations = dropped = 0
+    startup = 0.0
     try:
         link.wait_ready()
+        startup = time.perf_counter() - started
         cerebro.addstrategy(AgentProxy, link=link)
         if fmel is not None:
             add_fmel(cerebro, fmel, reported=True)
@@ -120,7 +125,7 @@ def run_backtest(
         frames_path.unlink(missing_ok=True)
     if error == NO_RESULT:
         error = describe_exit(agent.returncode)
-    return HarnessRun(result, error, output.finish(), violations, dropped)
+    return HarnessRun(result, error, output.finish(), violations, dropped, startup)
 
 
 def describe_exit(code: int | None) -> str:
