@@ -1,8 +1,11 @@
-"""The agent contract: the entry module defines `class Agent` deriving from bt.Strategy.
+"""The agent contract: the entry module binds `Agent` to a subclass of bt.Strategy.
 
-Bases are resolved statically through the import forms people use (`import backtrader as bt`,
-`from backtrader import Strategy as S`, ...) and through classes defined in the bundle, in the
-same module or another one, however deep the chain. Only a module's top-level bindings matter,
+`Agent` is a class defined there or a name for one (`Agent = MyStrategy`, an import). Bases are
+resolved statically through the import forms people use (`import backtrader as bt`,
+`from backtrader import Strategy as S`, ...), through classes defined in the bundle, in the
+same module or another one, however deep the chain, and through backtrader itself: a base
+reached as `bt.strategies.SMA_CrossOver` is looked up in the installed backtrader (never in user
+code) and accepted when it is a Strategy subclass. Only a module's top-level bindings matter,
 so a checked file hands over its `contract_statements` (small) rather than its whole tree.
 """
 
@@ -12,6 +15,7 @@ import ast
 
 from shared.validation import policy
 from shared.validation.report import Code, Finding
+from shared.validation.resolver import load, resolve_dotted
 
 
 class _ModuleScope:
@@ -21,6 +25,7 @@ class _ModuleScope:
         self.name = name
         self.aliases: dict[str, str] = {}
         self.classes: dict[str, ast.ClassDef] = {}
+        self.positions: dict[str, tuple[int, int]] = {}
         for stmt in statements:
             if isinstance(stmt, ast.Import):
                 for alias in stmt.names:
@@ -43,6 +48,7 @@ class _ModuleScope:
                 qualified = self.qualify(stmt.value)
                 if isinstance(target, ast.Name) and qualified:
                     self.aliases[target.id] = qualified
+                    self.positions[target.id] = (stmt.lineno, stmt.col_offset + 1)
 
     def qualify(self, expr: ast.expr) -> str | None:
         """Return the dotted name `expr` refers to, or None when it is not a plain name."""
@@ -94,16 +100,24 @@ def check_agent(
     if entry is None:
         return []  # the entry module did not parse; its syntax finding says why
     agent = entry.classes.get(policy.AGENT_CLASS)
-    if agent is None:
+    alias = entry.aliases.get(policy.AGENT_CLASS)
+    if agent is None and alias is None:
         message = f"{entry_path} must define `class {policy.AGENT_CLASS}(bt.Strategy)` at top level"
         return [Finding(Code.MISSING_AGENT, message, entry_path)]
-    if _derives_from_strategy(entry, agent, scopes, set()):
-        return []
+    if agent is not None:
+        if _derives_from_strategy(entry, agent, scopes, set()):
+            return []
+        line, col = agent.lineno, agent.col_offset + 1
+    else:
+        assert alias is not None
+        if _is_strategy(alias, scopes, set()):
+            return []
+        line, col = entry.positions.get(policy.AGENT_CLASS, (1, 1))
     message = (
         f"class {policy.AGENT_CLASS} must subclass backtrader's Strategy "
         "(e.g. `class Agent(bt.Strategy)` after `import backtrader as bt`)"
     )
-    return [Finding(Code.AGENT_NOT_STRATEGY, message, entry_path, agent.lineno, agent.col_offset + 1)]
+    return [Finding(Code.AGENT_NOT_STRATEGY, message, entry_path, line, col)]
 
 
 def _derives_from_strategy(
@@ -115,19 +129,33 @@ def _derives_from_strategy(
     seen.add(key)
     for base in cls.bases:
         qualified = scope.qualify(base)
-        if qualified is None:
-            continue
-        if qualified in policy.STRATEGY_QUALNAMES:
-            return True
-        module, _, class_name = qualified.rpartition(".")
-        owner = scopes.get(module)
-        if (
-            owner is not None
-            and class_name in owner.classes
-            and _derives_from_strategy(owner, owner.classes[class_name], scopes, seen)
-        ):
+        if qualified is not None and _is_strategy(qualified, scopes, seen):
             return True
     return False
+
+
+def _is_strategy(qualified: str, scopes: dict[str, _ModuleScope], seen: set[str]) -> bool:
+    """True when the dotted name `qualified` is a Strategy subclass (bundle or backtrader)."""
+    if qualified in policy.STRATEGY_QUALNAMES:
+        return True
+    module, _, name = qualified.rpartition(".")
+    owner = scopes.get(module)
+    if owner is not None:
+        if name in owner.classes:
+            return _derives_from_strategy(owner, owner.classes[name], scopes, seen)
+        alias = owner.aliases.get(name)  # a name the bundle module re-exports
+        if alias is None or alias in seen:
+            return False
+        seen.add(alias)
+        return _is_strategy(alias, scopes, seen)
+    if qualified.split(".", 1)[0] in {m.split(".", 1)[0] for m in scopes}:
+        return False  # a bundle module's name that is no class
+    backtrader = load("backtrader")
+    value = resolve_dotted(qualified).value
+    return (
+        backtrader is not None and isinstance(value, type)
+        and issubclass(value, backtrader.Strategy)
+    )
 
 
 def _absolute(node: ast.ImportFrom, package: tuple[str, ...]) -> str:

@@ -2,30 +2,41 @@
 
 Each node is visited once with no recursion (a deep tree cannot overflow the stack), and each
 rule is a dictionary dispatch plus set look-ups, so the pass is linear in the size of the tree.
+An attribute chain (`a.b.c`) is handled as one unit at its outermost node. Rules that need the
+whole file or bundle (module attributes, private attributes) are recorded in `facts` and judged
+by `bundle_rules` afterwards.
 """
 
 from __future__ import annotations
 
-import _string  # the C helper behind str.format's field parsing; no regexes needed
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from string import Formatter
 
-from shared.validation import policy
+from shared.validation import module_policy, policy
+from shared.validation.calls import CallRules
+from shared.validation.facts import LOOKUP, STORE, VALUE, SourceFacts
 from shared.validation.report import Code, Finding
+from shared.validation.strings import check_annotation, check_format_fields, is_dunder
 
-_FORMATTER = Formatter()
 # Fields that never hold a node with something to check: contexts and operators are singletons,
 # the rest are plain strings or numbers (alias nodes are read by the import rules themselves).
 _LEAF_FIELDS = frozenset(
     {"ctx", "op", "ops", "names", "id", "attr", "name", "asname", "module", "level", "arg",
      "conversion", "is_async", "kind", "type_comment", "type_ignores", "lineno", "tag"}
 )
-_FORMAT_ATTRIBUTES = frozenset({"format", "format_map"})
-# Names `_name` reports besides dunders; any other name is skipped without a call.
-_NOTABLE_NAMES = frozenset(policy.FORBIDDEN_BUILTINS) | policy.ATTRIBUTE_BUILTINS | {"type"}
+FORMAT_ATTRIBUTES = frozenset({"format", "format_map"})
+# Names `_name` reports besides `_`-prefixed ones; any other name is skipped without a call.
+_NOTABLE_NAMES = (
+    frozenset(policy.FORBIDDEN_BUILTINS) | policy.ATTRIBUTE_BUILTINS | policy.NAME_RESOLVERS | {"type"}
+)
+# Attribute names with a rule of their own (besides `_`-prefixed ones).
+_NOTABLE_ATTRIBUTES = (
+    frozenset(policy.FORBIDDEN_ATTRIBUTES) | frozenset(policy.IO_ATTRIBUTES) | policy.PATH_WRITERS
+    | policy.PICKLE_DUMPERS | policy.NAME_RESOLVERS | FORMAT_ATTRIBUTES
+)
+_FORMAT_RECEIVERS = (ast.Constant, ast.Name, ast.Attribute)
 
 
 @dataclass(frozen=True)
@@ -41,32 +52,36 @@ class SourceContext:
         return frozenset(name.split(".", 1)[0] for name in self.bundle_modules)
 
 
-def is_dunder(name: str) -> bool:
-    """True for `__x__` names."""
-    return len(name) > 4 and name.startswith("__") and name.endswith("__")
-
-
 @dataclass
-class RuleWalker:
-    """Collect every finding of one parsed module."""
+class RuleWalker(CallRules):
+    """Collect every finding of one parsed module, and the facts the bundle rules judge."""
 
     path: str
     context: SourceContext
+    candidates: frozenset[str] = frozenset()  # names an import may bind (see facts.py)
     findings: list[Finding] = field(default_factory=list)
-    _checked_calls: set[int] = field(default_factory=set)
+    facts: SourceFacts = field(default_factory=SourceFacts)
+    # Nodes already judged by their parent: a call's function, getattr()'s target, super()'s
+    # `self.__class__`.
+    _checked: set[int] = field(default_factory=set)
+    _lookups: set[int] = field(default_factory=set)  # getattr() targets recorded with their name
 
     def run(self, tree: ast.AST) -> list[Finding]:
         """Walk `tree` once and return the findings in discovery order."""
-        handlers = {
+        handlers: dict[type, Callable[[ast.AST], None]] = {
             ast.Import: self._import,
             ast.ImportFrom: self._import_from,
             ast.Call: self._call,
             ast.ClassDef: self._class,
+            ast.FunctionDef: self._function,
+            ast.AsyncFunctionDef: self._function,
+            ast.arg: self._arg,
+            ast.AnnAssign: self._annotated,
         }
         # Per node type: its handler and one C call fetching every child-bearing field at once.
         plans: dict[type, tuple[Callable[[ast.AST], None] | None, Callable[[ast.AST], tuple] | None]] = {}
         name_t, constant_t, attribute_t = ast.Name, ast.Constant, ast.Attribute
-        notable = _NOTABLE_NAMES
+        hot_names = _NOTABLE_NAMES | self.candidates
         stack: list[object] = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
@@ -76,8 +91,8 @@ class RuleWalker:
             # when there may be something to report.
             if kind is name_t:
                 name = node.id
-                if name in notable or name[:2] == "__":
-                    self._name(node)
+                if name in hot_names or name[0] == "_":
+                    self._name(node, False)
                 continue
             if kind is constant_t:
                 value = node.value
@@ -85,8 +100,9 @@ class RuleWalker:
                     self._constant(node)
                 continue
             if kind is attribute_t:
-                self._attribute(node)
-                push(node.value)
+                base = self._chain(node, hot_names)
+                if base is not None:
+                    push(base)
                 continue
             plan = plans.get(kind)
             if plan is None:
@@ -124,29 +140,37 @@ class RuleWalker:
     def _import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._check_module(alias.name, node)
+            bound = alias.asname or alias.name.split(".", 1)[0]
+            target = alias.name if alias.asname else bound
+            self.facts.bindings.append((bound, target, True, *_position(alias, node)))
 
     def _import_from(self, node: ast.ImportFrom) -> None:
         if node.level:
-            self._check_relative(node)
-        elif node.module is not None:
-            self._check_module(node.module, node)
+            source = self._check_relative(node)
+        else:
+            source = node.module or ""
+            self._check_module(source, node)
         for alias in node.names:
-            self._check_attribute_name(alias.name, node, f"importing {alias.name!r}")
+            name = alias.name
+            if name == "*":
+                self._add(Code.STAR_IMPORT, f"'from {node.module or '.'} import *' is not allowed: "
+                          "import the names you use, so every one of them can be checked", node)
+                continue
+            self._check_attribute_name(name, alias if hasattr(alias, "lineno") else node, f"importing {name!r}")
+            if name in policy.NAME_RESOLVERS and alias.asname not in (None, name):
+                self._add(Code.DYNAMIC_ATTRIBUTE, f"import {name} under its own name", node)
+            if source is not None:
+                target = f"{source}.{name}" if source else name
+                self.facts.bindings.append((alias.asname or name, target, False, *_position(alias, node)))
 
     def _check_module(self, dotted: str, node: ast.AST) -> None:
-        root, *rest = dotted.split(".")
+        root = dotted.split(".", 1)[0]
         if root in self.context.bundle_roots:
             return
-        reason = policy.FORBIDDEN_MODULES.get(root)
-        if reason is not None:
-            self._add(Code.FORBIDDEN_IMPORT, f"import of {dotted!r} is not allowed: {root} {reason}", node)
+        refused = module_policy.refusal(dotted)
+        if refused is not None:
+            self._add(refused.code, f"import of {dotted!r} is not allowed: {refused.reason}", node)
             return
-        if root not in policy.ALLOWED_MODULES:
-            allowed = ", ".join(sorted(policy.ALLOWED_MODULES - {"__future__"}))
-            self._add(Code.UNKNOWN_IMPORT, f"import of {dotted!r} is not allowed; allowed modules: {allowed}", node)
-            return
-        for part in rest:
-            self._check_attribute_name(part, node, f"importing {dotted!r}")
         self._check_declared(root, node)
 
     def _check_declared(self, root: str, node: ast.AST) -> None:
@@ -159,49 +183,106 @@ class RuleWalker:
                     node,
                 )
 
-    def _check_relative(self, node: ast.ImportFrom) -> None:
+    def _check_relative(self, node: ast.ImportFrom) -> str | None:
+        # Return the absolute bundle module the names are imported from (None when refused).
         package = self.context.package
         up = node.level - 1
         if up > len(package):
             self._add(Code.RELATIVE_IMPORT, "relative import reaches outside the bundle", node)
-            return
+            return None
         base = package[: len(package) - up]
         modules = self.context.bundle_modules
         if node.module is not None:
             target = ".".join((*base, node.module))
             if target not in modules:
                 self._add(Code.RELATIVE_IMPORT, f"relative import of {target!r}: no such module in the bundle", node)
-            return
+                return None
+            return target
         for alias in node.names:
             target = ".".join((*base, alias.name))
             if target not in modules and not (base and ".".join(base) in modules):
                 self._add(Code.RELATIVE_IMPORT, f"relative import of {target!r}: no such module in the bundle", node)
+        return ".".join(base)
 
-    # -- names, attributes and calls ---------------------------------------------------------
+    # -- names and attribute chains ----------------------------------------------------------
 
-    def _name(self, node: ast.Name) -> None:
+    def _name(self, node: ast.Name, as_base: bool) -> None:
         name = node.id
+        if name in self.candidates and not as_base and type(node.ctx) is ast.Load and id(node) not in self._lookups:
+            self.facts.chains.append((name, (), ((node.lineno, node.col_offset + 1),), VALUE))
         reason = policy.FORBIDDEN_BUILTINS.get(name)
         if reason is not None:
             self._add(Code.FORBIDDEN_NAME, f"{name!r} is not allowed: it {reason}", node)
-        elif is_dunder(name) and name not in policy.ALLOWED_DUNDER_NAMES:
-            self._add(Code.FORBIDDEN_NAME, f"the name {name!r} is not allowed", node)
-        elif id(node) in self._checked_calls:
+        elif is_dunder(name):
+            if name not in policy.ALLOWED_DUNDER_NAMES:
+                self._add(Code.FORBIDDEN_NAME, f"the name {name!r} is not allowed", node)
+        elif name[0] == "_":
+            if type(node.ctx) is not ast.Load:
+                self.facts.private_defs.add(name)
+        elif id(node) in self._checked or as_base:
             return
         elif name in policy.ATTRIBUTE_BUILTINS:
             self._add(Code.DYNAMIC_ATTRIBUTE, f"{name!r} may only be called directly", node)
+        elif name in policy.NAME_RESOLVERS:
+            self._add(Code.DYNAMIC_ATTRIBUTE, f"{name!r} may only be called directly with literal names", node)
         elif name == "type":
             self._add(Code.DYNAMIC_TYPE, "'type' may only be called with one argument", node)
 
-    def _attribute(self, node: ast.Attribute) -> None:
+    def _chain(self, outer: ast.Attribute, hot_names: frozenset[str]) -> ast.AST | None:
+        """Judge every attribute of the chain ending at `outer`; return its base to walk, if any."""
+        nodes = [outer]
+        base = outer.value
+        while type(base) is ast.Attribute:
+            nodes.append(base)
+            base = base.value
+        own = (type(base) is ast.Name and base.id in policy.OWN_RECEIVERS) or _own_call(base)
+        last = len(nodes) - 1
+        for i in range(last, -1, -1):  # innermost first: source order
+            attr = nodes[i].attr
+            if attr[0] == "_" or attr in _NOTABLE_ATTRIBUTES:
+                self._attribute(nodes[i], own and i == last, nodes[i - 1].attr if i else None)
+        if type(base) is not ast.Name:
+            return base
+        root = base.id
+        if root in self.candidates and id(outer) not in self._lookups:
+            usage = VALUE if type(outer.ctx) is ast.Load else STORE
+            positions = ((base.lineno, base.col_offset + 1), *(_attr_position(n) for n in reversed(nodes)))
+            self.facts.chains.append((root, tuple(n.attr for n in reversed(nodes)), positions, usage))
+        if root in hot_names or root[0] == "_":
+            self._name(base, True)
+        return None
+
+    def _attribute(self, node: ast.Attribute, own: bool, outer_attr: str | None) -> None:
         attr = node.attr
-        self._check_attribute_name(attr, node, f"attribute {attr!r}")
-        if attr in _FORMAT_ATTRIBUTES and not (
-            type(node.value) is ast.Constant and isinstance(node.value.value, str)
-        ):
+        if attr[0] == "_":
+            if is_dunder(attr):
+                if attr == "__class__" and (outer_attr in policy.CLASS_NAME_ATTRIBUTES or id(node) in self._checked):
+                    return
+                if attr not in policy.ALLOWED_DUNDER_ATTRIBUTES:
+                    self._add(Code.DUNDER_ATTRIBUTE, f"attribute {attr!r} is not allowed: dunder attributes reach interpreter internals", node)
+            elif own:
+                if type(node.ctx) is not ast.Load:
+                    self.facts.private_defs.add(attr)
+            elif attr not in policy.PUBLIC_UNDERSCORE_ATTRIBUTES:
+                self.facts.private_uses.append((attr, *_attr_position(node)))
+            return
+        if attr in policy.FORBIDDEN_ATTRIBUTES:
+            self._add(Code.FORBIDDEN_ATTRIBUTE, f"attribute {attr!r} is not allowed: it {policy.FORBIDDEN_ATTRIBUTES[attr]}", node)
+        elif attr in policy.IO_ATTRIBUTES:
+            self._add(Code.FORBIDDEN_IO, f"'.{attr}' is not allowed: it {policy.IO_ATTRIBUTES[attr]}", node)
+        elif id(node) in self._checked:
+            return
+        elif attr in policy.PATH_WRITERS:
+            self._add(Code.FORBIDDEN_IO, f"'.{attr}' may only be called at once, without a path (it returns text)", node)
+        elif attr in policy.PICKLE_DUMPERS:
+            if not own:
+                self._add(Code.FORBIDDEN_IO, f"'.{attr}' pickles into a file; {policy.NO_FILES}", node)
+        elif attr in policy.NAME_RESOLVERS:
+            self._add(Code.DYNAMIC_ATTRIBUTE, f"'{attr}' may only be called directly with literal names", node)
+        elif not isinstance(node.value, _FORMAT_RECEIVERS):
             self._add(
                 Code.DYNAMIC_FORMAT,
-                f"'.{attr}' is only allowed on a string literal (format fields can read attributes)",
+                f"'.{attr}' is only allowed on a string literal or a variable (format fields can read attributes)",
                 node,
             )
 
@@ -213,41 +294,12 @@ class RuleWalker:
         elif attr in policy.FORBIDDEN_ATTRIBUTES:
             self._add(Code.FORBIDDEN_ATTRIBUTE, f"{what} is not allowed: it {policy.FORBIDDEN_ATTRIBUTES[attr]}", node)
             return False
+        elif attr in policy.IO_ATTRIBUTES:
+            self._add(Code.FORBIDDEN_IO, f"{what} is not allowed: it {policy.IO_ATTRIBUTES[attr]}", node)
+            return False
         return True
 
-    def _call(self, node: ast.Call) -> None:
-        func = node.func
-        if type(func) is not ast.Name:
-            return
-        name = func.id
-        if name in policy.ATTRIBUTE_BUILTINS:
-            self._checked_calls.add(id(func))
-            self._attribute_builtin(name, node)
-        elif name == "type":
-            self._checked_calls.add(id(func))
-            if len(node.args) != 1 or node.keywords or type(node.args[0]) is ast.Starred:
-                self._add(Code.DYNAMIC_TYPE, "type() with three arguments creates classes dynamically", node)
-
-    def _attribute_builtin(self, name: str, node: ast.Call) -> None:
-        args = node.args
-        if len(args) < 2 or any(type(a) is ast.Starred for a in args[:2]):
-            self._add(Code.DYNAMIC_ATTRIBUTE, f"{name}() needs an object and a literal attribute name", node)
-            return
-        target, attr = args[0], args[1]
-        on_self = type(target) is ast.Name and target.id == "self"
-        if name in policy.MUTATING_ATTRIBUTE_BUILTINS and not on_self:
-            self._add(Code.DYNAMIC_ATTRIBUTE, f"{name}() is only allowed on self", node)
-            return
-        if type(attr) is ast.Constant and isinstance(attr.value, str):
-            self._check_attribute_name(attr.value, node, f"{name}() of {attr.value!r}")
-        elif not (on_self and _safe_fstring(attr)):
-            self._add(
-                Code.DYNAMIC_ATTRIBUTE,
-                f"{name}() needs a literal attribute name (or an f-string starting with a letter on self)",
-                node,
-            )
-
-    # -- strings and classes -----------------------------------------------------------------
+    # -- strings, classes and annotations ----------------------------------------------------
 
     def _constant(self, node: ast.Constant) -> None:
         value = node.value
@@ -258,34 +310,58 @@ class RuleWalker:
         ):
             self._add(Code.DUNDER_STRING, f"the string {value!r} names an interpreter internal", node)
         if "{" in value:
-            self._check_format_fields(value, node, depth=0)
-
-    def _check_format_fields(self, text: str, node: ast.AST, depth: int) -> None:
-        try:
-            parsed = list(_FORMATTER.parse(text))
-        except ValueError:
-            return  # not a valid format string, so .format() cannot use it
-        for _, field_name, spec, _ in parsed:
-            if field_name:
-                try:
-                    _, rest = _string.formatter_field_name_split(field_name)
-                    parts = [key for is_attr, key in rest if is_attr]
-                except ValueError:
-                    parts = []
-                for part in parts:
-                    if is_dunder(part) or part in policy.FORBIDDEN_ATTRIBUTES:
-                        self._add(
-                            Code.FORMAT_ATTRIBUTE,
-                            f"format field {field_name!r} reads the attribute {part!r}",
-                            node,
-                        )
-            if spec and "{" in spec and depth < 2:
-                self._check_format_fields(spec, node, depth + 1)
+            for field_name, part in check_format_fields(value):
+                self._add(Code.FORMAT_ATTRIBUTE, f"format field {field_name!r} reads the attribute {part!r}", node)
 
     def _class(self, node: ast.ClassDef) -> None:
+        if node.name[0] == "_":
+            self.facts.private_defs.add(node.name)
         for keyword in node.keywords:
             if keyword.arg == "metaclass":
                 self._add(Code.METACLASS, f"class {node.name!r} sets a metaclass; agents may not", keyword)
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if node.name[0] == "_":
+            self.facts.private_defs.add(node.name)
+        if node.returns is not None:
+            self._annotation(node.returns)
+
+    def _arg(self, node: ast.arg) -> None:
+        if node.annotation is not None:
+            self._annotation(node.annotation)
+
+    def _annotated(self, node: ast.AnnAssign) -> None:
+        self._annotation(node.annotation)
+
+    def _annotation(self, annotation: ast.expr) -> None:
+        # A string annotation is code that typing.get_type_hints (called by functools'
+        # singledispatch, for one) evaluates: it may only name types.
+        for text, node in check_annotation(annotation):
+            self._add(Code.STRING_ANNOTATION, f"the annotation {text!r} may only name types "
+                      "(names, attributes and subscripts, nothing private)", node)
+
+
+def _position(alias: ast.alias, node: ast.AST) -> tuple[int, int]:
+    target = alias if getattr(alias, "lineno", None) is not None else node
+    return target.lineno, target.col_offset + 1
+
+
+def _attr_position(node: ast.Attribute) -> tuple[int, int]:
+    if node.end_col_offset is None:
+        return node.lineno, node.col_offset + 1
+    return node.end_lineno, node.end_col_offset - len(node.attr) + 1
+
+
+def _own_call(node: ast.AST) -> bool:
+    # `super()` and `type(self)` hand back the agent's own object or class.
+    if type(node) is not ast.Call or type(node.func) is not ast.Name:
+        return False
+    if node.func.id == "super":
+        return True
+    return (
+        node.func.id == "type" and len(node.args) == 1
+        and type(node.args[0]) is ast.Name and node.args[0].id in policy.OWN_RECEIVERS
+    )
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
@@ -303,14 +379,4 @@ def _children_getter(kind: type) -> Callable[[ast.AST], tuple[object, ...]] | No
     return attrgetter(*fields)
 
 
-def _safe_fstring(node: ast.AST) -> bool:
-    # An f-string whose first piece is literal text starting with a letter can never produce a
-    # dunder or frame attribute name, whatever is interpolated after it.
-    if type(node) is not ast.JoinedStr or not node.values:
-        return False
-    first = node.values[0]
-    return (
-        type(first) is ast.Constant
-        and isinstance(first.value, str)
-        and first.value[:1].isalpha()
-    )
+__all__ = ["LOOKUP", "RuleWalker", "SourceContext", "is_dunder"]

@@ -8,17 +8,18 @@ cannot make us inflate more than the declared total.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
 from shared.errors import InvalidInputError, PayloadTooLargeError
 from shared.validation import policy
+from shared.validation.code_hash import normalised_code_hash
 from shared.validation.report import Code, Finding
 
 MAX_UPLOAD_BYTES = policy.MAX_UPLOAD_BYTES
@@ -58,15 +59,10 @@ class Bundle:
         """Return a copy with one more (normalised) file."""
         return Bundle.of({**self.files, name: content})
 
-    @property
+    @cached_property
     def code_hash(self) -> str:
-        """Hex sha256 over the (name, content) pairs; equal code gives an equal hash."""
-        digest = hashlib.sha256()
-        for name, content in self.files.items():
-            encoded = name.encode()
-            digest.update(len(encoded).to_bytes(4, "big") + encoded)
-            digest.update(len(content).to_bytes(8, "big") + content)
-        return digest.hexdigest()
+        """Hex sha256 of the normalised code: comment-only or reformatted copies hash alike."""
+        return normalised_code_hash(self.files)
 
     def to_zip(self) -> bytes:
         """Return deterministic zip bytes: sorted names, fixed timestamps and permissions."""

@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 
 from shared.validation.ast_rules import SourceContext
+from shared.validation.facts import SourceFacts, import_candidates
 from shared.validation.source_text import CheckedSource
 from shared.validation.workers import WorkerPool
 
@@ -93,12 +94,19 @@ def check_in_pieces(path: str, text: str, context: SourceContext, pieces: int) -
     parts = split_at_definitions(text, pieces)
     if parts is None:
         return None
-    results = _shared_pool(len(parts)).check(path, parts, context)
+    candidates = import_candidates(text)  # every piece records chains on the whole file's imports
+    results = _shared_pool(len(parts)).check(path, parts, context, candidates)
     if results is None or not all(result.parsed for result in results):
         return None  # a busy or failed pool, or a cut that needed the whole file: check it whole
+    facts = SourceFacts()
+    for result in results:
+        assert result.facts is not None  # every piece parsed
+        facts.extend(result.facts)
+    if not facts.bound_names <= candidates:
+        return None  # an import the text scan missed: the whole-file check walks again
     findings = [finding for result in results for finding in result.findings]
-    statements = [stmt for result in results for stmt in result.statements]
-    return CheckedSource(findings, statements)
+    statements = [stmt for result in results for stmt in result.statements or ()]
+    return CheckedSource(findings, statements, facts)
 
 
 def _shared_pool(size: int) -> WorkerPool:

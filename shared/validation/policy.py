@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from shared.validation.module_policy import ALLOWED_ROOTS
+
 MiB = 1024 * 1024
 
 # Upload and bundle limits (SPEC §6, §13).
@@ -58,43 +60,8 @@ REQUIREMENT_MODULES: dict[str, str] = {
 # Installed in every runtime, so importing them needs no requirements.txt line.
 PREINSTALLED = frozenset({"backtrader", "numpy", "pandas"})
 
-SAFE_STDLIB = frozenset(
-    {
-        "__future__", "abc", "bisect", "calendar", "cmath", "collections", "copy",
-        "dataclasses", "datetime", "decimal", "enum", "fractions", "functools", "heapq",
-        "itertools", "json", "math", "numbers", "operator", "random", "re", "statistics",
-        "typing", "zoneinfo",
-    }
-)
-ALLOWED_MODULES = SAFE_STDLIB | frozenset(REQUIREMENT_MODULES.values())
-
-# Known-dangerous modules get a specific reason; every other module is refused as unknown.
-FORBIDDEN_MODULES: dict[str, str] = {
-    **dict.fromkeys(
-        ("os", "posix", "nt", "shutil", "pathlib", "tempfile", "glob", "fileinput", "io",
-         "sqlite3", "dbm", "shelve"),
-        "gives file-system access",
-    ),
-    **dict.fromkeys(
-        ("subprocess", "pty", "multiprocessing", "concurrent", "signal", "resource"),
-        "starts or controls processes",
-    ),
-    **dict.fromkeys(("threading", "_thread", "asyncio"), "starts threads or event loops"),
-    **dict.fromkeys(
-        ("socket", "ssl", "select", "selectors", "requests", "urllib", "urllib3", "http",
-         "httpx", "aiohttp", "ftplib", "smtplib", "telnetlib", "websockets", "xmlrpc"),
-        "opens network connections",
-    ),
-    **dict.fromkeys(("pickle", "marshal", "copyreg", "dill", "cloudpickle"),
-                    "deserialises arbitrary code"),
-    **dict.fromkeys(
-        ("sys", "builtins", "importlib", "imp", "pkgutil", "runpy", "inspect", "gc", "code",
-         "codeop", "ctypes", "cffi", "types", "traceback", "weakref", "atexit", "ast", "dis",
-         "site", "sysconfig", "platform", "faulthandler", "tracemalloc"),
-        "reaches interpreter internals",
-    ),
-    **dict.fromkeys(("string", "logging"), "reaches attributes or files indirectly"),
-}
+# The importable modules and what they expose are decided in `module_policy`.
+ALLOWED_MODULES = frozenset(ALLOWED_ROOTS)
 
 FORBIDDEN_BUILTINS: dict[str, str] = {
     "eval": "evaluates strings as code",
@@ -125,7 +92,7 @@ MUTATING_ATTRIBUTE_BUILTINS = frozenset({"setattr", "delattr"})
 # Dunder attributes an agent may touch: constructors via super() and harmless metadata.
 ALLOWED_DUNDER_ATTRIBUTES = frozenset(
     {
-        "__init__", "__name__", "__qualname__", "__doc__", "__post_init__",
+        "__init__", "__name__", "__qualname__", "__doc__", "__post_init__", "__version__",
         "__str__", "__repr__", "__len__", "__iter__", "__next__", "__contains__",
         "__getitem__", "__setitem__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__",
         "__ge__", "__hash__", "__bool__", "__add__", "__sub__", "__mul__", "__truediv__",
@@ -133,8 +100,11 @@ ALLOWED_DUNDER_ATTRIBUTES = frozenset(
     }
 )
 ALLOWED_DUNDER_NAMES = frozenset({"__name__", "__doc__", "__annotations__"})
+# `x.__class__` is allowed only to read its name (`self.__class__.__name__`) or in
+# `super(self.__class__, self)`: it is `type(x)`, whose other dunders stay refused.
+CLASS_NAME_ATTRIBUTES = frozenset({"__name__", "__qualname__"})
 
-# Non-dunder attributes that walk frames, code objects, closures or the module table.
+# Non-dunder attribute names refused on any receiver (types are unknown statically).
 FORBIDDEN_ATTRIBUTES: dict[str, str] = {
     **dict.fromkeys(
         ("f_globals", "f_locals", "f_builtins", "f_back", "f_code", "f_trace", "f_lasti",
@@ -149,19 +119,63 @@ FORBIDDEN_ATTRIBUTES: dict[str, str] = {
     ),
     "modules": "reaches the module table (sys.modules)",
     "import_module": "imports modules dynamically",
-    **dict.fromkeys(("attrgetter", "methodcaller"), "resolves attribute names at run time"),
     **dict.fromkeys(("get_type_hints", "ForwardRef", "eval", "exec"),
                     "evaluates strings as code"),
+    "query": "evaluates its string as code; use boolean indexing (df[df.close > df.open])",
     "ctypeslib": "gives raw memory access",
     "f2py": "compiles native code",
-    "read_pickle": "deserialises arbitrary code",
-    "to_pickle": "writes files",
     **dict.fromkeys(("os", "sys", "subprocess", "builtins", "importlib", "ctypes", "shutil",
                      "socket", "pickle", "marshal", "posix", "nt"),
                     "reaches a forbidden module through another module's attributes"),
 }
 
-# Names under which backtrader's strategy base classes can be reached.
+# File, network and pickle I/O methods of the allowed libraries, refused on any receiver.
+NO_FILES = "the platform gives your Agent its data through its feeds; no file or network access"
+IO_ATTRIBUTES: dict[str, str] = {
+    **dict.fromkeys(
+        ("to_pickle", "read_pickle", "to_parquet", "to_feather", "to_hdf", "to_excel",
+         "to_stata", "to_sql", "to_orc", "to_clipboard", "tofile", "fromfile", "loadtxt",
+         "savetxt", "genfromtxt", "savez", "savez_compressed", "fromregex", "open_memmap",
+         "load_pickle", "read_csv", "read_table", "read_fwf", "read_json", "read_html",
+         "read_xml", "read_excel", "read_parquet", "read_feather", "read_orc", "read_hdf",
+         "read_sas", "read_spss", "read_sql", "read_sql_query", "read_sql_table",
+         "read_stata", "read_clipboard"),
+        f"reads or writes files, URLs or pickles; {NO_FILES}",
+    ),
+}
+# Return text when called without a destination, write a file with one: refused only when
+# given a path (the first argument, or one of PATH_KEYWORDS), or when not called at once.
+PATH_WRITERS = frozenset(
+    {"to_csv", "to_json", "to_html", "to_latex", "to_markdown", "to_string", "to_xml"}
+)
+PATH_KEYWORDS = frozenset({"path_or_buf", "buf", "path_or_buffer", "path", "excel_writer"})
+# `ndarray.dump(file)` pickles into a file; refused except on the agent's own objects.
+PICKLE_DUMPERS = frozenset({"dump"})
+# Resolve attribute names given as strings: allowed only when called at once with literal,
+# public names (`attrgetter("close")`).
+NAME_RESOLVERS = frozenset({"attrgetter", "methodcaller"})
+
+# `_`-prefixed attributes that are public API by convention, allowed on any receiver:
+# backtrader's data and indicator fields, namedtuple methods, enum's sunder names.
+PUBLIC_UNDERSCORE_ATTRIBUTES = frozenset(
+    {
+        "_name", "_dataname", "_timeframe", "_compression", "_id", "_getstatusname", "_owner",
+        "_tz", "_add2stack", "_save2stack", "_updatebar", "_laststatus",
+        "_getitems", "_getkeys", "_getvalues", "_getpairs", "_getkwargs",
+        "_asdict", "_replace", "_fields", "_make", "_field_defaults",
+        "_value_", "_name_", "_missing_", "_ignore_", "_order_", "_generate_next_value_",
+    }
+)
+# Receivers whose private attributes are the agent's own.
+OWN_RECEIVERS = frozenset({"self", "cls", "mcs"})
+
+# Attribute names judged by name wherever they are written; module resolution skips them so
+# one mistake gives one finding.
+NAME_RULED_ATTRIBUTES = (
+    frozenset(FORBIDDEN_ATTRIBUTES) | frozenset(IO_ATTRIBUTES) | PATH_WRITERS | NAME_RESOLVERS
+)
+
+# Names under which backtrader's strategy base classes can be reached without importing it.
 STRATEGY_QUALNAMES = frozenset(
     {
         "backtrader.Strategy",

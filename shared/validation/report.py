@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.errors import ValidationFailedError
@@ -28,6 +29,7 @@ class Code(StrEnum):
     UNKNOWN_IMPORT = "unknown_import"
     RELATIVE_IMPORT = "relative_import"
     UNDECLARED_REQUIREMENT = "undeclared_requirement"
+    STAR_IMPORT = "star_import"
     # names, calls and attributes
     FORBIDDEN_NAME = "forbidden_name"
     DYNAMIC_ATTRIBUTE = "dynamic_attribute"
@@ -38,6 +40,11 @@ class Code(StrEnum):
     DYNAMIC_FORMAT = "dynamic_format"
     DYNAMIC_TYPE = "dynamic_type"
     METACLASS = "metaclass"
+    PRIVATE_ATTRIBUTE = "private_attribute"
+    MODULE_ATTRIBUTE = "module_attribute"
+    MODULE_AS_VALUE = "module_as_value"
+    FORBIDDEN_IO = "forbidden_io"
+    STRING_ANNOTATION = "string_annotation"
     # the agent contract
     MISSING_ENTRY_MODULE = "missing_entry_module"
     MISSING_AGENT = "missing_agent"
@@ -103,8 +110,15 @@ class ValidationReport:
 
     findings: tuple[Finding, ...]
     files: tuple[str, ...] = ()
-    code_hash: str | None = None
     bundle: Bundle | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def code_hash(self) -> str | None:
+        """The bundle's normalised code hash (equal for comment-only or reformatted copies).
+
+        Computed on first use, not during validation: it parses every module once more.
+        """
+        return None if self.bundle is None else self.bundle.code_hash
 
     @property
     def ok(self) -> bool:

@@ -77,7 +77,7 @@ def check_source(path: str, raw: bytes, context: SourceContext) -> CheckedSource
     checked = check_in_pieces(path, text, context, pieces) if pieces > 1 else None
     if checked is None:
         checked, _tree = check_text(path, text, context)
-    return CheckedSource(findings + checked.findings, checked.statements)
+    return CheckedSource(findings + checked.findings, checked.statements, checked.facts)
 
 
 def _encoding_declaration(path: str, raw: bytes) -> list[Finding]:

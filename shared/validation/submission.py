@@ -9,6 +9,7 @@ from shared.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMe
 from shared.validation import policy
 from shared.validation.agent_contract import check_agent
 from shared.validation.bundle import Bundle, bundle_from_source, is_zip, open_zip
+from shared.validation.bundle_rules import FileFacts, judge_bundle
 from shared.validation.report import Code, Finding, ValidationReport
 from shared.validation.requirements import check_requirements
 from shared.validation.source_checks import SourceContext, check_source, gc_paused
@@ -23,7 +24,7 @@ def validate_submission(
     """Validate an uploaded .py file or .zip bundle (plus an optional separate requirements.txt).
 
     Returns a report listing every finding; `report.bundle` holds the normalised bundle to store
-    and `report.code_hash` identifies its code. Raises PayloadTooLargeError, InvalidInputError
+    and `report.code_hash` identifies its normalised code (computed on first use). Raises PayloadTooLargeError, InvalidInputError
     or UnsupportedMediaTypeError when the upload itself cannot be taken in.
     """
     data = upload.encode() if isinstance(upload, str) else upload
@@ -69,6 +70,7 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
         findings.append(Finding(Code.MISSING_ENTRY_MODULE, message))
     statements: dict[str, list[ast.stmt]] = {}
     packages: dict[str, tuple[str, ...]] = {}
+    facts: list[FileFacts] = []
     module_of = {path: module for module, path in modules.items() if _owns(module, path)}
     with gc_paused():
         for path, content in bundle.files.items():
@@ -81,6 +83,9 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
             findings.extend(checked.findings)
             if checked.statements is not None and module:
                 statements[module], packages[module] = checked.statements, package
+            if checked.facts is not None:
+                facts.append(FileFacts(path, module, checked.facts))
+    findings.extend(judge_bundle(facts, frozenset(modules)))
     if policy.ENTRY_MODULE in bundle.files:
         findings.extend(check_agent(statements, packages, policy.ENTRY_MODULE))
     return findings
@@ -96,4 +101,4 @@ def _report(findings: list[Finding], bundle: Bundle | None) -> ValidationReport:
     ordered = tuple(sorted(findings, key=Finding.sort_key))
     if bundle is None:
         return ValidationReport(ordered)
-    return ValidationReport(ordered, bundle.names, bundle.code_hash, bundle)
+    return ValidationReport(ordered, bundle.names, bundle)

@@ -47,14 +47,16 @@ class WorkerPool:
         self._workers: list[subprocess.Popen[bytes] | None] = [None] * size
         self._busy = threading.Lock()
 
-    def check(self, path: str, pieces: list[str], context: SourceContext) -> list[CheckedSource] | None:
+    def check(
+        self, path: str, pieces: list[str], context: SourceContext, candidates: frozenset[str] | None = None
+    ) -> list[CheckedSource] | None:
         """Check each piece in its own worker; None when the pool is busy or a worker failed."""
         if len(pieces) > self.size or not self._busy.acquire(blocking=False):
             return None
         try:
             workers = [self._worker(i) for i in range(len(pieces))]
             for worker, piece in zip(workers, pieces, strict=True):
-                _send(worker, (path, piece, context))
+                _send(worker, (path, piece, context, candidates))
             deadline = time.monotonic() + ANSWER_TIMEOUT_S
             return [_receive(worker, deadline) for worker in workers]
         except (OSError, EOFError, TimeoutError, pickle.UnpicklingError) as exc:
@@ -151,8 +153,8 @@ def serve(requests: Any, answers: Any) -> None:
         frame = _read_frame(requests)
         if frame is None:
             return
-        path, text, context = pickle.loads(frame)
-        checked, tree = check_text(path, text, context)
+        path, text, context, candidates = pickle.loads(frame)
+        checked, tree = check_text(path, text, context, candidates)
         _write_frame(answers, pickle.dumps(checked, protocol=pickle.HIGHEST_PROTOCOL))
         if tree is not None:
             unfreed.extend(tree.body)

@@ -1,4 +1,4 @@
-# expect: forbidden_attribute dunder_string
+# expect: dunder_attribute dunder_string
 import backtrader as bt
 from operator import attrgetter
 

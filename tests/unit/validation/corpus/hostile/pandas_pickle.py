@@ -1,4 +1,4 @@
-# expect: forbidden_attribute
+# expect: forbidden_io
 import backtrader as bt
 import pandas as pd
 

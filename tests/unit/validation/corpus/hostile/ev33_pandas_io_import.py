@@ -1,0 +1,8 @@
+# expect: forbidden_io
+import backtrader as bt
+import pandas.io.parsers
+from pandas.io import pickle
+
+
+class Agent(bt.Strategy):
+    pass
