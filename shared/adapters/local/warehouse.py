@@ -17,6 +17,7 @@ per-row-group min/max statistics prune time-range filters as BigQuery's day part
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 
 from shared.errors import InvalidInputError, NotFoundError, TransientError
 from shared.schemas import warehouse as schema
-from shared.sql.ddl import quote
+from shared.sql.ddl import duckdb_type, quote
 from shared.sql.dialect import check_params, to_duckdb
 
 from . import warehouse_legacy
@@ -63,6 +64,7 @@ class DuckDbWarehouse:
         self._background = compact_in_background
         self._lock = threading.Lock()  # guards the DuckDB catalog (views) and the compactor
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._pid = os.getpid()
         self._views: dict[str, tuple[str, ...]] = {}
         self._compactor: threading.Thread | None = None
         self._pending: set[str] = set()
@@ -194,8 +196,9 @@ class DuckDbWarehouse:
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on this instance's DuckDB, its views pointing at the current segments."""
         with self._lock:
-            if self._con is None:
-                self._con = duckdb.connect(":memory:")
+            if self._con is None or self._pid != os.getpid():
+                # A forked child never touches its parent's engine (its threads did not fork).
+                self._con, self._pid, self._views = duckdb.connect(":memory:"), os.getpid(), {}
                 # Results and DATE()/TIMESTAMP_TRUNC must see UTC, as BigQuery does; segments never
                 # change once written, so their footers can be cached.
                 self._con.execute("SET TimeZone = 'UTC'")
@@ -216,7 +219,7 @@ class DuckDbWarehouse:
             self.store.ensure(spec)
             files = tuple(str(s.path) for s in self.store.visible(spec))
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        columns = ", ".join(quote(c.name) for c in spec.columns)
+        columns = ", ".join(_view_column(c) for c in spec.columns)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.dataset)}")
         con.execute(
             f"CREATE OR REPLACE VIEW {quote(spec.dataset)}.{quote(spec.name)} AS "
@@ -246,6 +249,14 @@ def _table(ref: str) -> schema.Table:
         return schema.table(ref)
     except KeyError as exc:
         raise InvalidInputError(str(exc.args[0])) from None
+
+
+def _view_column(column: schema.Column) -> str:
+    name = quote(column.name)
+    if column.mode == "REPEATED":
+        # Segments written before the column existed have no value: BigQuery reads those as [].
+        return f"COALESCE({name}, CAST([] AS {duckdb_type(column)})) AS {name}"
+    return name
 
 
 def _sorted(column: pa.ChunkedArray) -> bool:
