@@ -43,6 +43,7 @@ from shared.adapters.local.sandbox_layout import (
     Bind,
     bind_args,
     layout,
+    needs_staging,
     refuse_hidden,
     system_args,
 )
@@ -208,7 +209,8 @@ class BubblewrapSandbox:
                  env: Mapping[str, str], lease: UidLease | None,
                  cgroup: cgroups.SandboxCgroup | None, info_fd: int, seccomp_fd: int) -> list[str]:
         tools, stage = self._tools, str(self.config.state_dir / "stage")
-        sources = [b.source for b in binds] if lease is not None else []  # root stages them
+        # root stages what the sandbox's uid could not reach itself (see sandbox_layout)
+        sources = [b.source for b in binds if lease is not None and needs_staging(b.source)]
         staged = {source: f"{stage}/{i}" for i, source in enumerate(sources)}
         inner_env = {
             "PATH": "/usr/bin:/bin", "HOME": WORKSPACE, "TMPDIR": "/tmp", "LANG": "C.UTF-8",

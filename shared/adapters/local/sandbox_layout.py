@@ -101,5 +101,17 @@ def bind_args(binds: list[Bind], staged: dict[Path, str]) -> list[str]:
     return args
 
 
+def needs_staging(source: Path) -> bool:
+    """Say whether an unprivileged uid with no groups cannot reach `source` (a 0700 parent)."""
+    for parent in source.parents:
+        try:
+            mode = parent.stat().st_mode
+        except OSError:
+            return True
+        if not mode & 0o001:  # no search bit for others
+            return True
+    return False
+
+
 def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
