@@ -6,8 +6,9 @@ user waits), best of `repeats` interleaved runs, garbage collected before each:
 
 - bare (runonce): cerebro + feeds + strategy in one process, backtrader's default vectorised mode.
   It preloads every bar, so an agent run this way could read the future: never the platform's mode.
-- bare (bar by bar): the same with `preload=False, runonce=False`, the mode an agent that gets one
-  timestamp at a time runs in (and the mode of any live backtrader strategy).
+- bare (bar by bar): the same with `runonce=False` (bars still preloaded, so delivering them costs
+  no more than in runonce): indicators and strategy computed bar by bar, the mode an agent that
+  gets one timestamp at a time must run in (and the mode of any live backtrader strategy).
 - platform: the agent in the bubblewrap sandbox behind the harness (`shared.harness`), the host's
   cerebro placing its orders and computing equity, trades and metrics; `startup` is the sandbox
   and the agent's imports up to its `ready`, reported apart from the run.
@@ -101,7 +102,7 @@ def test_platform_throughput_with_the_trust_boundary(label, symbols, timeframe, 
     startups: list[float] = []
     runs = {
         "bare runonce": lambda: bare(data, timeframe),
-        "bare bar by bar": lambda: bare(data, timeframe, preload=False, runonce=False),
+        "bare bar by bar": lambda: bare(data, timeframe, runonce=False),
         "platform": lambda: platform(data, timeframe, startups, fmel=False),
         "platform + FMEL": lambda: platform(data, timeframe, startups, fmel=True),
     }
