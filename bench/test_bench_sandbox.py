@@ -37,7 +37,8 @@ def timed(start: Callable[[], subprocess.Popen[bytes]]) -> float:
     return (time.perf_counter() - began) * 1000
 
 
-def test_sandbox_start_up_cost(tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
+def test_sandbox_start_up_cost(
+        tmp_path: Path, record_property: Callable[[str, object], None]) -> None:
     sandbox = BubblewrapSandbox()
     try:
         caps = sandbox.check()
@@ -46,18 +47,21 @@ def test_sandbox_start_up_cost(tmp_path: Path, record_property: Callable[[str, o
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     limits = SandboxLimits()
-    samples: dict[str, dict[str, list[float]]] = {name: {"plain": [], "sandbox": []} for name in COMMANDS}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"plain": [], "sandbox": []} for name in COMMANDS}
     for _ in range(REPEATS):
         for name, argv in COMMANDS.items():
             samples[name]["plain"].append(timed(lambda argv=argv: subprocess.Popen(argv)))
             samples[name]["sandbox"].append(timed(lambda argv=argv: sandbox.popen(
                 argv, workspace=workspace, limits=limits)))
 
-    print(f"\nsandbox start-up ({caps.bwrap_version}, cgroup {caps.cgroup}, seccomp {caps.seccomp}); "
-          f"median of {REPEATS}, ms")
+    print(f"\nsandbox start-up ({caps.bwrap_version}, cgroup {caps.cgroup}, "
+          f"seccomp {caps.seccomp}); median of {REPEATS}, ms")
     for name, runs in samples.items():
         plain, boxed = statistics.median(runs["plain"]), statistics.median(runs["sandbox"])
         record_property(name, {"plain_ms": round(plain, 1), "sandbox_ms": round(boxed, 1)})
-        print(f"  {name:28s} plain {plain:7.1f}   sandboxed {boxed:7.1f}   cost {boxed - plain:+6.1f}")
-    overhead = statistics.median(samples["true"]["sandbox"]) - statistics.median(samples["true"]["plain"])
+        print(f"  {name:28s} plain {plain:7.1f}   sandboxed {boxed:7.1f}   "
+              f"cost {boxed - plain:+6.1f}")
+    true = samples["true"]
+    overhead = statistics.median(true["sandbox"]) - statistics.median(true["plain"])
     assert overhead < 500, "the sandbox should cost well under half a second per job"

@@ -53,6 +53,15 @@ def test_the_file_size_limit_stops_a_large_write(
     assert (workspace / "big.bin").stat().st_size == 2 * MIB
 
 
+@pytest.mark.parametrize("path", ["/tmp/fill", "/dev/shm/fill"])
+def test_the_private_tmp_and_shm_are_size_capped(
+        sandbox: BubblewrapSandbox, workspace: Path, path: str) -> None:
+    report = run_probe(sandbox, workspace, "big-file", str(20 * MIB), path,
+                       limits=SandboxLimits(tmp_bytes=4 * MIB))
+
+    assert report["error"] == "OSError" and report["written"] <= 4 * MIB  # ENOSPC
+
+
 def test_one_process_cannot_reserve_more_than_its_address_space(
         sandbox: BubblewrapSandbox, workspace: Path) -> None:
     report = run_probe(sandbox, workspace, "allocate", str(600 * MIB),

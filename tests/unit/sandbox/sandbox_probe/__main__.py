@@ -1,7 +1,7 @@
 """Try one thing an attacker would, print what happened as one JSON line on stdout.
 
 ACTION is one of: connect HOST:PORT | connect-unix PATH | read PATH... | write PATH... | env |
-fds | identity | fork-bomb N | big-file BYTES | allocate BYTES | allocate-in-children N BYTES |
+fds | identity | fork-bomb N | big-file BYTES [PATH] | allocate BYTES | allocate-in-children N BYTES |
 escape-syscalls | double-fork MARKER SECONDS | echo-fd FD.
 """
 
@@ -69,10 +69,10 @@ def fork_bomb(n: str) -> dict:
     return {"started": started, "error": None}
 
 
-def big_file(size: str) -> dict:
+def big_file(size: str, path: str = "big.bin") -> dict:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # see EFBIG instead of dying of the signal
     written = 0
-    with open("big.bin", "wb", buffering=0) as out:
+    with open(path, "wb", buffering=0) as out:
         try:
             for _ in range(int(size) // (1 << 20)):
                 written += out.write(b"x" * (1 << 20))
