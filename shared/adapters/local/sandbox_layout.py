@@ -70,11 +70,14 @@ def layout(python: str, packages: tuple[Path, ...], workspace: Path) -> list[Bin
 
 
 def refuse_hidden(binds: list[Bind], hidden: tuple[Path, ...]) -> str | None:
-    """Return why a bind would expose a hidden path (the data dir), or None."""
+    """Return why a bind would expose a hidden path (the data dir), or None.
+
+    No bind may hold a hidden path; a read-only one may not lie inside one either (the
+    workspace may: runs keep their workspaces in the data dir).
+    """
     for bind in binds:
-        for secret in hidden:
-            secret = secret.resolve()
-            if _under(secret, bind.source):
+        for secret in (path.resolve() for path in hidden):
+            if _under(secret, bind.source) or (not bind.writable and _under(bind.source, secret)):
                 return f"{bind.source} would expose {secret} inside the sandbox"
     return None
 

@@ -123,3 +123,18 @@ def test_an_inherited_socket_is_the_only_channel_and_keeps_its_number(
     assert report["echoed"] == "bar 1"
     # stdin, stdout, stderr and the channel: no staging, seccomp or info descriptor leaks in
     assert report["fds"] == [0, 1, 2, channel]
+
+
+def test_a_workspace_inside_the_data_dir_shows_nothing_else_of_it(
+        sandbox: BubblewrapSandbox, project: Project) -> None:
+    workspace = project.data / "runs" / "r1" / "workspace"
+    workspace.mkdir(parents=True)
+    (workspace / "agent.py").write_text("class Agent: pass\n")  # put there by the host
+    (workspace.parent / "result.json").write_text('{"sharpe": 1.2}')  # the host's, next to it
+
+    report = run_probe(sandbox, workspace, "read", "/workspace/agent.py", str(project.signing_key),
+                       str(workspace.parent / "result.json"), "../result.json")
+
+    assert report == {"/workspace/agent.py": "ok", str(project.signing_key): "FileNotFoundError",
+                      str(workspace.parent / "result.json"): "FileNotFoundError",
+                      "../result.json": "FileNotFoundError"}

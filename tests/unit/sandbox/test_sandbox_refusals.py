@@ -51,9 +51,13 @@ def test_a_bind_that_would_expose_the_data_dir_is_refused(
     box = BubblewrapSandbox(SandboxConfig(packages=(project.root, PROBE_PACKAGE),
                                           hidden=(project.data,)))
 
-    with pytest.raises(SandboxUnavailableError, match=r"would expose .*\.farm"):
-        box.popen(box.python_argv("sandbox_probe", "env"), workspace=workspace,
-                  limits=SandboxLimits())
+    inside = BubblewrapSandbox(SandboxConfig(packages=(project.data / "keys", PROBE_PACKAGE),
+                                             hidden=(project.data,)))
+
+    for refused in (box, inside):
+        with pytest.raises(SandboxUnavailableError, match=r"would expose .*\.farm"):
+            refused.popen(refused.python_argv("sandbox_probe", "env"), workspace=workspace,
+                          limits=SandboxLimits())
 
 
 def test_a_workspace_that_is_not_a_directory_is_refused(
