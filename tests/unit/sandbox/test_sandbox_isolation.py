@@ -23,24 +23,28 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 def test_no_listener_of_the_host_is_reachable_over_tcp_or_a_unix_socket(
         sandbox: BubblewrapSandbox, workspace: Path, tmp_path: Path) -> None:
+    abstract = f"farm-test-{os.getpid()}"
     with socket.create_server(("127.0.0.1", 0)) as listener, \
-            socket.socket(socket.AF_UNIX) as unix_listener:
+            socket.socket(socket.AF_UNIX) as unix_listener, \
+            socket.socket(socket.AF_UNIX) as abstract_listener:
         unix_path = tmp_path / "farm.sock"
         unix_listener.bind(str(unix_path))
-        unix_listener.listen()
+        abstract_listener.bind("\0" + abstract)  # abstract names live in a network namespace
+        for server in (listener, unix_listener, abstract_listener):
+            server.listen()
+            server.setblocking(False)
         port = listener.getsockname()[1]
 
         tcp = run_probe(sandbox, workspace, "connect", f"127.0.0.1:{port}")
         unix = run_probe(sandbox, workspace, "connect-unix", str(unix_path))
+        hidden = run_probe(sandbox, workspace, "connect-unix", f"@{abstract}")
 
-        listener.setblocking(False)
         assert tcp["connect"] == "ConnectionRefusedError" and tcp["interfaces"] == ["lo"]
         assert unix["connect"] == "FileNotFoundError"
-        try:
-            listener.accept()
-            raise AssertionError("a connection from the sandbox reached the host")
-        except BlockingIOError:
-            pass
+        assert hidden["connect"] == "ConnectionRefusedError"
+        for server in (listener, unix_listener, abstract_listener):
+            with pytest.raises(BlockingIOError):  # nothing from the sandbox ever arrived
+                server.accept()
 
 
 def test_the_data_dir_and_host_secrets_cannot_be_read(

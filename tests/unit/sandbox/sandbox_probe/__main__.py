@@ -36,8 +36,9 @@ def connect(target: str) -> dict:
 
 
 def connect_unix(path: str) -> dict:
+    address = "\0" + path[1:] if path.startswith("@") else path  # @name: an abstract socket
     with socket.socket(socket.AF_UNIX) as s:
-        return {"connect": attempt(s.connect, path)}
+        return {"connect": attempt(s.connect, address)}
 
 
 def read(*paths: str) -> dict:
