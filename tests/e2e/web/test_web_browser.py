@@ -12,12 +12,14 @@ and the API gone.
 from __future__ import annotations
 
 import re
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.web.web_stack import REPO, farm_up
+from tests.e2e.web.web_stack import REPO, FarmUp, farm_up
 
 SMA = REPO / "examples" / "sma_crossover.py"
 BUY_FIRST = Path(__file__).parent / "agents" / "buy_first.py"
@@ -60,6 +62,34 @@ def _equity_pixels(page: Any) -> dict[str, int]:
     )
 
 
+@contextmanager
+def _evidence(up: FarmUp, artifacts: Path, pages: list[Any], name: str) -> Iterator[None]:
+    """On failure: each open page's screenshot and farm up's log, kept with the artifacts."""
+    try:
+        yield
+    except BaseException:
+        for i, page in enumerate(pages):
+            try:
+                _shot(page, artifacts, f"failure-{name}-{i}")
+            except Exception as exc:  # noqa: BLE001 - evidence is best effort; the failure is raised
+                print(f"  no screenshot of page {i}: {exc}")
+        shutil.copy(up.log, artifacts / f"failure-{name}-farm-up.log")
+        print(f"  failure evidence in {artifacts} (farm up log: failure-{name}-farm-up.log)")
+        raise
+
+
+class _Steps:
+    """Print how long each step of a browser session took (where the test's time goes)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def __call__(self, done: str) -> None:
+        now = time.monotonic()
+        print(f"  [{now - self.last:5.1f}s] {done}")
+        self.last = now
+
+
 def _sign_in_by_keyboard(page: Any, url: str, user: str) -> None:
     page.goto(url + "/sign-in?next=/agents")
     page.keyboard.press("Tab")
@@ -86,126 +116,143 @@ def test_a_first_session_from_sign_in_to_sign_out(tmp_path: Path, new_page: Call
     serious: dict[str, Any] = {}
     with farm_up(tmp_path / "data", FARM_RATE_LIMITS=GENEROUS) as up:
         page = new_page()
-        _sign_in_by_keyboard(page, up.url, "alice")
-
-        # A syntax error: the finding is shown on its line, its column marked.
-        _drop(page, "broken_agent.py", SYNTAX_ERROR)
-        page.get_by_role("button", name="Upload and validate").click()
-        finding = page.locator(".src-finding[data-line='5']")
-        finding.wait_for()
-        assert "syntax" in finding.inner_text().lower()
-        assert page.locator(".src-line.has-finding[data-line='5'] mark.src-col").count() == 1
-        _shot(page, artifacts, "1-my-agents-validation-finding")
-        serious["my agents"] = check_a11y(page, "my agents (finding)")
-
-        # The example (dropped) and a buy-and-hold agent (chosen with the file input).
-        _drop(page, "sma_crossover.py", SMA.read_text())
-        page.get_by_role("button", name="Upload and validate").click()
-        page.get_by_role("link", name="open the agent").wait_for()
-        sma_url = page.get_by_role("link", name="open the agent").get_attribute("href")
-        page.set_input_files("input[name=file]", str(BUY_FIRST))
-        page.get_by_role("button", name="Upload and validate").click()
-        page.wait_for_function("document.querySelectorAll('[data-testid=agents] tbody tr').length === 2")
-        buy_url = page.get_by_role("link", name="open the agent").get_attribute("href")
-        assert buy_url != sma_url
-
-        # The example's automatic backtest, watched to `backtested`; the chart's pixels.
-        page.goto(up.url + sma_url)
-        page.locator(".agent-head [data-status=backtested]").wait_for(timeout=90_000)
-        page.locator("[data-testid=backtest-report][data-status=succeeded]").wait_for()
-        page.locator("[data-testid=equity-chart][data-drawn=yes]").wait_for()
-        drawn = _equity_pixels(page)
-        print(f"  equity line on the canvas: {drawn['pixels']} pixels over {drawn['columns']} columns")
-        assert drawn["pixels"] > 500 and drawn["columns"] > 300
-        assert page.locator("[data-metric=sharpe] .value").inner_text() not in ("", "—")
-        history = page.get_by_test_id("history").inner_text()
-        assert "backtesting" in history and "backtested" in history
-        _shot(page, artifacts, "2-agent-backtest-report")
-        serious["agent"] = check_a11y(page, "agent (backtest report)")
-
-        # A trade's decision: what it read, what it did, the portfolio around it.
-        page.get_by_test_id("trades").get_by_role("link", name=re.compile("^Why")).first.click()
-        detail = page.get_by_test_id("decision-detail")
-        detail.wait_for()
-        reads = page.get_by_test_id("reads").inner_text()
-        assert "close" in reads and "Bars back" in reads
-        assert "buy" in page.get_by_test_id("orders").inner_text()
-        assert "Portfolio before" in detail.inner_text()
-        page.locator("text=Portfolio after (decision").wait_for()
-        assert page.get_by_test_id("timeline").locator("tbody tr").count() >= 1
-        _shot(page, artifacts, "3-decisions-timeline-and-detail")
-        serious["decisions"] = check_a11y(page, "decisions (detail open)")
-
-        # Paper trading the buy-and-hold agent: its value moves without a reload, then stop.
-        page.goto(up.url + buy_url)
-        page.locator(".agent-head [data-status=backtested]").wait_for(timeout=90_000)
-        page.get_by_role("button", name="Start paper trading").click()
-        paper = page.get_by_test_id("paper")
-        page.locator("[data-testid=paper][data-state=trading]").wait_for(timeout=30_000)
-        navigations: list[str] = []
-        page.on("framenavigated", lambda frame: navigations.append(frame.url))
-        page.wait_for_function(
-            "() => { const v = document.querySelector('[data-testid=live-value]');"
-            " return v && v.textContent !== '$25,000.00' && v.textContent !== '—'; }", timeout=45_000)
-        first_value = page.get_by_test_id("live-value").inner_text()
-        first_decisions = int(page.get_by_test_id("live-decisions").inner_text())
-        page.wait_for_function(
-            f"Number(document.querySelector('[data-testid=live-decisions]').textContent) > {first_decisions}",
-            timeout=30_000)
-        assert navigations == []  # refreshed in place
-        print(f"  paper value moved to {first_value}; decisions {first_decisions} -> "
-              f"{page.get_by_test_id('live-decisions').inner_text()}; heartbeat "
-              f"{page.get_by_test_id('heartbeat').inner_text()}")
-        _shot(page, artifacts, "4-agent-paper-trading")
-        page.get_by_role("button", name="Stop paper trading").click()
-        page.locator("[data-testid=paper][data-state=stopped]").wait_for(timeout=45_000)
-        assert "Start again" in paper.inner_text()
-
-        # The public leaderboard shows the example; its time to interactive, measured.
-        page.goto(up.url + "/")
-        row = page.locator("[data-testid=leaderboard] tr", has_text="sma_crossover")
-        deadline = time.monotonic() + 45
-        while not row.count() and time.monotonic() < deadline:  # the ranking is cached for 30 s
-            page.wait_for_timeout(1000)
-            page.reload()
-            page.locator("[data-testid=leaderboard], .empty").first.wait_for()
-        assert row.count() == 1
-        _shot(page, artifacts, "5-leaderboard")
-        serious["leaderboard"] = check_a11y(page, "leaderboard")
-        row.get_by_role("link").click()
-        page.locator("h2", has_text="Backtest").wait_for()
-        assert "Score (PSR)" in page.locator("main").inner_text()
-        _shot(page, artifacts, "6-public-agent-page")
-        serious["public agent"] = check_a11y(page, "public agent page")
-        timings = [_leaderboard_ready_ms(new_page(), up.url) for _ in range(3)]
-        print(f"  leaderboard interactive after {', '.join(f'{t:.0f}' for t in timings)} ms "
-              f"(navigation start -> ranking shown; budget {LEADERBOARD_BUDGET_MS} ms)")
-        assert min(timings) < LEADERBOARD_BUDGET_MS
-
-        # Phone width: readable, nothing wider than the screen.
-        phone = new_page(390, 844)
-        _sign_in_by_keyboard(phone, up.url, "alice")
-        for name, path in (("leaderboard", "/"), ("agent", sma_url)):
-            phone.goto(up.url + path)
-            phone.locator("main h1").wait_for()
-            if name == "agent":
-                phone.locator("[data-testid=equity-chart][data-drawn=yes]").wait_for()
-            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-            _shot(phone, artifacts, f"7-phone-390px-{name}")
-
-        # Sign out: the API refuses the next call, and the page says so.
-        page.goto(up.url + "/agents")
-        page.get_by_role("button", name="Sign out").click()
-        page.wait_for_url("**/sign-in")
-        with page.expect_response(lambda r: r.url.endswith("/api/agents?limit=50")) as answer:
-            page.goto(up.url + "/agents")
-        assert answer.value.status == 401
-        refused = page.locator("[role=alert][data-status='401']").first
-        refused.wait_for()
-        assert "signed out" in refused.inner_text()
-        _shot(page, artifacts, "8-signed-out-refused")
-        serious["sign in"] = check_a11y(page, "signed out")
+        with _evidence(up, artifacts, [page], "session"):
+            _first_session(up, page, new_page, artifacts, check_a11y, serious)
     assert {page_name: found for page_name, found in serious.items() if found} == {}
+
+
+def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifacts: Path,
+                   check_a11y: Callable[..., Any], serious: dict[str, Any]) -> None:
+    step = _Steps()
+    _sign_in_by_keyboard(page, up.url, "alice")
+    step("signed in by keyboard")
+
+    # A syntax error: the finding is shown on its line, its column marked.
+    _drop(page, "broken_agent.py", SYNTAX_ERROR)
+    page.get_by_role("button", name="Upload and validate").click()
+    finding = page.locator(".src-finding[data-line='5']")
+    finding.wait_for()
+    assert "syntax" in finding.inner_text().lower()
+    assert page.locator(".src-line.has-finding[data-line='5'] mark.src-col").count() == 1
+    _shot(page, artifacts, "1-my-agents-validation-finding")
+    serious["my agents"] = check_a11y(page, "my agents (finding)")
+    step("the syntax error shown on its line")
+
+    # The example (dropped) and a buy-and-hold agent (chosen with the file input).
+    _drop(page, "sma_crossover.py", SMA.read_text())
+    page.get_by_role("button", name="Upload and validate").click()
+    page.get_by_role("link", name="open the agent").wait_for()
+    sma_url = page.get_by_role("link", name="open the agent").get_attribute("href")
+    page.set_input_files("input[name=file]", str(BUY_FIRST))
+    page.get_by_role("button", name="Upload and validate").click()
+    page.wait_for_function("document.querySelectorAll('[data-testid=agents] tbody tr').length === 2")
+    buy_url = page.get_by_role("link", name="open the agent").get_attribute("href")
+    assert buy_url != sma_url
+    step("two agents uploaded")
+
+    # The example's automatic backtest, watched to `backtested`; the chart's pixels.
+    page.goto(up.url + sma_url)
+    page.locator(".agent-head [data-status=backtested]").wait_for(timeout=90_000)
+    page.locator("[data-testid=backtest-report][data-status=succeeded]").wait_for()
+    page.locator("[data-testid=equity-chart][data-drawn=yes]").wait_for()
+    drawn = _equity_pixels(page)
+    print(f"  equity line on the canvas: {drawn['pixels']} pixels over {drawn['columns']} columns")
+    assert drawn["pixels"] > 500 and drawn["columns"] > 300
+    assert page.locator("[data-metric=sharpe] .value").inner_text() not in ("", "—")
+    history = page.get_by_test_id("history").inner_text()
+    assert "backtesting" in history and "backtested" in history
+    _shot(page, artifacts, "2-agent-backtest-report")
+    serious["agent"] = check_a11y(page, "agent (backtest report)")
+    step("backtested; equity chart drawn")
+
+    # A trade's decision: what it read, what it did, the portfolio around it.
+    page.get_by_test_id("trades").get_by_role("link", name=re.compile("^Why")).first.click()
+    detail = page.get_by_test_id("decision-detail")
+    detail.wait_for()
+    reads = page.get_by_test_id("reads").inner_text()
+    assert "close" in reads and "Bars back" in reads
+    assert "buy" in page.get_by_test_id("orders").inner_text()
+    assert "Portfolio before" in detail.inner_text()
+    page.locator("text=Portfolio after (decision").wait_for()
+    assert page.get_by_test_id("timeline").locator("tbody tr").count() >= 1
+    _shot(page, artifacts, "3-decisions-timeline-and-detail")
+    serious["decisions"] = check_a11y(page, "decisions (detail open)")
+    step("a trade's decision opened")
+
+    # Paper trading the buy-and-hold agent: its value moves without a reload, then stop.
+    page.goto(up.url + buy_url)
+    page.locator(".agent-head [data-status=backtested]").wait_for(timeout=90_000)
+    page.get_by_role("button", name="Start paper trading").click()
+    paper = page.get_by_test_id("paper")
+    page.locator("[data-testid=paper][data-state=trading]").wait_for(timeout=30_000)
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-testid=live-value]');"
+        " return v && v.textContent !== '$25,000.00' && v.textContent !== '—'; }", timeout=45_000)
+    first_value = page.get_by_test_id("live-value").inner_text()
+    first_decisions = int(page.get_by_test_id("live-decisions").inner_text())
+    page.wait_for_function(
+        f"Number(document.querySelector('[data-testid=live-decisions]').textContent) > {first_decisions}",
+        timeout=30_000)
+    assert navigations == []  # refreshed in place
+    print(f"  paper value moved to {first_value}; decisions {first_decisions} -> "
+          f"{page.get_by_test_id('live-decisions').inner_text()}; heartbeat "
+          f"{page.get_by_test_id('heartbeat').inner_text()}")
+    _shot(page, artifacts, "4-agent-paper-trading")
+    page.get_by_role("button", name="Stop paper trading").click()
+    page.locator("[data-testid=paper][data-state=stopped]").wait_for(timeout=45_000)
+    assert "Start again" in paper.inner_text()
+    step("paper traded and stopped")
+
+    # The public leaderboard shows the example; its time to interactive, measured.
+    page.goto(up.url + "/")
+    row = page.locator("[data-testid=leaderboard] tr", has_text="sma_crossover")
+    deadline = time.monotonic() + 45
+    while not row.count() and time.monotonic() < deadline:  # the ranking is cached for 30 s
+        page.wait_for_timeout(1000)
+        page.reload()
+        page.locator("[data-testid=leaderboard], .empty").first.wait_for()
+    assert row.count() == 1
+    _shot(page, artifacts, "5-leaderboard")
+    serious["leaderboard"] = check_a11y(page, "leaderboard")
+    row.get_by_role("link").click()
+    page.locator("h2", has_text="Backtest").wait_for()
+    assert "Score (PSR)" in page.locator("main").inner_text()
+    _shot(page, artifacts, "6-public-agent-page")
+    serious["public agent"] = check_a11y(page, "public agent page")
+    step("on the leaderboard; public page")
+    timings = [_leaderboard_ready_ms(new_page(), up.url) for _ in range(3)]
+    print(f"  leaderboard interactive after {', '.join(f'{t:.0f}' for t in timings)} ms "
+          f"(navigation start -> ranking shown; budget {LEADERBOARD_BUDGET_MS} ms)")
+    assert min(timings) < LEADERBOARD_BUDGET_MS
+    step("leaderboard timed")
+
+    # Phone width: readable, nothing wider than the screen.
+    phone = new_page(390, 844)
+    _sign_in_by_keyboard(phone, up.url, "alice")
+    for name, path in (("leaderboard", "/"), ("agent", sma_url)):
+        phone.goto(up.url + path)
+        phone.locator("main h1").wait_for()
+        if name == "agent":
+            phone.locator("[data-testid=equity-chart][data-drawn=yes]").wait_for()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        _shot(phone, artifacts, f"7-phone-390px-{name}")
+    step("phone-width pages")
+
+    # Sign out: the API refuses the next call, and the page says so.
+    page.goto(up.url + "/agents")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/sign-in")
+    with page.expect_response(lambda r: r.url.endswith("/api/agents?limit=50")) as answer:
+        page.goto(up.url + "/agents")
+    assert answer.value.status == 401
+    refused = page.locator("[role=alert][data-status='401']").first
+    refused.wait_for()
+    assert "signed out" in refused.inner_text()
+    _shot(page, artifacts, "8-signed-out-refused")
+    serious["sign in"] = check_a11y(page, "signed out")
+    step("signed out and refused")
 
 
 def test_errors_are_said_plainly(tmp_path: Path, new_page: Callable[..., Any], artifacts: Path) -> None:
@@ -213,25 +260,26 @@ def test_errors_are_said_plainly(tmp_path: Path, new_page: Callable[..., Any], a
     with farm_up(tmp_path / "data", args=("--no-market-data",),
                  FARM_RATE_LIMITS="requests=100000/60,submissions=2/60") as up:
         page = new_page()
-        _sign_in_by_keyboard(page, up.url, "bob")
-        page.goto(up.url + "/agents/0123456789abcdef0123456789abcdef")
-        assert "Not found" in page.locator("[role=alert][data-status='404']").inner_text()
-        page.goto(up.url + "/agents")
-        for _ in range(2):
+        with _evidence(up, artifacts, [page], "errors"):
+            _sign_in_by_keyboard(page, up.url, "bob")
+            page.goto(up.url + "/agents/0123456789abcdef0123456789abcdef")
+            assert "Not found" in page.locator("[role=alert][data-status='404']").inner_text()
+            page.goto(up.url + "/agents")
+            for _ in range(2):
+                page.set_input_files("input[name=file]", str(SMA))
+                page.get_by_role("button", name="Upload and validate").click()
+                page.locator("[role=status]:has-text('Submitted'), [role=alert][data-status='409']").first.wait_for()
+            conflict = page.locator("[role=alert][data-status='409']").inner_text()
+            assert "already submitted as agent" in conflict
             page.set_input_files("input[name=file]", str(SMA))
             page.get_by_role("button", name="Upload and validate").click()
-            page.locator("[role=status]:has-text('Submitted'), [role=alert][data-status='409']").first.wait_for()
-        conflict = page.locator("[role=alert][data-status='409']").inner_text()
-        assert "already submitted as agent" in conflict
-        page.set_input_files("input[name=file]", str(SMA))
-        page.get_by_role("button", name="Upload and validate").click()
-        limited = page.locator("[role=alert][data-status='429']")
-        assert re.search(r"try again in \d+ s", limited.inner_text())
-        _shot(page, artifacts, "9-errors-rate-limited")
-        _drop(page, "notes.md", "# not an agent")
-        assert "Drop a .py or .zip" in page.locator("[role=alert]", has_text="Drop a").inner_text()
-        up.stop()  # the API goes away under the open page
-        page.get_by_role("link", name="Leaderboard").click()
-        gone = page.locator("[role=alert][data-status='0']")
-        assert "unreachable" in gone.inner_text()
-        _shot(page, artifacts, "10-errors-api-unreachable")
+            limited = page.locator("[role=alert][data-status='429']")
+            assert re.search(r"try again in \d+ s", limited.inner_text())
+            _shot(page, artifacts, "9-errors-rate-limited")
+            _drop(page, "notes.md", "# not an agent")
+            assert "Drop a .py or .zip" in page.locator("[role=alert]", has_text="Drop a").inner_text()
+            up.stop()  # the API goes away under the open page
+            page.get_by_role("link", name="Leaderboard").click()
+            gone = page.locator("[role=alert][data-status='0']")
+            assert "unreachable" in gone.inner_text()
+            _shot(page, artifacts, "10-errors-api-unreachable")

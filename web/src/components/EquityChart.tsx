@@ -19,8 +19,12 @@ export function EquityChart({ spec, label }: { spec: EquitySpec; label: string }
       dispose?.();
     };
   }, [spec]);
+  // A figure with a caption, not role="img": the chart holds the library's attribution link.
   return (
-    <div class="chart" ref={el} role="img" aria-label={label} data-drawn={drawn ? "yes" : "no"} data-testid="equity-chart" />
+    <figure class="chart-figure">
+      <figcaption class="sr-only">{label}</figcaption>
+      <div class="chart" ref={el} data-drawn={drawn ? "yes" : "no"} data-testid="equity-chart" />
+    </figure>
   );
 }
 
@@ -44,5 +48,10 @@ export function LiveChart({ points, label }: { points: { time: number; value: nu
   useEffect(() => {
     if (ready) chart.current?.update(points);
   }, [points, ready]);
-  return <div class="chart live" ref={el} role="img" aria-label={label} />;
+  return (
+    <figure class="chart-figure">
+      <figcaption class="sr-only">{label}</figcaption>
+      <div class="chart live" ref={el} />
+    </figure>
+  );
 }

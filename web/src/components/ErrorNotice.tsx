@@ -1,5 +1,5 @@
 // An API error said plainly; a 429 counts down to when a retry is allowed.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, describe } from "../api";
 
 interface Props {
@@ -9,18 +9,18 @@ interface Props {
 
 export function ErrorNotice({ error, onRetry }: Props) {
   const retryAfter = error instanceof ApiError && error.status === 429 ? error.retryAfter ?? 5 : null;
-  const [left, setLeft] = useState(retryAfter ?? 0);
+  // The moment a retry is allowed, fixed when the error arrives; the countdown ticks to it.
+  const until = useMemo(() => (retryAfter === null ? 0 : Date.now() + retryAfter * 1000), [error]);
+  const [, tick] = useState(0);
   useEffect(() => {
-    if (retryAfter === null) return;
-    setLeft(retryAfter);
-    const started = Date.now();
+    if (!until) return;
     const timer = setInterval(() => {
-      const remaining = Math.max(0, retryAfter - Math.floor((Date.now() - started) / 1000));
-      setLeft(remaining);
-      if (!remaining) clearInterval(timer);
+      tick((n) => n + 1);
+      if (Date.now() >= until) clearInterval(timer);
     }, 250);
     return () => clearInterval(timer);
-  }, [error]);
+  }, [until]);
+  const left = until ? Math.max(0, Math.ceil((until - Date.now()) / 1000)) : 0;
   if (!error) return null;
   const status = error instanceof ApiError ? error.status : null;
   const message =

@@ -1,5 +1,5 @@
 // Drag-and-drop upload of an agent (.py or .zip, plus requirements.txt); findings shown on the source.
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api, ApiError, type ValidationReport } from "../api";
 import { ErrorNotice } from "./ErrorNotice";
 import { SourceView } from "./SourceView";
@@ -46,13 +46,16 @@ export function Uploader({ onSubmitted }: { onSubmitted: (agentId: string) => vo
   const [error, setError] = useState<unknown>(null);
   const [rejected, setRejected] = useState<Rejected | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const formEl = useRef<HTMLFormElement>(null);
 
   const take = (files: File[]) => {
     setRejected(null);
     setError(null);
-    const next = classify(files, picked);
-    setProblem(files.length && !next.agent && !next.requirements ? "Drop a .py or .zip file (and optionally requirements.txt)." : null);
-    setPicked(next);
+    const unknown = files.filter((f) => !/\.(py|zip|txt)$/i.test(f.name)).map((f) => f.name);
+    setProblem(unknown.length
+      ? `${unknown.join(", ")}: not an agent. Drop a .py or .zip file (and optionally requirements.txt).`
+      : null);
+    setPicked(classify(files, picked));
   };
 
   const submit = async (e: Event) => {
@@ -77,6 +80,7 @@ export function Uploader({ onSubmitted }: { onSubmitted: (agentId: string) => vo
       const created = await api<{ agent_id: string }>("/api/agents", { method: "POST", form });
       setPicked({ agent: null, requirements: null });
       setName("");
+      formEl.current?.reset(); // the file inputs too, so the same file can be chosen again
       onSubmitted(created.agent_id);
     } catch (err) {
       if (err instanceof ApiError && err.status === 422 && err.details) {
@@ -90,7 +94,7 @@ export function Uploader({ onSubmitted }: { onSubmitted: (agentId: string) => vo
   };
 
   return (
-    <form class="upload" onSubmit={submit} aria-labelledby="upload-title">
+    <form class="upload" ref={formEl} onSubmit={submit} aria-labelledby="upload-title">
       <h2 id="upload-title">Upload an agent</h2>
       <div
         class={`drop${over ? " over" : ""}`}
