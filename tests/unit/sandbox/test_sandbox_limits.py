@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -88,9 +89,15 @@ def test_memory_is_capped_for_all_the_sandbox_processes_together(
     assert process.usage.memory_peak_bytes <= 256 * MIB
 
 
+@pytest.mark.parametrize("with_cgroups", [True, False], ids=["cgroup+rlimit", "rlimit-only"])
 def test_a_fork_bomb_stops_at_the_process_limit(
-        sandbox: BubblewrapSandbox, workspace: Path) -> None:
-    report = run_probe(sandbox, workspace, "fork-bomb", "200", limits=SandboxLimits(processes=16))
+        sandbox: BubblewrapSandbox, workspace: Path, with_cgroups: bool) -> None:
+    box = sandbox if with_cgroups else BubblewrapSandbox(
+        dataclasses.replace(sandbox.config, cgroups=False))
+    if not with_cgroups and not box.capabilities().nproc:
+        pytest.skip("RLIMIT_NPROC needs a uid of its own: the host is not root")
+
+    report = run_probe(box, workspace, "fork-bomb", "200", limits=SandboxLimits(processes=16))
 
     assert report["error"] in ("BlockingIOError", "OSError") and report["started"] < 16
 
