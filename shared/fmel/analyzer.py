@@ -18,8 +18,8 @@ import backtrader as bt
 
 from shared.errors import InvalidInputError
 from shared.fmel.record import action_for, decision_ids
-from shared.fmel.reported import ReportedReads
-from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, summarise
+from shared.fmel.reported import ReportedReads, note_text
+from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, indicator_reads, summarise
 
 Row = dict[str, Any]
 STAGES = ("prenext", "nextstart", "next")
@@ -180,7 +180,7 @@ class FmelAnalyzer(bt.Analyzer):
                     reported.define(reply[5])
                     reads = reported.resolve(reply[6])
                     labels = (action_for(agent_stage, 0), action_for(agent_stage, 1))
-                    self._pending = self._build(agent_stage, labels, reads)
+                    self._pending = self._build(agent_stage, labels, reads, note_text(reply[7]))
 
         return decide
 
@@ -193,9 +193,10 @@ class FmelAnalyzer(bt.Analyzer):
 
         return place
 
-    def _build(self, stage: str, labels: tuple[str, str], reads: list) -> Row:
+    def _build(self, stage: str, labels: tuple[str, str], reads: list, note: str | None = None) -> Row:
         self._point = point = self._point + 1
         accessed, count = summarise(reads, expand=self._expand) if reads else ([], 0)
+        indicators = indicator_reads(reads) if reads else []
         placed = self._placed
         if placed:
             actions = [self._action(seq, order) for seq, order in enumerate(placed, start=1)]
@@ -235,6 +236,8 @@ class FmelAnalyzer(bt.Analyzer):
             "portfolio_value": float(self._getvalue()),
             "cash": float(self._getcash()),
             "positions": positions,
+            "indicators": indicators,
+            "note": note,
         }
 
     def _action(self, seq: int, order: bt.Order) -> Row:

@@ -8,6 +8,8 @@ feeds or sources, and any index after the current bar (the agent never had such 
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import backtrader as bt
@@ -19,6 +21,8 @@ MAX_ROOTS = 64
 MAX_READS = 4096  # per decision
 MAX_WINDOW = 1_000_000
 MAX_NAME = 64
+MAX_NOTE_KEYS = 16
+MAX_NOTE_TEXT = 200
 FIELDS = frozenset({"open", "high", "low", "close", "volume", "openinterest", "trade_count", "vwap"})
 
 
@@ -32,7 +36,7 @@ class ReportedReads:
         self._lines: dict[tuple[int, str], FeedLine] = {}
 
     def define(self, definitions: Any) -> None:
-        """Register `[id, name | None, [[feed, field], ...], window]` entries; drop bad ones."""
+        """Register `[id, name | None, [[feed, field], ...], window, params, line]` entries; drop bad ones."""
         if not isinstance(definitions, list):
             return
         for entry in definitions:
@@ -43,14 +47,18 @@ class ReportedReads:
                 self.sources[entry[0]] = source
 
     def resolve(self, reads: Any) -> list[Read]:
-        """Return `(source, ago, size)` reads for the reported `[id, ago, size]` entries."""
+        """Return `(source, ago, size, value)` reads for the reported `[id, ago, size, value]` entries.
+
+        The value stands only for an indicator (the agent computed it); a price or volume is
+        always taken from the host's own bar when the row is built.
+        """
         if not isinstance(reads, list):
             return []
         out: list[Read] = []
         sources = self.sources
         for entry in reads[:MAX_READS]:
             try:
-                number, ago, size = entry
+                number, ago, size, value = entry
                 source = sources[number]
             except (TypeError, ValueError, KeyError):
                 self.dropped += 1
@@ -58,13 +66,15 @@ class ReportedReads:
             if type(ago) is not int or type(size) is not int or ago > 0 or not 0 < size <= MAX_WINDOW:
                 self.dropped += 1  # a bar after the current one, or no bar at all
                 continue
-            out.append((source, ago, size))
+            if type(value) is not float or not math.isfinite(value):
+                value = None
+            out.append((source, ago, size, value))
         self.dropped += max(0, len(reads) - MAX_READS)
         return out
 
     def _source(self, entry: Any) -> FeedLine | Lineage | None:
         try:
-            number, name, roots, window = entry
+            number, name, roots, window, params, line = entry
         except (TypeError, ValueError):
             return None
         if type(number) is not int or len(self.sources) >= MAX_SOURCES and number not in self.sources:
@@ -78,8 +88,8 @@ class ReportedReads:
             return lines[0] if len(lines) == 1 else None
         if not isinstance(name, str) or type(window) is not int or not 0 < window <= MAX_WINDOW:
             return None
-        label = "".join(c for c in name[:MAX_NAME] if c.isalnum() or c in "_.") or "Indicator"
-        return Lineage(label, tuple(lines), window)  # type: ignore[arg-type]
+        label = _clean(name, "_.()") or "Indicator"
+        return Lineage(label, tuple(lines), window, _clean(params, "_.=,-"), _clean(line, "_"))  # type: ignore[arg-type]
 
     def _line(self, root: Any) -> FeedLine | None:
         try:
@@ -92,3 +102,26 @@ class ReportedReads:
         if line is None:
             line = self._lines[(index, field)] = FeedLine(self.feeds[index], field)
         return line
+
+
+def note_text(note: Any) -> str | None:
+    """The agent's note (`self.fmel.note(...)`) as stored: JSON of at most 16 short plain values."""
+    if not isinstance(note, dict) or not note:
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in list(note.items())[:MAX_NOTE_KEYS]:
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif isinstance(value, str):
+            value = value[:MAX_NOTE_TEXT]
+        elif not (value is None or isinstance(value, bool | int | float)):
+            continue
+        kept[str(key)[:MAX_NAME]] = value
+    return json.dumps(kept, separators=(",", ":"), allow_nan=False) if kept else None
+
+
+def _clean(text: Any, allowed: str) -> str:
+    """Keep an agent-given label short and plain (letters, digits and a few marks)."""
+    if not isinstance(text, str):
+        return ""
+    return "".join(c for c in text[:MAX_NAME] if c.isalnum() or c in allowed)

@@ -11,6 +11,7 @@ its warm-up window, so the record says which bars the value depended on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any
@@ -22,7 +23,7 @@ from backtrader.lineseries import LineSeriesStub
 
 from shared.market.bars import hash_bar_values
 
-Read = tuple[Any, int, int]  # (source, ago, size)
+Read = tuple[Any, int, int, float | None]  # (source, ago, size, the value read when size is 1)
 # Strategy calls that read lines on the agent's behalf while they build an order (a market
 # order's price is the close, a target size needs the value): the platform's reads, not inputs
 # of the agent's decision, so they are never recorded.
@@ -67,6 +68,14 @@ class FeedInfo:
             found = self._cache[stamp] = self._compute(pos, stamp)
         return found
 
+    def value_at(self, field: str, ago: int) -> float | None:
+        """The bar's own `field` `ago` bars from the current one (None for an indicator label)."""
+        line = getattr(self.data.lines, field, None) if ":" not in field else None
+        if line is None:
+            return None
+        pos = line._idx + ago
+        return line.array[pos] if 0 <= pos < len(line.array) else None
+
     def _compute(self, pos: int, stamp: float) -> str:
         # A feed without warehouse hashes (CSV, live without ids): hash the bar's own values.
         lines = self.data.lines
@@ -100,14 +109,20 @@ class FeedLine:
 
 
 class Lineage:
-    """The source of a read of an indicator: feed lines it depends on, over `window` bars."""
+    """The source of a read of an indicator line: feed lines it depends on, over `window` bars.
 
-    __slots__ = ("expanded", "labels", "name", "roots", "single", "targets", "window")
+    `params` ("period=10") and `line` (the indicator's line read, "" for its only one) describe
+    it for an explanation; the labels of its reads (`SMA:close[-9..0]`) name the lineage.
+    """
 
-    def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int) -> None:
+    __slots__ = ("expanded", "labels", "line", "name", "params", "roots", "single", "targets", "window")
+
+    def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int, params: str = "", line: str = "") -> None:
         self.name = name
         self.roots = roots
         self.window = window
+        self.params = params
+        self.line = line
         self.labels = tuple(f"{name}:{root.field}[{1 - window}..0]" for root in roots)
         self.targets = tuple((root.feed, label) for root, label in zip(roots, self.labels, strict=True))
         self.expanded = tuple((root.feed, root.field) for root in roots)
@@ -185,11 +200,15 @@ class AccessTracker:
         roots: dict[tuple[int, str], FeedLine] = {}
         self._roots(indicator, set(), roots)
         window = max(1, int(getattr(indicator, "_minperiod", 1)))
-        lineage = Lineage(type(indicator).__name__, tuple(roots.values()), window)
-        targets = [indicator] if isinstance(indicator, bt.LineSingle) else list(indicator.lines)
-        for line in targets:
+        name, params = describe_indicator(indicator)
+        if isinstance(indicator, bt.LineSingle):
+            lines = [(indicator, "")]
+        else:
+            lines = [(line, indicator.lines._getlinealias(n) if len(indicator.lines) > 1 else "")
+                     for n, line in enumerate(indicator.lines)]
+        for line, alias in lines:
             if id(line) not in self._feed_lines and isinstance(line, bt.LineSingle):
-                self._swap(line, lineage)
+                self._swap(line, Lineage(name, tuple(roots.values()), window, params, alias))
 
     def _roots(self, obj: Any, seen: set[int], out: dict[tuple[int, str], FeedLine]) -> None:
         if id(obj) in seen:
@@ -228,30 +247,68 @@ class AccessTracker:
         base_get: Callable[..., Any] = base.get
 
         def __getitem__(self: Any, ago: int) -> float:
+            value = base_getitem(self, ago)
             reads = state[0]
             if reads is not None and (source := self._fmel_src) is not None:
-                reads.append((source, ago, 1))
-            return base_getitem(self, ago)
+                reads.append((source, ago, 1, value))
+            return value
 
         if base_getitem is bt.LineBuffer.__getitem__ and base.idx is bt.LineBuffer.idx:
             # backtrader reads feed lines many times per bar outside decisions (tick fill,
             # broker): inlining LineBuffer's lookup (reading `_idx` rather than calling the
             # `idx` property) keeps those reads no dearer than untracked ones.
             def __getitem__(self: Any, ago: int) -> float:
+                value = self.array[self._idx + ago]
                 reads = state[0]
                 if reads is not None and (source := self._fmel_src) is not None:
-                    reads.append((source, ago, 1))
-                return self.array[self._idx + ago]
+                    reads.append((source, ago, 1, value))
+                return value
 
         def get(self: Any, ago: int = 0, size: int = 1) -> Any:
             reads = state[0]
             if reads is not None and (source := self._fmel_src) is not None:
-                reads.append((source, ago, size))
+                reads.append((source, ago, size, None))
             return base_get(self, ago, size)
 
         tracked = type(base)(f"Tracked{base.__name__}", (base,), {"__getitem__": __getitem__, "get": get})
         self._classes[base] = tracked
         return tracked
+
+
+def describe_indicator(indicator: Any) -> tuple[str, str]:
+    """Name an indicator as a trader would (`SMA`, `period=10`); operations get their operator."""
+    name = type(indicator).__name__
+    if name == "LinesOperation":  # `self.data.high - self.data.low` and friends
+        name = f"Operation({getattr(getattr(indicator, 'operation', None), '__name__', '?')})"
+    try:
+        items = indicator.p._getkwargs().items()  # this instance's values, not the class defaults
+    except AttributeError:
+        items = ()
+    shown = [f"{key}={value}" for key, value in items if isinstance(value, int | float | str | bool) and
+             not key.startswith("_")][:6]
+    return name, ",".join(shown)
+
+
+def indicator_reads(reads: list[Read]) -> list[dict[str, Any]]:
+    """The indicator values a decision read, each once: what, on what input, which bar, the value."""
+    seen: set[tuple[int, int]] = set()
+    out: list[dict[str, Any]] = []
+    for source, ago, size, value in reads:
+        if type(source) is not Lineage or size != 1 or (id(source), ago) in seen:
+            continue
+        seen.add((id(source), ago))
+        inputs = ", ".join(f"{root.feed.symbol} {root.field}" for root in source.roots)
+        out.append({"name": source.name, "params": source.params, "line": source.line, "input": inputs,
+                    "index": ago, "value": _number(value)})
+    return out
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str, Any]], int]:
@@ -266,16 +323,17 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
     if not reads:
         return [], 0
     if len(reads) == 1:  # the common decision: one value of one source, without the general loop
-        source, ago, size = reads[0]
+        source, ago, size, value = reads[0]
         target = source.single
         if size == 1 and target is not None and not (expand and type(source) is Lineage):
-            return _summarise_one(target, ago)
+            return _summarise_one(target, ago, value if type(source) is Lineage else None)
     groups: dict[tuple[FeedInfo, int], tuple[list[str], list[dict[str, Any]]]] = {}
     seen: set[tuple[FeedInfo, str, int]] = set()
     accessed: list[dict[str, Any]] = []
     seq = 0
-    for source, ago, size in reads:
-        if expand and type(source) is Lineage:
+    for source, ago, size, reported in reads:
+        lineage = type(source) is Lineage
+        if expand and lineage:
             first, targets = ago - size + 1 - (source.window - 1), source.expanded
         else:
             first, targets = ago - size + 1, source.targets
@@ -296,15 +354,20 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
                 elif field not in group[0]:
                     group[0].append(field)
                 seq += 1
-                group[1].append({"seq": seq, "field": field, "index": index})
+                # A price or volume: the bar's own value. An indicator: the value the read returned.
+                value = (reported if index == ago else None) if lineage and not expand else feed.value_at(field, index)
+                group[1].append({"seq": seq, "field": field, "index": index, "value": _number(value)})
     return accessed, seq
 
 
-def _summarise_one(target: tuple[FeedInfo, str], ago: int) -> tuple[list[dict[str, Any]], int]:
+def _summarise_one(
+    target: tuple[FeedInfo, str], ago: int, reported: float | None
+) -> tuple[list[dict[str, Any]], int]:
     """Summarise a decision whose only read was the value `ago` bars back of one target."""
     feed, field = target
     data_hash = feed.hash_at(ago) if ago >= 1 - feed.dt_line.lencount else None
     if data_hash is None:
         return [], 0
-    reads = [{"seq": 1, "field": field, "index": ago}]
+    value = reported if reported is not None else feed.value_at(field, ago)
+    reads = [{"seq": 1, "field": field, "index": ago, "value": _number(value)}]
     return [{"symbol": feed.symbol, "data_hash": data_hash, "fields": [field], "reads": reads}], 1

@@ -110,7 +110,7 @@ class DecisionCapture(bt.Analyzer):
                 self._inside = False
                 self.decisions += 1
                 channel.stage = stage
-                channel.reads = [[self._source_id(s), ago, size] for s, ago, size in reads] if reads else []
+                channel.reads = [[self._source_id(s), ago, size, _plain(value)] for s, ago, size, value in reads]
 
         return decide
 
@@ -121,7 +121,12 @@ class DecisionCapture(bt.Analyzer):
         number = self._source_ids[id(source)] = len(self._source_ids)
         if type(source) is Lineage:
             roots = [[self._index[id(root.feed)], root.field] for root in source.roots]
-            self._channel.sources.append([number, source.name, roots, source.window])
+            self._channel.sources.append([number, source.name, roots, source.window, source.params, source.line])
         else:
-            self._channel.sources.append([number, None, [[self._index[id(source.feed)], source.field]], 1])
+            self._channel.sources.append([number, None, [[self._index[id(source.feed)], source.field]], 1, "", ""])
         return number
+
+
+def _plain(value: object) -> float | None:
+    """A read's value as the wire carries it: a float, or None (NaN, or a multi-value read)."""
+    return value if type(value) is float and math.isfinite(value) else None

@@ -126,7 +126,9 @@ DECISIONS = Table(
             _c("symbol", "STRING"),
             _c("data_hash", "STRING"),
             _c("fields", "STRING", "REPEATED"),
-            _c("reads", "RECORD", "REPEATED", _c("seq", "INT64"), _c("field", "STRING"), _c("index", "INT64")),
+            # value: the bar's own for a price or volume, what the agent's indicator returned for one.
+            _c("reads", "RECORD", "REPEATED", _c("seq", "INT64"), _c("field", "STRING"), _c("index", "INT64"),
+               _c("value", "FLOAT64")),
         ),
         _c("access_count", "INT64", "REQUIRED"),
         _c("portfolio_value", "FLOAT64", "REQUIRED"),
@@ -140,6 +142,20 @@ DECISIONS = Table(
             _c("price", "FLOAT64"),
             _c("value", "FLOAT64"),
         ),
+        # The indicator values the decision read, as the agent computed them: "SMA(period=10) of
+        # AAPL close = 101.23" (its lineage to bars stays in data_accessed).
+        _c(
+            "indicators",
+            "RECORD",
+            "REPEATED",
+            _c("name", "STRING"),
+            _c("params", "STRING"),
+            _c("line", "STRING"),
+            _c("input", "STRING"),
+            _c("index", "INT64"),
+            _c("value", "FLOAT64"),
+        ),
+        _c("note", "STRING"),  # JSON: the agent's own values for the decision (`self.fmel.note`)
     ),
     partition_field="bar_time",
     clustering=("agent_id", "session_id"),

@@ -74,7 +74,7 @@ def test_a_repeated_read_is_kept_once_and_fields_are_grouped_per_bar(frames) -> 
     row = run(ReadsTwice, frames)[3]
     assert row["data_accessed"] == [
         {"symbol": "BBB", "data_hash": frames["BBB"]["data_hash"].iloc[3], "fields": ["close"],
-         "reads": [{"seq": 1, "field": "close", "index": 0}]}
+         "reads": [{"seq": 1, "field": "close", "index": 0, "value": frames["BBB"]["close"].iloc[3]}]}
     ]
 
 
@@ -181,3 +181,12 @@ def test_the_strategy_and_its_lines_are_restored_after_the_run(frames) -> None:
     assert "next" not in strat.__dict__ and type(strat.data.lines.close) is bt.LineBuffer
     assert type(strat.sma.lines[0]) is bt.LineBuffer
     assert type(strat.data.lines.datetime) is bt.LineBuffer and type(strat.lines.datetime) is bt.LineBuffer
+
+
+def test_every_read_price_carries_the_bars_own_value(frames) -> None:
+    rows = run(ReadsEveryWay, frames)
+    row = rows[5]
+    values = {(d["symbol"], r["field"], r["index"]): r["value"] for d in row["data_accessed"] for r in d["reads"]}
+    assert values[("AAA", "close", 0)] == frames["AAA"]["close"].iloc[5]
+    assert values[("BBB", "high", -2)] == frames["BBB"]["high"].iloc[3]
+    assert values[("AAA", "volume", 0)] == frames["AAA"]["volume"].iloc[5]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,3 +96,40 @@ class Agent(bt.Strategy):
     run = run_backtest(SandboxedAgentLauncher(), bundle, DATA, scratch=tmp_path)
 
     assert run.result is None and "IndexError" in (run.error or "")
+
+
+def test_an_indicator_read_is_named_with_its_parameters_input_and_the_value_it_returned(tmp_path) -> None:
+    rows = record(tmp_path, """import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def __init__(self):
+        self.sma = bt.ind.SMA(self.datas[0], period=3)
+
+    def next(self):
+        self.sma[0]
+""")
+
+    closes = DATA["S00"]["close"]
+    row = rows[5]  # the decision on the sixth bar: SMA of bars 4..6
+    [indicator] = row["indicators"]
+    assert indicator | {"value": None} == {"name": "SMA", "params": "period=3", "line": "",
+                                           "input": "S00 close", "index": 0, "value": None}
+    assert indicator["value"] == pytest.approx(closes.iloc[3:6].mean())
+
+
+def test_the_agents_note_is_kept_with_its_decision_and_survives_the_warehouse(tmp_path, warehouse) -> None:
+    rows = record(tmp_path, """import backtrader as bt
+
+
+class Agent(bt.Strategy):
+    def next(self):
+        self.fmel.note(signal=0.73, reason="trend" * 100, bars=len(self))
+""")
+
+    note = json.loads(rows[2]["note"])
+    assert note == {"signal": 0.73, "reason": ("trend" * 100)[:200], "bars": 3}
+    warehouse.insert_rows("fmel.decisions", rows)
+    stored = {r["decision_point"]: r for r in warehouse.query("SELECT * FROM fmel.decisions")}
+    assert json.loads(stored[3]["note"]) == note
+    assert stored[3]["indicators"] == []
