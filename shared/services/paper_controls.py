@@ -56,11 +56,12 @@ def resume_paper_trading(
         if not session_id or agent["status"] != AgentStatus.PAUSED:
             raise ConflictError(f"only a paused agent can be resumed; this one is {agent['status']}",
                                 details={"status": agent["status"]})
+        session = txn.get(SESSIONS, session_id) or {}  # every read before the first write
         at = now_iso()
         txn.update(AGENTS, agent_id, transition(agent, AgentStatus.TRADING, at=at, reason="resume requested"))
         changes = {"state": "deploying", "desired": "running", "resumed_at": at, "updated_at": at}
         txn.update(SESSIONS, session_id, changes)
-        return session_id, {**(txn.get(SESSIONS, session_id) or {}), **changes}
+        return session_id, {**session, **changes}
 
     session_id, session = documents.transaction(begin)
     try:
