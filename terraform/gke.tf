@@ -1,5 +1,6 @@
-# A private Standard cluster: a small node pool for the ingester and the orchestrator's system
-# pods, and a GKE Sandbox (gVisor) pool where agent runtimes (untrusted code) run. Nodes have
+# A private Standard cluster: a node pool for trusted pods (the ingester, system pods and the
+# paper-trading runtime hosts, which hold the credentials), and a GKE Sandbox (gVisor) pool where
+# only agent pods (untrusted code, no identity, no token; docs/trust-boundary.md) run. Nodes have
 # no external IPs, use Workload Identity (no node credentials in pods) and Shielded VMs.
 resource "google_container_cluster" "farm" {
   #checkov:skip=CKV_GCP_24:PodSecurityPolicy was removed from Kubernetes; pods are restricted by their manifests and Pod Security admission
@@ -74,13 +75,14 @@ resource "google_container_cluster" "farm" {
   depends_on = [google_project_service.apis]
 }
 
+# Trusted pods only: every paper-trading session puts its host pod here (one per running agent).
 resource "google_container_node_pool" "system" {
   name     = "system"
   cluster  = google_container_cluster.farm.id
   location = var.region
   autoscaling {
     min_node_count = 1
-    max_node_count = 3
+    max_node_count = 6
   }
   management {
     auto_repair  = true
@@ -102,8 +104,9 @@ resource "google_container_node_pool" "system" {
   }
 }
 
-# Runtime pods select this pool with runtimeClassName: gvisor; GKE taints its nodes so nothing
-# else lands here.
+# Agent pods (runtime/k8s/sandbox-statefulset.yaml) select this pool with runtimeClassName:
+# gvisor; GKE taints its nodes so nothing else lands here, so no trusted pod (and no pod with a
+# Google identity) shares a node with agent code.
 resource "google_container_node_pool" "sandbox" {
   name     = "sandbox"
   cluster  = google_container_cluster.farm.id

@@ -4,9 +4,9 @@ locals {
   accounts = {
     functions = "Cloud Functions (HTTP API and event handlers)"
     invoker   = "Eventarc: invokes the event-triggered functions"
-    backtest  = "Cloud Build backtest jobs (jobs/cloudbuild.backtest.yaml)"
+    backtest  = "Cloud Build backtest jobs: the trusted host step (jobs/cloudbuild.backtest.yaml)"
     ingester  = "GKE: the market-data ingester"
-    runtime   = "GKE: agent runtimes (untrusted code, gVisor)"
+    runtime   = "GKE: agent runtime hosts (trusted; agents run in their own pods without it)"
     gke-nodes = "GKE node VMs (logs and metrics only)"
     deployer  = "Cloud Build CI/CD (cloudbuild.yaml)"
   }
@@ -181,7 +181,9 @@ resource "google_storage_bucket_iam_member" "deployer_sources" {
 }
 
 # Workload Identity: each Kubernetes service account annotated in the manifests
-# (generated/workloads.json) acts as its Google service account.
+# (generated/workloads.json) acts as its Google service account. The agent pods' account
+# (farm-agents/farm-agent, runtime/k8s/serviceaccount.yaml) is annotated with none, and nothing
+# here grants its principal anything: agent code holds no Google identity (docs/trust-boundary.md).
 resource "google_service_account_iam_member" "workload_identity" {
   for_each           = local.workloads
   service_account_id = local.sa[trimprefix(each.value.account_id, "farm-")].name

@@ -1,9 +1,12 @@
-"""A local fake Kubernetes API server over HTTPS: StatefulSets in apps/v1, with RBAC.
+"""A local fake Kubernetes API server over HTTPS: what GkeOrchestrator applies, with RBAC.
 
 Real TLS with a certificate from a test CA (tests/fakes/certificates.py), real Kubernetes JSON:
-create, read, list (labelSelector), strategic-merge patch and delete of
-`/apis/apps/v1/namespaces/NS/statefulsets[/NAME]`, `Status` objects for errors (401
+create, read, list (labelSelector), strategic-merge patch and delete of namespaced StatefulSets
+(`/apis/apps/v1/namespaces/NS/statefulsets[/NAME]`), Secrets and Services (`/api/v1/...`) and
+NetworkPolicies (`/apis/networking.k8s.io/v1/...`), `Status` objects for errors (401
 Unauthorized, 403 Forbidden naming user, verb and resource, 404 NotFound, 409 AlreadyExists).
+As the real server does, a Service gets a cluster IP, a Secret's `stringData` is stored as
+`data`, and deleting an object deletes what names it in `ownerReferences` (the garbage collector).
 
 Authentication: a bearer token is a Google token (looked up in a `TokenIssuer`, as GKE asks
 Google, and the user is the account's email) or one of `static_tokens`. Authorization is RBAC
@@ -14,6 +17,7 @@ StatefulSet controller.
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import itertools
@@ -30,6 +34,13 @@ from tests.fakes.certificates import ServerCertificate
 from tests.fakes.google_tokens import TokenIssuer
 
 PREFIX = "/apis/apps/v1/namespaces/"
+# API path prefix -> resource -> (group, apiVersion, kind)
+RESOURCES: dict[str, dict[str, tuple[str, str, str]]] = {
+    PREFIX: {"statefulsets": ("apps", "apps/v1", "StatefulSet")},
+    "/api/v1/namespaces/": {"secrets": ("", "v1", "Secret"), "services": ("", "v1", "Service")},
+    "/apis/networking.k8s.io/v1/namespaces/": {
+        "networkpolicies": ("networking.k8s.io", "networking.k8s.io/v1", "NetworkPolicy")},
+}
 VERB_OF = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}
 MERGE_TYPES = ("application/strategic-merge-patch+json", "application/merge-patch+json")
 
@@ -73,7 +84,11 @@ class FakeKubeApiServer:
                  static_tokens: dict[str, str] | None = None, namespaces: tuple[str, ...] = ("farm-agents",)) -> None:
         self.issuer, self.rbac, self.static_tokens = issuer, rbac, dict(static_tokens or {})
         self.namespaces = set(namespaces)
-        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        # resource -> (namespace, name) -> object; `objects` are the StatefulSets
+        self.stores: dict[str, dict[tuple[str, str], dict[str, Any]]] = {
+            resource: {} for kinds in RESOURCES.values() for resource in kinds}
+        self.objects = self.stores["statefulsets"]
+        self._cluster_ips = itertools.count(10)
         self.requests: list[tuple[str, str, str | None]] = []
         self.delete_options: list[dict[str, Any]] = []
         self._versions = itertools.count(1000)
@@ -127,22 +142,26 @@ class FakeKubeApiServer:
         url = urlparse(raw_path)
         query = parse_qs(url.query)
         user = self._user(auth)
-        rest = url.path.removeprefix(PREFIX).split("/") if url.path.startswith(PREFIX) else []
-        if len(rest) not in (2, 3) or rest[1] != "statefulsets":
+        prefix = next((p for p in RESOURCES if url.path.startswith(p)), "")
+        rest = url.path.removeprefix(prefix).split("/") if prefix else []
+        if len(rest) not in (2, 3) or rest[1] not in RESOURCES[prefix]:
             self.requests.append((method, url.path, user))
             return 404, _status(404, "NotFound", "the server could not find the requested resource")
-        namespace, name = rest[0], (rest[2] if len(rest) == 3 else None)
+        namespace, resource, name = rest[0], rest[1], (rest[2] if len(rest) == 3 else None)
+        group = RESOURCES[prefix][resource][0]
         verb = VERB_OF.get(method) or ("get" if name else ("watch" if query.get("watch") else "list"))
         self.requests.append((verb, url.path, user))
         if user is None:
             return 401, _status(401, "Unauthorized", "Unauthorized")
-        if not self.rbac.allows(user, verb, "apps", "statefulsets", namespace):
-            target = f'statefulsets.apps "{name}"' if name else "statefulsets.apps"
+        if not self.rbac.allows(user, verb, group, resource, namespace):
+            qualified = f"{resource}.{group}" if group else resource
+            target = f'{qualified} "{name}"' if name else qualified
             return 403, _status(403, "Forbidden", f'{target} is forbidden: User "{user}" cannot {verb} resource '
-                                                  f'"statefulsets" in API group "apps" in the namespace "{namespace}"',
-                                name=name)
+                                                  f'"{resource}" in API group "{group}" in the namespace "{namespace}"',
+                                name=name, kind=resource, group=group)
         with self._lock:
-            return self._apply(verb, namespace, name, query, content_type, body)
+            return self._apply(RESOURCES[prefix][resource], resource, verb, namespace, name, query, content_type,
+                               body)
 
     def _user(self, auth: str) -> str | None:
         if not auth.startswith("Bearer "):
@@ -150,61 +169,92 @@ class FakeKubeApiServer:
         token = auth.removeprefix("Bearer ")
         return self.static_tokens.get(token) or self.issuer.account_of(token)
 
-    def _apply(self, verb: str, namespace: str, name: str | None, query: dict[str, list[str]], content_type: str,
-               body: bytes) -> tuple[int, dict[str, Any]]:
+    def _apply(self, kind_of: tuple[str, str, str], resource: str, verb: str, namespace: str, name: str | None,
+               query: dict[str, list[str]], content_type: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        group, api_version, kind = kind_of
+        store = self.stores[resource]
+        qualified = f"{resource}.{group}" if group else resource
+
+        def status(code: int, reason: str, message: str, **details: Any) -> tuple[int, dict[str, Any]]:
+            return code, _status(code, reason, message, kind=resource, group=group, **details)
+
         if namespace not in self.namespaces:
             return 404, _status(404, "NotFound", f'namespaces "{namespace}" not found', name=namespace,
                                 kind="namespaces", group="")
         if verb == "list":
             wanted = dict(p.split("=", 1) for p in ",".join(query.get("labelSelector", [])).split(",") if "=" in p)
-            items = [o for (ns, _), o in sorted(self.objects.items()) if ns == namespace
+            items = [o for (ns, _), o in sorted(store.items()) if ns == namespace
                      and wanted.items() <= (o["metadata"].get("labels") or {}).items()]
-            return 200, {"apiVersion": "apps/v1", "kind": "StatefulSetList",
+            return 200, {"apiVersion": api_version, "kind": f"{kind}List",
                          "metadata": {"resourceVersion": str(next(self._versions))}, "items": items}
         if verb == "create":
             obj = json.loads(body)
             name = obj["metadata"]["name"]
-            if obj.get("kind") != "StatefulSet" or obj.get("apiVersion") != "apps/v1":
-                return 400, _status(400, "BadRequest", "the body is not an apps/v1 StatefulSet")
+            if obj.get("kind") != kind or obj.get("apiVersion") != api_version:
+                return status(400, "BadRequest", f"the body is not a {api_version} {kind}")
             if obj["metadata"].get("namespace", namespace) != namespace:
-                return 400, _status(400, "BadRequest", "the namespace of the provided object does not match "
-                                                       "the namespace sent on the request")
-            if (namespace, name) in self.objects:
-                return 409, _status(409, "AlreadyExists", f'statefulsets.apps "{name}" already exists', name=name)
+                return status(400, "BadRequest", "the namespace of the provided object does not match "
+                                                 "the namespace sent on the request")
+            if (namespace, name) in store:
+                return status(409, "AlreadyExists", f'{qualified} "{name}" already exists', name=name)
             obj["metadata"] |= {"namespace": namespace, "uid": str(uuid.uuid4()), "generation": 1,
                                 "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()}
-            obj["status"] = {"replicas": 0, "availableReplicas": 0}
-            self.objects[(namespace, name)] = obj
+            _as_stored(resource, obj, next(self._cluster_ips))
+            store[(namespace, name)] = obj
             return 201, obj
         assert name is not None
-        found = self.objects.get((namespace, name))
+        found = store.get((namespace, name))
         if found is None:
-            return 404, _status(404, "NotFound", f'statefulsets.apps "{name}" not found', name=name)
+            return status(404, "NotFound", f'{qualified} "{name}" not found', name=name)
         if verb == "get":
             return 200, found
         if verb == "patch":
             patch = json.loads(body)
             if content_type.split(";")[0] not in MERGE_TYPES or not isinstance(patch, dict):
-                return 400, _status(400, "BadRequest", f"unsupported patch {content_type} with this body")
+                return status(400, "BadRequest", f"unsupported patch {content_type} with this body")
             merged = _merge(copy.deepcopy(found), patch)
             merged["metadata"] |= {"generation": found["metadata"]["generation"] + 1,
                                    "resourceVersion": str(next(self._versions))}
-            self.objects[(namespace, name)] = merged
+            store[(namespace, name)] = merged
             return 200, merged
         if verb == "delete":
             options = json.loads(body) if body else {}
             self.delete_options.append(options)
-            gone = self.objects.pop((namespace, name))
+            gone = store.pop((namespace, name))
+            self._collect_garbage(gone["metadata"]["uid"])
+            if resource != "statefulsets":  # as the real server: a Status, not the object (a Secret's data)
+                return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                             "details": {"name": name, "group": group, "kind": resource}}
             if options.get("propagationPolicy") == "Foreground":
                 gone["metadata"] |= {"deletionTimestamp": _now(), "finalizers": ["foregroundDeletion"]}
             return 200, gone
-        return 405, _status(405, "MethodNotAllowed", f"{verb} is not supported here")
+        return status(405, "MethodNotAllowed", f"{verb} is not supported here")
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        """Delete every object owned by `owner_uid`, and what those own (the garbage collector)."""
+        for store in self.stores.values():
+            for key, obj in list(store.items()):
+                if any(ref.get("uid") == owner_uid for ref in obj["metadata"].get("ownerReferences", [])):
+                    del store[key]
+                    self._collect_garbage(obj["metadata"]["uid"])
 
     def close(self) -> None:
         """Stop serving and release the port."""
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+def _as_stored(resource: str, obj: dict[str, Any], serial: int) -> None:
+    """What the API server adds or converts on create."""
+    if resource == "statefulsets":
+        obj["status"] = {"replicas": 0, "availableReplicas": 0}
+    elif resource == "services":
+        ip = f"10.96.{serial // 250}.{serial % 250 + 1}"
+        obj["spec"] |= {"clusterIP": ip, "clusterIPs": [ip]}
+    elif resource == "secrets":
+        encoded = {k: base64.b64encode(v.encode()).decode() for k, v in obj.pop("stringData", {}).items()}
+        obj["data"] = obj.get("data", {}) | encoded
 
 
 def _merge(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -210,8 +210,10 @@ def test_gke_is_private_with_a_gvisor_pool_and_workload_identity() -> None:
     sandbox = resources("google_container_node_pool")["sandbox"]["node_config"][0]
     assert sandbox["sandbox_config"][0]["sandbox_type"] == "gvisor"
     assert sandbox["workload_metadata_config"][0]["mode"] == "GKE_METADATA"
-    runtime = (ROOT / "runtime" / "k8s" / "statefulset.yaml").read_text()
-    assert "runtimeClassName: gvisor" in runtime
+    agent = (ROOT / "runtime" / "k8s" / "sandbox-statefulset.yaml").read_text()
+    assert "runtimeClassName: gvisor" in agent and "sandbox.gke.io/runtime: gvisor" in agent
+    host = (ROOT / "runtime" / "k8s" / "statefulset.yaml").read_text()
+    assert "gvisor" not in host  # trusted pods never share the agents' sandbox nodes
 
 
 def test_redis_is_reached_through_the_connector_with_auth() -> None:

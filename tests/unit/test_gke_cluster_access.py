@@ -104,13 +104,14 @@ def test_start_status_list_and_stop_reach_the_cluster_as_the_functions_account(p
     assert orchestrator.list() == [RuntimeStatus("agent-1", "sess-1", "running")]
 
     assert orchestrator.stop("agent-1", timeout_s=30) == RuntimeStatus("agent-1", "sess-1", "stopped")
-    assert plane.kube.objects == {}
+    assert all(store == {} for store in plane.kube.stores.values())  # the host owned the rest of the session
     assert plane.kube.delete_options == [{"gracePeriodSeconds": 30, "propagationPolicy": "Foreground"}]
     assert orchestrator.status("agent-1").state == "unknown"
     # The cluster was read once, as the functions account; every Kubernetes call went as that user.
     assert plane.gke.requests == [(f"/v1/projects/{PROJECT}/locations/{REGION}/clusters/{CLUSTER}", FUNCTIONS)]
+    # start: host, token Secret, Service, two NetworkPolicies, agent (tests/infra/test_runtime_session_gke.py)
     assert [(verb, user) for verb, _, user in plane.kube.requests] == [
-        ("create", FUNCTIONS), ("get", FUNCTIONS), ("get", FUNCTIONS), ("list", FUNCTIONS),
+        *[("create", FUNCTIONS)] * 6, ("get", FUNCTIONS), ("get", FUNCTIONS), ("list", FUNCTIONS),
         ("get", FUNCTIONS), ("delete", FUNCTIONS), ("get", FUNCTIONS)]
 
 
@@ -136,7 +137,9 @@ def test_a_new_session_for_a_running_agent_patches_its_statefulset(plane: Contro
     applied = plane.kube.objects[(NAMESPACE, "agent-agent-1")]
     assert applied["metadata"]["annotations"]["farm.dev/session-id"] == "sess-2"
     assert applied["metadata"]["generation"] == 2
-    assert [verb for verb, _, _ in plane.kube.requests] == ["create", "create", "patch"]
+    # The host is patched; the new session's token is a new Secret; the rest is patched in place.
+    assert [verb for verb, _, _ in plane.kube.requests][6:] == [
+        "create", "patch", "create", "create", "patch", "create", "patch", "create", "patch", "create", "patch"]
 
 
 def test_a_server_certificate_from_another_ca_fails_closed_before_anything_is_sent(plane: ControlPlane) -> None:

@@ -1,25 +1,35 @@
-"""GkeOrchestrator: one single-replica StatefulSet per agent, rendered from runtime/k8s/.
+"""GkeOrchestrator: one session per agent, a trusted host pod and an untrusted agent pod.
 
-The manifest is a template in the repo (`runtime/k8s/statefulset.yaml`), rendered with
-`render_statefulset` so tests check exactly what is applied. The kubernetes client is created
-on first use: with FARM_GKE_CLUSTER set (Cloud Functions, outside the cluster) from the GKE
-API's endpoint and CA and a Google token (`gke_cluster`); otherwise from in-cluster config (or
-the local kubeconfig). API errors become platform errors.
+Per session it applies what `gke_manifests` renders from runtime/k8s/ (docs/trust-boundary.md):
+the host StatefulSet (credentials, never agent code), then, owned by it (ownerReferences, so
+deleting the host deletes the rest), the channel's token Secret, the host's Service, the two
+NetworkPolicies and the agent's gVisor StatefulSet, which is given the Service's cluster IP.
+The kubernetes client is created on first use: with FARM_GKE_CLUSTER set (Cloud Functions,
+outside the cluster) from the GKE API's endpoint and CA and a Google token (`gke_cluster`);
+otherwise from in-cluster config (or the local kubeconfig). API errors become platform errors.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import secrets
 import threading
 from collections.abc import Callable
-from pathlib import Path
-from string import Template
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import yaml
-
 from shared.adapters.gcp import gke_cluster
+from shared.adapters.gcp.gke_manifests import (
+    ALPACA_SECRET,
+    K8S_DIR,
+    NAMESPACE,
+    SERVICE_ACCOUNT,
+    default_image,
+    render_channel,
+    render_sandbox,
+    render_statefulset,
+    workload_name,
+)
 from shared.errors import (
     BackendAccessError,
     ConflictError,
@@ -30,63 +40,45 @@ from shared.errors import (
 from shared.ports.orchestrator import RuntimeSpec, RuntimeState, RuntimeStatus
 from shared.settings import Settings
 
-K8S_DIR = Path(__file__).resolve().parents[3] / "runtime" / "k8s"
-NAMESPACE = "farm-agents"
-ALPACA_SECRET = "farm-alpaca"
-SERVICE_ACCOUNT = "farm-runtime"  # runtime/k8s/serviceaccount.yaml (Workload Identity)
-APP_LABEL = "app.kubernetes.io/name=farm-runtime"
+__all__ = ["ALPACA_SECRET", "K8S_DIR", "NAMESPACE", "SERVICE_ACCOUNT", "GkeOrchestrator", "default_image",
+           "render_statefulset", "workload_name"]
+APP_LABEL = "app.kubernetes.io/name=farm-runtime"  # host StatefulSets only: one per agent
 # (connect, read) seconds for every Kubernetes API call: an unreachable control plane must fail
 # the request that needed it, not hold the function until the TCP timeout.
 TIMEOUT = (5.0, 30.0)
 T = TypeVar("T")
 
 
-def workload_name(agent_id: str) -> str:
-    """A DNS-1123 StatefulSet name for `agent_id` (short enough for pod names)."""
-    slug = re.sub(r"[^a-z0-9-]+", "-", agent_id.lower()).strip("-")[:40].strip("-")
-    if not slug:
-        raise ValueError(f"agent id {agent_id!r} gives no usable Kubernetes name")
-    return f"agent-{slug}"
+@dataclass(frozen=True)
+class Clients:
+    """The API groups a session touches, over one connection's configuration."""
 
-
-def default_image(settings: Settings) -> str:
-    """The runtime image Cloud Build pushes (Artifact Registry in the project's region)."""
-    return f"{settings.gcp_region}-docker.pkg.dev/{settings.gcp_project}/farm/runtime:latest"
-
-
-def render_statefulset(agent_id: str, session_id: str, spec: RuntimeSpec, *, settings: Settings,
-                       image: str | None = None, namespace: str = NAMESPACE) -> dict[str, Any]:
-    """The StatefulSet manifest of one agent's runtime, as a dict ready for the API."""
-    if spec.env:
-        raise ValueError("GKE runtimes take no extra env: settings come from the template")
-    text = Template((K8S_DIR / "statefulset.yaml").read_text()).substitute(
-        name=workload_name(agent_id), namespace=namespace, agent_id=agent_id, session_id=session_id,
-        image=image or default_image(settings), project=settings.gcp_project or "", region=settings.gcp_region,
-        secret=ALPACA_SECRET, service_account=SERVICE_ACCOUNT, cpu=f"{int(spec.cpu * 1000)}m", cpu_request=f"{int(spec.cpu * 500)}m",
-        memory=f"{spec.memory_mb}Mi", memory_request=f"{spec.memory_mb // 2}Mi",
-    )
-    return yaml.safe_load(text)
+    apps: Any
+    core: Any
+    networking: Any
 
 
 class GkeOrchestrator:
     """`Orchestrator` over the Kubernetes API of the platform's GKE cluster."""
 
     def __init__(self, settings: Settings, *, namespace: str = NAMESPACE, image: str | None = None,
-                 apps_api: Any = None, credentials: Any = None) -> None:
+                 credentials: Any = None) -> None:
         self.settings, self.namespace, self.image = settings, namespace, image
-        self._apps = apps_api
+        self._clients: Clients | None = None
         self._credentials = credentials  # Google credentials for FARM_GKE_CLUSTER (default: ADC)
         self._lock = threading.Lock()
 
     @property
-    def apps(self) -> Any:
-        """The AppsV1Api client, created on first use."""
+    def clients(self) -> Clients:
+        """The API clients, created on first use from one cluster read."""
         with self._lock:
-            if self._apps is None:
+            if self._clients is None:
                 from kubernetes import client
 
-                self._apps = client.AppsV1Api(self._api_client())
-            return self._apps
+                api = self._api_client()
+                self._clients = Clients(apps=client.AppsV1Api(api),
+                                        core=client.CoreV1Api(api), networking=client.NetworkingV1Api(api))
+            return self._clients
 
     def _api_client(self) -> Any:
         """The cluster's client from the GKE API when a cluster is set; else the ambient config."""
@@ -103,27 +95,57 @@ class GkeOrchestrator:
             config.load_incluster_config()
         except config.ConfigException:
             config.load_kube_config()
-        return None  # AppsV1Api then uses the default configuration the loader just set
+        return None  # the API classes then use the default configuration the loader just set
 
     def start(self, agent_id: str, session_id: str, spec: RuntimeSpec) -> RuntimeStatus:
-        """Create the agent's StatefulSet; replace it when it runs another session."""
-        body = render_statefulset(agent_id, session_id, spec, settings=self.settings, image=self.image,
-                                  namespace=self.namespace)
+        """Apply the session: host first, then (owned by it) channel, policies and agent."""
+        ns = self.namespace
+        host = render_statefulset(agent_id, session_id, spec, settings=self.settings, image=self.image, namespace=ns)
+        name = host["metadata"]["name"]
         try:
-            self._call(lambda apps: apps.create_namespaced_stateful_set(self.namespace, body, _request_timeout=TIMEOUT))
+            applied = self._call(lambda c: c.apps.create_namespaced_stateful_set(ns, host, _request_timeout=TIMEOUT))
         except ConflictError:
-            self._call(lambda apps: apps.patch_namespaced_stateful_set(workload_name(agent_id), self.namespace, body,
-                                                                        _request_timeout=TIMEOUT))
+            applied = self._call(lambda c: c.apps.patch_namespaced_stateful_set(name, ns, host,
+                                                                                 _request_timeout=TIMEOUT))
+        owner = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name, "uid": applied.metadata.uid}
+        secret, service, *policies = render_channel(agent_id, session_id, token=secrets.token_urlsafe(32),
+                                                    namespace=ns)
+        for document in (secret, service, *policies):
+            document["metadata"]["ownerReferences"] = [owner]
+        try:
+            self._call(lambda c: c.core.create_namespaced_secret(ns, secret, _request_timeout=TIMEOUT))
+        except ConflictError:
+            pass  # this session's token exists: both pods keep the one they were started with
+        channel = self._create_or_patch(service, lambda c: c.core.create_namespaced_service,
+                                        lambda c: c.core.patch_namespaced_service)
+        for policy in policies:
+            self._create_or_patch(policy, lambda c: c.networking.create_namespaced_network_policy,
+                                  lambda c: c.networking.patch_namespaced_network_policy)
+        agent = render_sandbox(agent_id, session_id, spec, channel_ip=channel.spec.cluster_ip, settings=self.settings,
+                               image=self.image, namespace=ns)
+        agent["metadata"]["ownerReferences"] = [owner]
+        self._create_or_patch(agent, lambda c: c.apps.create_namespaced_stateful_set,
+                              lambda c: c.apps.patch_namespaced_stateful_set)
         return RuntimeStatus(agent_id, session_id, "starting")
 
+    def _create_or_patch(self, body: dict[str, Any], create: Callable[[Clients], Any],
+                         patch: Callable[[Clients], Any]) -> Any:
+        """Create `body`; patch it when it exists. Returns the applied object."""
+        try:
+            return self._call(lambda c: create(c)(self.namespace, body, _request_timeout=TIMEOUT))
+        except ConflictError:
+            name = body["metadata"]["name"]
+            return self._call(lambda c: patch(c)(name, self.namespace, body, _request_timeout=TIMEOUT))
+
     def stop(self, agent_id: str, *, timeout_s: float = 20.0) -> RuntimeStatus:
-        """Delete the StatefulSet; the pod gets SIGTERM and its grace period."""
+        """Delete the host StatefulSet: its pod gets SIGTERM and its grace period, and the garbage
+        collector deletes what it owns (the agent's StatefulSet, the channel, the policies)."""
         from kubernetes import client
 
         current = self.status(agent_id)
         options = client.V1DeleteOptions(grace_period_seconds=int(timeout_s), propagation_policy="Foreground")
         try:
-            self._call(lambda apps: apps.delete_namespaced_stateful_set(workload_name(agent_id), self.namespace,
+            self._call(lambda c: c.apps.delete_namespaced_stateful_set(workload_name(agent_id), self.namespace,
                                                                         body=options, _request_timeout=TIMEOUT))
         except NotFoundError:
             pass  # already gone: stopping is idempotent
@@ -132,7 +154,7 @@ class GkeOrchestrator:
     def status(self, agent_id: str) -> RuntimeStatus:
         """Where the agent's StatefulSet is; "unknown" when there is none."""
         try:
-            found = self._call(lambda apps: apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace,
+            found = self._call(lambda c: c.apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace,
                                                                                   _request_timeout=TIMEOUT))
         except NotFoundError:
             return RuntimeStatus(agent_id, "", "unknown")
@@ -140,17 +162,17 @@ class GkeOrchestrator:
 
     def list(self) -> list[RuntimeStatus]:
         """Every runtime StatefulSet in the namespace."""
-        found = self._call(lambda apps: apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL,
+        found = self._call(lambda c: c.apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL,
                                                                              _request_timeout=TIMEOUT))
         return [_status_of(item) for item in found.items]
 
-    def _call(self, fn: Callable[[Any], T]) -> T:
-        """Run `fn(apps)`, turning Kubernetes API and transport errors into platform errors."""
+    def _call(self, fn: Callable[[Clients], T]) -> T:
+        """Run `fn(clients)`, turning Kubernetes API and transport errors into platform errors."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError, MaxRetryError, SSLError
 
         try:
-            return fn(self.apps)
+            return fn(self.clients)
         except ApiException as exc:
             error: type[FarmError] = {401: BackendAccessError, 403: BackendAccessError, 404: NotFoundError,
                                       409: ConflictError}.get(exc.status or 0, TransientError)
@@ -161,7 +183,7 @@ class GkeOrchestrator:
                 raise TransientError(f"Kubernetes API unreachable: {type(exc).__name__}") from None
             if self.settings.gke_cluster:
                 with self._lock:
-                    self._apps = None  # the next call reads the CA again, in case the cluster rotated it
+                    self._clients = None  # the next call reads the CA again, in case the cluster rotated it
             # Not a TransientError: a server that fails verification is refused, never retried blindly.
             raise FarmError(f"Kubernetes API failed TLS verification, nothing was sent: {cause}") from None
 
