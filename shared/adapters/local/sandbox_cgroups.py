@@ -62,9 +62,16 @@ class SandboxCgroup:
     def __init__(self, support: CgroupSupport, name: str, *, memory_bytes: int,
                  processes: int) -> None:
         self.version = support.version
-        self.dirs = [parent / name for parent in dict.fromkeys(support.parents.values())]
-        for path in self.dirs:
-            path.mkdir()
+        self.dirs: list[Path] = []
+        try:
+            for parent in dict.fromkeys(support.parents.values()):
+                self.dirs.append(_make(parent, name, support.version))
+            self._limit(support, name, memory_bytes, processes)
+        except OSError:
+            self.release()
+            raise
+
+    def _limit(self, support: CgroupSupport, name: str, memory_bytes: int, processes: int) -> None:
         memory, pids = (support.parents[c] / name if c in support.parents else None
                         for c in _CONTROLLERS)
         if memory is not None and self.version == "v1":
@@ -100,6 +107,8 @@ class SandboxCgroup:
         deadline = time.monotonic() + timeout_s
         for path in self.dirs:
             _remove(path, deadline)
+            with contextlib.suppress(OSError):  # the shared parent goes once the last one has
+                path.parent.rmdir()
 
 
 def reap_orphans(support: CgroupSupport) -> int:
@@ -116,6 +125,20 @@ def reap_orphans(support: CgroupSupport) -> int:
                 _remove(path, time.monotonic() + 5.0)
                 reaped += 1
     return reaped
+
+
+def _make(parent: Path, name: str, version: str | None) -> Path:
+    """Create `parent/name`, the parent too if the last sandbox of another host removed it."""
+    for _ in range(3):
+        try:
+            parent.mkdir(exist_ok=True)
+            if version == "v2":
+                _write(parent / "cgroup.subtree_control", "+memory +pids")
+            (parent / name).mkdir()
+            return parent / name
+        except FileNotFoundError:
+            continue  # the parent went away between the two mkdirs: make it again
+    raise OSError(f"cannot create the sandbox cgroup {parent / name}")
 
 
 def _remove(path: Path, deadline: float) -> None:
@@ -180,11 +203,16 @@ def _own_paths(cgroup_file: Path) -> dict[str, str]:
 
 
 def _writable_dir(path: Path) -> bool:
+    """Try making a cgroup under `path` (created on demand), and leave nothing behind."""
+    probe = path / f"probe-{os.getpid()}"
     try:
-        path.mkdir(exist_ok=True)
+        probe.mkdir(parents=True)
+        probe.rmdir()
     except OSError:
         return False
-    return os.access(path, os.W_OK)
+    with contextlib.suppress(OSError):  # the parent too, unless a sandbox is in it
+        path.rmdir()
+    return True
 
 
 def _lines(path: Path) -> list[str]:
