@@ -103,8 +103,35 @@ SCHEMAS: dict[str, Any] = {
     "DecisionPage": {
         "type": "object",
         "required": ["decisions", "next_cursor"],
-        "properties": {"decisions": {"type": "array", "items": {"type": "object"}},
+        "properties": {"decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}},
                        "next_cursor": {"type": "string", "nullable": True}},
+    },
+    "Decision": {
+        "type": "object",
+        "description": "One FMEL record (fmel.decisions): what the agent read, with values, what it did, "
+                       "and the portfolio. Prices and volumes read carry the bar's own value; indicators "
+                       "the value the agent's indicator returned; `note` is the agent's own (JSON).",
+        "required": ["decision_id", "agent_id", "session_id", "mode", "decision_point", "bar_time", "action"],
+        "properties": {
+            "decision_id": {"type": "string"}, "agent_id": {"type": "string"}, "user_id": {"type": "string"},
+            "session_id": {"type": "string"}, "mode": {"type": "string"},
+            "decision_point": {"type": "integer"}, "bar_time": {"type": "string"},
+            "recorded_at": {"type": "string"}, "stage": {"type": "string"}, "action": {"type": "string"},
+            "actions": {"type": "array", "items": {"type": "object"}},
+            "data_accessed": {"type": "array", "items": {"type": "object", "properties": {
+                "symbol": {"type": "string"}, "data_hash": {"type": "string"},
+                "fields": {"type": "array", "items": {"type": "string"}},
+                "reads": {"type": "array", "items": {"type": "object", "properties": {
+                    "seq": {"type": "integer"}, "field": {"type": "string"}, "index": {"type": "integer"},
+                    "value": {"type": "number", "nullable": True}}}}}}},
+            "indicators": {"type": "array", "nullable": True, "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "params": {"type": "string"}, "line": {"type": "string"},
+                "input": {"type": "string"}, "index": {"type": "integer"},
+                "value": {"type": "number", "nullable": True}}}},
+            "note": {"type": "string", "nullable": True},
+            "access_count": {"type": "integer"}, "portfolio_value": {"type": "number"},
+            "cash": {"type": "number"}, "positions": {"type": "array", "items": {"type": "object"}},
+        },
     },
     "FmelAnalytics": {
         "type": "object",
@@ -115,6 +142,9 @@ SCHEMAS: dict[str, Any] = {
             "fields_read": {"type": "array", "items": {"type": "object"}},
             "symbols_read": {"type": "array", "items": {"type": "object"}},
             "trades": {"type": "object"}, "pnl": {"type": "object"},
+            "indicators_read": {"type": "array", "items": {"type": "object"}},
+            "notes": {"type": "object", "description": "What the agent's notes said: per key, how often, "
+                      "the range and mean of numbers, the commonest texts"},
         },
     },
 }

@@ -3,14 +3,16 @@
     farm explain <agent_id> [--decision N] [--session ID] [--user alice | --token T] [--url URL]
 
 Reads the caller's FMEL records through the API. For decision N (default: the agent's latest
-trade, else its latest decision) it prints every field read with how many bars back, the
-symbols and the data hashes behind them, the orders placed, and the portfolio at that decision
-and at the next one (after the orders had their effect).
+trade, else its latest decision) it answers "why did it buy?" in one screen: the agent's own
+note, the indicator values and prices it compared (each with its bar), the orders it placed and
+what became of them, the portfolio at that decision and at the next one, and the bars (data
+hashes) behind it for audit.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from farm.commands._api_client import DEFAULT_URL, get_json, local_token
@@ -65,37 +67,89 @@ def find_decision(
 
 
 def explain(decision: dict[str, Any], after: dict[str, Any] | None) -> str:
-    """A person-readable account of one FMEL record and the state that followed it."""
+    """One screen on one FMEL record: why (the agent's note), what it compared, what it did and
+    what became of it, the portfolio before and after, and the bars behind it for audit."""
     d = decision
-    reads = sum(len(a.get("reads") or []) for a in d.get("data_accessed") or [])
-    lines = [
-        (f"Decision {d['decision_point']} of {d['mode']} session {d['session_id']} "
-        f"(bar {d['bar_time']}, stage {d['stage']})"),
-        f"Read: {reads} values from {len(d.get('data_accessed') or [])} symbol(s)",
-    ]
-    for access in d.get("data_accessed") or []:
-        lines.append(f"  {access['symbol']}  data_hash {access['data_hash']}")
-        by_field: dict[str, list[int]] = {}
-        for r in access.get("reads") or []:
-            by_field.setdefault(r["field"], []).append(-int(r["index"]))
-        for field, back in by_field.items():
-            ago = ", ".join(str(b) for b in sorted(set(back)))
-            lines.append(f"    {field:<10} bars back: {ago}  ({len(back)} reads)")
-    lines.append(f"Did: {d['action']}")
+    lines = [(f"Decision {d['decision_point']} of {d['mode']} session {d['session_id']} "
+              f"(bar {d['bar_time']}, {d['stage']})")]
+    note = _note(d.get("note"))
+    if note:
+        lines.append("Its note: " + ", ".join(f"{k}={v}" for k, v in note.items()))
+    compared = _compared(d)
+    lines.append("It compared:" if compared else "It read no price or indicator.")
+    lines += [f"  {line}" for line in compared]
+    lines.append(f"It did: {_did(d)}")
     for order in d.get("actions") or []:
-        lines.append(f"  {order['side']} {order['size']:g} {order['symbol']} @ {order['price']} "
-                     f"({order['order_type']}, {order['status']}, order {order['order_id']})")
+        lines.append(f"  {_order(order)}")
     lines.append("Portfolio before: " + _portfolio(d))
     if after is None:
         lines.append("Portfolio after: (no later decision recorded yet)")
     else:
         change = after["portfolio_value"] - d["portfolio_value"]
         lines.append(f"Portfolio after (decision {after['decision_point']}): {_portfolio(after)}  change {change:+,.2f}")
+    accessed = d.get("data_accessed") or []
+    if accessed:
+        symbols = sorted({a["symbol"] for a in accessed})
+        lines.append(f"Bars behind it: {len(accessed)} bar(s) of {len(symbols)} symbol(s) ({', '.join(symbols)}):")
+        lines += [f"  {a['symbol']} {a['data_hash']}  {', '.join(a.get('fields') or [])}" for a in accessed[:8]]
+        if len(accessed) > 8:
+            lines.append(f"  ... {len(accessed) - 8} more (farm explain is a summary; the API has them all)")
     return "\n".join(lines)
 
 
+def _compared(d: dict[str, Any]) -> list[str]:
+    """The values the decision read: its indicators, then prices, each with the bar it belongs to."""
+    out = []
+    for ind in d.get("indicators") or []:
+        name = f"{ind['name']}({ind['params']})" if ind.get("params") else ind["name"]
+        line = f".{ind['line']}" if ind.get("line") else ""
+        out.append(f"{name}{line} of {ind['input']} = {_value(ind.get('value'))}{_when(ind['index'])}")
+    for access in d.get("data_accessed") or []:
+        for read in access.get("reads") or []:
+            if ":" not in read["field"]:  # an indicator's lineage is shown above, by name
+                out.append(f"{access['symbol']} {read['field']} = {_value(read.get('value'))}{_when(read['index'])}")
+    return out
+
+
+def _did(d: dict[str, Any]) -> str:
+    actions = d.get("actions") or []
+    if not actions:
+        return {"INACTIVE": "nothing (still warming up its indicators)", "HOLD": "nothing (held)"}.get(
+            d["action"], d["action"])
+    filled = [a for a in actions if a["status"] in ("Completed", "Partial")]
+    return f"placed {len(actions)} order(s), {len(filled)} filled" if filled else (
+        f"placed {len(actions)} order(s), none filled yet" if d["action"] == "TRADED" else
+        f"placed {len(actions)} order(s), all refused")
+
+
+def _order(order: dict[str, Any]) -> str:
+    side = "bought" if order["side"] == "buy" else "sold"
+    fate = {"Completed": "filled", "Partial": "partly filled", "Margin": "refused: not enough cash",
+            "Rejected": "rejected by the broker", "Canceled": "canceled", "Expired": "expired",
+            "Accepted": "waiting at the broker", "Submitted": "submitted"}.get(order["status"], order["status"])
+    price = f" @ {order['price']:,.2f}" if isinstance(order.get("price"), int | float) else ""
+    verb = side if order["status"] in ("Completed", "Partial") else f"to {order['side']}"
+    return f"{verb} {order['size']:g} {order['symbol']}{price} ({order['order_type']}): {fate} (order {order['order_id']})"
+
+
+def _note(text: Any) -> dict[str, Any]:
+    try:
+        note = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
+def _value(value: Any) -> str:
+    return f"{value:,.4f}".rstrip("0").rstrip(".") if isinstance(value, int | float) else "?"
+
+
+def _when(index: int) -> str:
+    return " (this bar)" if index == 0 else f" ({-index} bar{'s' if index != -1 else ''} back)"
+
+
 def _portfolio(d: dict[str, Any]) -> str:
-    held = ", ".join(f"{p['symbol']} {p['size']:g} @ {p['price']}" for p in d.get("positions") or [] if p["size"])
+    held = ", ".join(f"{p['symbol']} {p['size']:g} @ {p['price']:,.2f}" for p in d.get("positions") or [] if p["size"])
     return f"value {d['portfolio_value']:,.2f}, cash {d['cash']:,.2f}, positions: {held or 'none'}"
 
 

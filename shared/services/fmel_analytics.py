@@ -7,6 +7,7 @@ as named parameters (shared.services.fmel_queries).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,6 +24,7 @@ MAX_PAGE = 500
 DEFAULT_PAGE = 100
 EXPORT_BATCH = 1000
 TOP_N = 10
+NOTES_SCANNED = 10_000  # the latest notes summarised (a summary, not an export)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,49 @@ def agent_analytics(
         ],
         "trades": {"count": len(trades), "orders": [plain(r) for r in trades[:MAX_PAGE]]},
         "pnl": _pnl(warehouse, where, params),
+        "indicators_read": [
+            {"indicator": r["indicator"], "input": r["input"], "reads": int(r["reads"])}
+            for r in warehouse.query(
+                "SELECT CONCAT(i.name, '(', COALESCE(i.params, ''), ')') AS indicator, i.input AS input, "
+                f"COUNT(*) AS reads FROM fmel.decisions AS d, UNNEST(d.indicators) AS i WHERE {qualified} "
+                f"GROUP BY indicator, input ORDER BY reads DESC, indicator LIMIT {TOP_N}",
+                params,
+            )
+        ],
+        "notes": _notes(warehouse, where, params),
     }
+
+
+def _notes(warehouse: Warehouse, where: str, params: dict[str, Any]) -> dict[str, Any]:
+    """What the agent's own notes said: per key, how often, and the range and mean of numbers."""
+    rows = warehouse.query(
+        f"SELECT action, note FROM fmel.decisions WHERE {where} AND note IS NOT NULL "
+        f"ORDER BY bar_time DESC LIMIT {NOTES_SCANNED}",
+        params,
+    )
+    keys: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        try:
+            note = json.loads(row["note"])
+        except (TypeError, ValueError):
+            continue
+        for key, value in note.items() if isinstance(note, dict) else ():
+            entry = keys.setdefault(key, {"key": key, "decisions": 0, "numbers": [], "texts": {}})
+            entry["decisions"] += 1
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                entry["numbers"].append(float(value))
+            elif isinstance(value, str):
+                entry["texts"][value] = entry["texts"].get(value, 0) + 1
+    summary = []
+    for entry in sorted(keys.values(), key=lambda e: (-e["decisions"], e["key"]))[:TOP_N]:
+        numbers, texts = entry.pop("numbers"), entry.pop("texts")
+        if numbers:
+            entry |= {"min": min(numbers), "max": max(numbers), "mean": sum(numbers) / len(numbers)}
+        if texts:
+            entry["values"] = [{"value": v, "decisions": n} for v, n in
+                               sorted(texts.items(), key=lambda t: (-t[1], t[0]))[:TOP_N]]
+        summary.append(entry)
+    return {"decisions_with_notes": len(rows), "keys": summary}
 
 
 def _pnl(warehouse: Warehouse, where: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ agents owned by given users, FMEL decision rows and backtest runs to rank."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,10 +88,14 @@ def decisions(agent_id: str, user_id: str, session_id: str, mode: str, n: int,
             if traded else [],
             "data_accessed": [
                 {"symbol": "AAPL", "data_hash": f"h-{i}", "fields": ["close"],
-                 "reads": [{"seq": 1, "field": "close", "index": 0}, {"seq": 2, "field": "close", "index": -1}]},
+                 "reads": [{"seq": 1, "field": "close", "index": 0, "value": 100.0 + i},
+                           {"seq": 2, "field": "close", "index": -1, "value": 99.0 + i}]},
                 {"symbol": "MSFT", "data_hash": f"m-{i}", "fields": ["volume"],
-                 "reads": [{"seq": 3, "field": "volume", "index": 0}]},
+                 "reads": [{"seq": 3, "field": "volume", "index": 0, "value": 1000.0 * i}]},
             ],
+            "indicators": [{"name": "SMA", "params": "period=10", "line": "", "input": "AAPL close",
+                            "index": 0, "value": 95.5 + i}],
+            "note": json.dumps({"signal": round(0.1 * i, 2), "reason": "trend"}) if traded else None,
             "access_count": 3, "portfolio_value": 25_000.0 + 10 * i * (1 if i % 2 else -1), "cash": 20_000.0,
             "positions": [{"symbol": "AAPL", "size": 10.0 * (i // 3), "price": 100.0 + i, "value": 1000.0}],
         })

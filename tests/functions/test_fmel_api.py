@@ -96,7 +96,9 @@ def test_filters_narrow_by_agent_session_mode_action_time_and_decision(stack: di
     assert [d["decision_point"] for d in window] == [5, 6, 7, 8, 9]
     pair = all_pages(stack, agent=a, session="run-a", from_decision=4, to_decision=5)
     assert [d["decision_point"] for d in pair] == [4, 5]
-    assert pair[0]["data_accessed"][0]["reads"][1] == {"seq": 2, "field": "close", "index": -1}
+    assert pair[0]["data_accessed"][0]["reads"][1] == {"seq": 2, "field": "close", "index": -1, "value": 103.0}
+    assert pair[0]["note"] is None and json.loads(all_pages(stack, agent=a, session="run-a", from_decision=6, to_decision=6)[0]["note"]) == {"signal": 0.6, "reason": "trend"}
+    assert pair[0]["indicators"][0] | {"value": 0} == {"name": "SMA", "params": "period=10", "line": "", "input": "AAPL close", "index": 0, "value": 0}
 
 
 def test_bad_filter_values_are_400_with_the_reason(stack: dict[str, Any]) -> None:
@@ -149,6 +151,13 @@ def test_analytics_count_actions_reads_trades_and_attribute_pnl_to_decisions(sta
     assert body["pnl"]["by_action"] == pytest.approx(expected)
     assert body["pnl"]["total"] == pytest.approx(rows[-1]["portfolio_value"] - rows[0]["portfolio_value"])
     assert all(d["pnl"] > 0 for d in body["pnl"]["best"]) and all(d["pnl"] < 0 for d in body["pnl"]["worst"])
+    assert body["indicators_read"] == [{"indicator": "SMA(period=10)", "input": "AAPL close", "reads": 30}]
+    signals = [round(0.1 * r["decision_point"], 2) for r in rows if r["action"] == "TRADED"]
+    [reason, signal] = body["notes"]["keys"]  # as many decisions each: by key name
+    assert body["notes"]["decisions_with_notes"] == 10
+    assert signal == {"key": "signal", "decisions": 10, "min": min(signals), "max": max(signals),
+                      "mean": pytest.approx(sum(signals) / 10)}
+    assert reason == {"key": "reason", "decisions": 10, "values": [{"value": "trend", "decisions": 10}]}
 
 
 def test_export_streams_every_decision_as_json_lines_or_csv(stack: dict[str, Any]) -> None:
@@ -180,8 +189,12 @@ def test_farm_explain_shows_what_a_decision_read_did_and_changed(
     assert explain.run(args) == 0
     text = capsys.readouterr().out
     assert "Decision 6 of backtest session run-a" in text
-    assert "AAPL  data_hash h-6" in text and "close      bars back: 0, 1  (2 reads)" in text
-    assert "Did: TRADED" in text and "buy 10 AAPL @ 106.0" in text
+    assert "Its note: signal=0.6, reason=trend" in text
+    assert "SMA(period=10) of AAPL close = 101.5 (this bar)" in text
+    assert "AAPL close = 106 (this bar)" in text and "AAPL close = 105 (1 bar back)" in text
+    assert "MSFT volume = 6,000 (this bar)" in text
+    assert "It did: placed 1 order(s)" in text and "10 AAPL @ 106.00 (market)" in text
+    assert "Bars behind it: 2 bar(s) of 2 symbol(s) (AAPL, MSFT)" in text and "AAPL h-6  close" in text
     assert "Portfolio before: value 24,940.00" in text
     assert "Portfolio after (decision 7): value 25,070.00" in text and "change +130.00" in text
     # Without --decision: the latest trade of the session with the latest bar.
