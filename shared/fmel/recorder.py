@@ -40,9 +40,13 @@ class FmelRecorder:
         retries: int = 3,
         backoff_s: float = 0.2,
         table: str = TABLE,
+        max_buffered: int | None = None,
     ) -> None:
         if batch_size < 1 or flush_interval_s <= 0 or retries < 0:
             raise InvalidInputError("batch_size >= 1, flush_interval_s > 0 and retries >= 0 are required")
+        # Backpressure: `add` waits while this many rows are waiting (a writer far behind a fast
+        # backtest must not hold its whole output in memory, nor leave the user waiting after it).
+        self.max_buffered = max(batch_size, max_buffered or 20 * batch_size)
         self.warehouse = warehouse
         self.spill_dir = Path(spill_dir)
         self.spill_dir.mkdir(parents=True, exist_ok=True)
@@ -65,10 +69,13 @@ class FmelRecorder:
         with self._cond:
             if self._closed:
                 raise InvalidInputError("the FMEL recorder is closed")
+            while len(self._buffer) >= self.max_buffered and not self._closed:
+                self._cond.notify_all()
+                self._cond.wait()
             self._buffer.append(row)
             self.recorded += 1
             if len(self._buffer) >= self.batch_size:
-                self._cond.notify()
+                self._cond.notify_all()
 
     def flush(self) -> None:
         """Write (or spill) every buffered row now, then replay spilled files if the write worked."""
@@ -82,7 +89,7 @@ class FmelRecorder:
             if self._closed:
                 return
             self._closed = True
-            self._cond.notify()
+            self._cond.notify_all()
         self._thread.join()
         self.flush()
 
@@ -136,6 +143,7 @@ class FmelRecorder:
                 if self._closed:
                     return  # close() writes the rest on its own thread
                 batch, self._buffer = self._buffer, []
+                self._cond.notify_all()  # room again for a writer waiting in `add`
             deadline = time.monotonic() + self.flush_interval_s
             if batch:
                 self._write(batch)

@@ -199,3 +199,28 @@ def test_replay_spills_writes_what_a_finished_job_left_in_its_spill_folder(wareh
 
     assert replay_spills(warehouse, root) == 3
     assert stored_points(warehouse) == [1, 2, 3]
+
+
+class SlowWarehouse(FailingWarehouse):
+    """Delegates, but each insert takes `delay_s`: a writer far slower than the run feeding it."""
+
+    def __init__(self, inner: Warehouse, delay_s: float) -> None:
+        super().__init__(inner, failures=0)
+        self.delay_s = delay_s
+
+    def insert_rows(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        time.sleep(self.delay_s)  # the slowness under test, not a wait for a condition
+        super().insert_rows(table, rows)
+
+
+def test_a_slow_warehouse_holds_the_producer_back_instead_of_growing_the_buffer(warehouse, tmp_path: Path) -> None:
+    recorder = FmelRecorder(SlowWarehouse(warehouse, 0.02), tmp_path / "spill", batch_size=10,
+                            flush_interval_s=60, max_buffered=30)
+    most = 0
+    for point in range(1, 201):
+        recorder.add(decision(point))
+        most = max(most, recorder.stats()["pending"])
+    recorder.close()
+
+    assert most <= 30
+    assert stored_points(warehouse) == list(range(1, 201))
