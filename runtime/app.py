@@ -98,7 +98,8 @@ class AgentRuntime:
     def __init__(self, platform: Platform, session_id: str, options: RuntimeOptions | None = None,
                  launcher: AgentLauncher | None = None) -> None:
         self.platform = platform
-        self.launcher = launcher or SandboxedAgentLauncher(limits=SandboxLimits(cpu_seconds=RUNTIME_CPU_S))
+        self.launcher = launcher or SandboxedAgentLauncher.for_data_dir(
+            Path(platform.settings.data_dir), SandboxLimits(cpu_seconds=RUNTIME_CPU_S))
         self.session_id = session_id
         self.options = options or RuntimeOptions()
         self.latencies: deque[float] = deque(maxlen=2000)

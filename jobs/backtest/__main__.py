@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from shared.adapters.local.sandbox import SandboxLimits
         from shared.harness.sandboxed import SandboxedAgentLauncher
 
-        launcher = SandboxedAgentLauncher(limits=SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s)))
+        limits = SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s))
+        launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir), limits)
     try:
         run_job(run_id, platform, launcher, work)
     finally:

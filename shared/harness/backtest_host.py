@@ -124,12 +124,15 @@ def run_backtest(
         _end(conductor, "conductor", grace)
         frames_path.unlink(missing_ok=True)
     if error == NO_RESULT:
-        error = describe_exit(agent.returncode)
+        usage = getattr(agent, "usage", None)  # the sandbox's cgroup counters, where it has them
+        error = describe_exit(agent.returncode, oom=bool(usage and usage.oom_kills))
     return HarnessRun(result, error, output.finish(), violations, dropped, startup)
 
 
-def describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None, *, oom: bool = False) -> str:
     """Say why the agent's process ended early, from its exit status (bwrap reports 128 + signal)."""
+    if oom:
+        return "the agent's process ran out of memory (over its sandbox's memory limit) and was killed"
     number = -code if code is not None and code < 0 else code - 128 if code is not None and code > 128 else None
     if number is None:
         return NO_RESULT if code in (None, 0) else f"the agent's process exited with code {code} before finishing"

@@ -14,6 +14,7 @@ from pathlib import Path
 from shared.adapters.local.sandbox import (
     WORKSPACE,
     BubblewrapSandbox,
+    SandboxConfig,
     SandboxLimits,
     SandboxProcess,
 )
@@ -28,6 +29,12 @@ class SandboxedAgentLauncher:
         self.sandbox = sandbox or BubblewrapSandbox()
         self.limits = limits or SandboxLimits()
 
+    @classmethod
+    def for_data_dir(cls, data_dir: Path, limits: SandboxLimits | None = None) -> SandboxedAgentLauncher:
+        """A launcher whose sandboxes never see `data_dir` (keys, bundles, stores), wherever it is."""
+        hidden = (*SandboxConfig().hidden, Path(data_dir).resolve())
+        return cls(BubblewrapSandbox(SandboxConfig(hidden=hidden)), limits)
+
     def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[SandboxProcess, int, int]:
         """Start the agent with `bundle_dir`'s parent as its workspace; return it and the host's fds."""
         read_fd, to_agent = os.pipe()  # two pipes: a pipe's round trip is about half a socket's
@@ -37,6 +44,9 @@ class SandboxedAgentLauncher:
                                             "--bundle", f"{WORKSPACE}/{bundle_dir.name}")
             process = self.sandbox.popen(argv, workspace=bundle_dir.parent, limits=self.limits,
                                          pass_fds=(read_fd, write_fd), stdout=output_fd, stderr=output_fd)
+            # Once the agent's command runs, the sandbox dies with this host; a failed setup is
+            # a clear error here, before any bar is sent.
+            process.wait_started()
         except BaseException:
             os.close(to_agent)
             os.close(from_agent)
