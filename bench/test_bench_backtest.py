@@ -36,7 +36,7 @@ from shared.harness.backtest_host import HarnessRun, run_backtest
 from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.market.loader import make_feed
 
-pytestmark = pytest.mark.benchmark
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600)]
 AGENT_SOURCE = '''import backtrader as bt
 
 
