@@ -2,8 +2,10 @@
 
 Real `python -m runtime` subprocesses on the embedded stores. Each bar is published with its
 publish time (wall clock) in `vwap`; the agent prints `time.time() - vwap` from `next()`, so
-the figure covers the whole live path: bus -> router -> feed -> cerebro -> strategy. Targets:
-p95 < 20 ms locally; idle RSS < 150 MB (VmRSS after warm-up). Capacity steps N up
+the figure covers the whole live path: bus -> router -> feed -> host cerebro -> the channel -> the
+agent's process in its sandbox -> strategy (the agent's output is read from its capped log).
+Targets: p95 < 20 ms locally; idle RSS < 150 MB per agent (VmRSS after warm-up, the runtime host
+and the sandboxed agent's processes together). Capacity steps N up
 (1, 2, 4, 8, 12) while every runtime gets every bar at 10 bars/s, and reports the largest N
 whose p95 stays under 20 ms.
 
@@ -33,7 +35,7 @@ from shared.schemas.collections import SESSIONS
 from shared.schemas.topics import MARKET_DATA
 from tests.unit.runtime.stack import T0, backtested_agent, local_platform, session_for
 
-pytestmark = pytest.mark.benchmark
+pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[1]
 P95_TARGET_MS = 20.0
 RSS_TARGET_MB = 150.0
@@ -68,18 +70,29 @@ class Runtimes:
         env |= {"FARM_BACKEND": "local", "FARM_DATA_DIR": str(platform.settings.data_dir), "PYTHONUNBUFFERED": "1"}
         self.processes = [
             subprocess.Popen([sys.executable, "-m", "runtime", "--session-id", sid, "--heartbeat-s", "2"],
-                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
             for sid in self.sessions
         ]
-        for i, process in enumerate(self.processes):
-            threading.Thread(target=self._read, args=(i, process), daemon=True).start()
+        self._stopped = threading.Event()
+        runtime_dir = Path(platform.settings.data_dir) / "runtime"
+        for i, sid in enumerate(self.sessions):
+            threading.Thread(target=self._read, args=(i, runtime_dir / f"{sid}.output.log"), daemon=True).start()
 
-    def _read(self, i: int, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            match = LINE.match(line.strip())
-            if match:
-                self.latencies[i].append((float(match[1]), int(match[2])))
+    def _read(self, i: int, log: Path) -> None:
+        """Follow the agent's output log as the runtime writes it."""
+        position, pending = 0, ""
+        while not self._stopped.wait(0.05):
+            if not log.exists():
+                continue
+            with log.open() as source:
+                source.seek(position)
+                pending += source.read()
+                position = source.tell()
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                match = LINE.match(line.strip())
+                if match:
+                    self.latencies[i].append((float(match[1]), int(match[2])))
 
     def wait_trading(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -89,7 +102,7 @@ class Runtimes:
                 time.sleep(0.1)
 
     def rss_mb(self) -> list[float]:
-        return [_vm_rss_kb(p.pid) / 1024 for p in self.processes]
+        return [sum(_vm_rss_kb(pid) for pid in _tree(p.pid)) / 1024 for p in self.processes]
 
     def stop(self) -> list[int | None]:
         for process in self.processes:
@@ -102,14 +115,35 @@ class Runtimes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 codes.append(process.wait())
+        time.sleep(0.2)  # let the readers take the last lines
+        self._stopped.set()
         return codes
 
 
+def _tree(root: int) -> list[int]:
+    """`root` and every process below it (the agent's sandbox included)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
+
+
 def _vm_rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for pid {pid}")
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0  # gone meanwhile
+    return next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
 
 
 def _publish(platform: Platform, indices: range) -> None:
