@@ -125,6 +125,15 @@ export interface LeaderboardEntry {
   equity?: number[] | null;
 }
 
+export interface PendingEntry {
+  agent_id: string;
+  agent_name: string;
+  owner: string;
+  days?: number;
+  trades?: number;
+  not_ranked?: string;
+}
+
 export interface Leaderboard {
   mode: string;
   metric: string;
@@ -133,6 +142,12 @@ export interface Leaderboard {
   as_of?: string;
   total: number;
   entries: LeaderboardEntry[];
+  // Added by the fair-rankings work; each shown when present.
+  evaluation?: { evaluation_id: string; symbols: string[]; start: string; end: string; timeframe: string;
+    cash: number; commission: number } | null;
+  data?: { synthetic?: boolean; note?: string; sources?: string[] } | null;
+  min_track_record?: { days: number; trades: number } | null;
+  pending?: PendingEntry[] | null;
 }
 
 export interface Read {

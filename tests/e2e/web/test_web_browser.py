@@ -99,7 +99,7 @@ def _sign_in_by_keyboard(page: Any, url: str, user: str) -> None:
     page.keyboard.press("Control+A")
     page.keyboard.type(user)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/agents")
+    page.wait_for_url(re.compile(r"/agents$"))
     assert user in page.get_by_test_id("signed-in-as").inner_text()
 
 
@@ -159,6 +159,7 @@ def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifact
     print(f"  equity line on the canvas: {drawn['pixels']} pixels over {drawn['columns']} columns")
     assert drawn["pixels"] > 500 and drawn["columns"] > 300
     assert page.locator("[data-metric=sharpe] .value").inner_text() not in ("", "—")
+    assert page.locator(".legend .swatch.benchmark").count() == 1  # the benchmark's own curve
     history = page.get_by_test_id("history").inner_text()
     assert "backtesting" in history and "backtested" in history
     _shot(page, artifacts, "2-agent-backtest-report")

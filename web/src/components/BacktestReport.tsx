@@ -64,18 +64,32 @@ function Progress({ bt }: { bt: Backtest }) {
   );
 }
 
+interface Curves {
+  benchmark?: { t: string; v: number }[];
+  data?: { synthetic?: boolean; note?: string } | null;
+}
+
 function Results({ bt, agentId }: { bt: Backtest; agentId: string }) {
   const m = bt.metrics ?? {};
+  // The curves route adds the benchmark's own curve and the data label; older APIs lack it.
+  const curves = useLoad(
+    (signal) => api<Curves>(`/api/backtests/${encodeURIComponent(bt.run_id)}/curves`, { signal }).catch(() => null),
+    [bt.run_id],
+  );
+  const benchmark = curves.data?.benchmark ?? [];
   const spec = useMemo<EquitySpec>(() => ({
+    benchmark: (curves.data?.benchmark ?? []).map((p) => ({ time: epoch(p.t), value: p.v })),
     equity: (bt.equity_curve ?? []).map((p) => ({ time: epoch(p.timestamp), value: p.value })),
     drawdown: (bt.drawdown ?? []).map((p) => ({ time: epoch(p.timestamp), value: p.drawdown })),
     markers: (bt.trades ?? []).flatMap((t) => [
       { time: epoch(t.entry_time), above: false, text: `buy ${t.symbol}` },
       ...(t.exit_time ? [{ time: epoch(t.exit_time), above: true, text: `sell ${t.symbol}` }] : []),
     ]).slice(0, 400),
-  }), [bt]);
+  }), [bt, curves.data]);
+  if (curves.loading && !curves.data && !curves.error) return <p aria-busy="true">Loading the chart…</p>;
   return (
     <>
+      {curves.data?.data?.synthetic && <div class="notice warn" role="note">{curves.data.data.note ?? "Synthetic market data."}</div>}
       <ul class="cards" aria-label="Backtest metrics">
         {CARDS.filter(([k]) => k in m).map(([k, label, fmt]) => (
           <li class="metric" key={k} data-metric={k}>
@@ -87,11 +101,14 @@ function Results({ bt, agentId }: { bt: Backtest; agentId: string }) {
       <h3>Equity and drawdown</h3>
       <p class="muted legend">
         <span class="swatch equity" aria-hidden="true" /> Equity, with buy ▲ and sell ▼ markers ·{" "}
-        <span class="swatch drawdown" aria-hidden="true" /> Drawdown (lower pane) · Benchmark (buy and hold of the
-        universe): {pct(m.benchmark_return)} over the window; the API serves its return, not its curve.
+        <span class="swatch drawdown" aria-hidden="true" /> Drawdown (lower pane) ·{" "}
+        {benchmark.length
+          ? <><span class="swatch benchmark" aria-hidden="true" /> Benchmark: equal-weight buy and hold of the run's symbols ({pct(m.benchmark_return)})</>
+          : <>Benchmark return {pct(m.benchmark_return)} (no benchmark curve from this API)</>}
       </p>
       <EquityChart spec={spec} label={`Equity curve from ${usd(bt.equity_curve?.[0]?.value)} to ${usd(m.final_value)}, max drawdown ${pct(m.max_drawdown)}`} />
       <Trades trades={bt.trades ?? []} runId={bt.run_id} agentId={agentId} />
+      <Output path={`/api/backtests/${encodeURIComponent(bt.run_id)}/output`} what="this run" />
     </>
   );
 }
@@ -144,3 +161,24 @@ function Trades({ trades, runId, agentId }: { trades: Trade[]; runId: string; ag
   );
 }
 
+
+/** The agent's own output (print, logging), loaded when opened. */
+export function Output({ path, what }: { path: string; what: string }) {
+  const [open, setOpen] = useState(false);
+  const out = useLoad(
+    (signal) => (open ? api<{ text: string; source: string; truncated: boolean }>(path, { signal }) : Promise.resolve(null)),
+    [path, open],
+  );
+  return (
+    <details class="explain" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+      <summary>The agent's output during {what}</summary>
+      <ErrorNotice error={out.error} />
+      {out.data && (
+        <>
+          <p class="muted">{out.data.source}{out.data.truncated ? " (the last part only)" : ""}</p>
+          <pre class="output" tabIndex={0}>{out.data.text || "(nothing printed)"}</pre>
+        </>
+      )}
+    </details>
+  );
+}

@@ -6,17 +6,18 @@ import { ago, epoch, usd, when } from "../format";
 import { useInterval, useNow } from "../hooks";
 import type { BrokerAccount, PaperSession } from "../types";
 import { LiveChart } from "./EquityChart";
+import { Output } from "./BacktestReport";
 import { ErrorNotice } from "./ErrorNotice";
 import { StatusBadge } from "./StatusBadge";
 
-const LIVE = new Set(["deploying", "trading", "stopping", "interrupted"]);
+const LIVE = new Set(["deploying", "trading", "stopping", "interrupted", "paused"]);
 const FUNDING = 25_000;
 
 export function PaperTrading({ agentId, canStart, onChange }: { agentId: string; canStart: boolean; onChange: () => void }) {
   const [session, setSession] = useState<PaperSession | null>(null);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState<"start" | "stop" | null>(null);
+  const [busy, setBusy] = useState<"start" | "stop" | "pause" | "resume" | null>(null);
   const [symbols, setSymbols] = useState("AAPL, MSFT");
   const [timeframe, setTimeframe] = useState("1Min");
   const [values, setValues] = useState<{ time: number; value: number }[]>([]);
@@ -82,6 +83,20 @@ export function PaperTrading({ agentId, canStart, onChange }: { agentId: string;
     }
   };
 
+  // Pause and resume came with a later API: a 404 there is said plainly like any other error.
+  const control = async (what: "pause" | "resume") => {
+    setBusy(what);
+    setError(null);
+    try {
+      setSession(await api<PaperSession>(`/api/agents/${agentId}/paper-trading/${what}`, { method: "POST" }));
+      onChange();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  };
+
   const s = session;
   const change = s?.portfolio_value != null && s.starting_value ? s.portfolio_value - s.starting_value : null;
   return (
@@ -112,6 +127,12 @@ export function PaperTrading({ agentId, canStart, onChange }: { agentId: string;
         <>
           <div class="session-head">
             <span>Session <code>{s.session_id}</code></span> <StatusBadge status={s.state} />
+            {s.state === "trading" && (
+              <button type="button" class="secondary" onClick={() => control("pause")} disabled={busy !== null}>Pause</button>
+            )}
+            {s.state === "paused" && (
+              <button type="button" class="secondary" onClick={() => control("resume")} disabled={busy !== null}>Resume</button>
+            )}
             {live && (
               <button type="button" class="danger" onClick={stop} disabled={busy !== null}>
                 {busy === "stop" ? "Stopping (waits for the runtime)…" : "Stop paper trading"}
@@ -163,6 +184,7 @@ export function PaperTrading({ agentId, canStart, onChange }: { agentId: string;
             </div>
           </div>
           <p><a href={`/decisions?agent=${agentId}&session=${encodeURIComponent(s.session_id)}`}>This session's decisions</a></p>
+          <Output path={`/api/agents/${agentId}/paper-trading/output`} what="this session" />
         </>
       )}
     </div>

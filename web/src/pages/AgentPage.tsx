@@ -5,6 +5,7 @@ import { BacktestForm } from "../components/BacktestForm";
 import { BacktestReport } from "../components/BacktestReport";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { PaperTrading } from "../components/PaperTrading";
+import { RunsList } from "../components/RunsList";
 import { StatusBadge } from "../components/StatusBadge";
 import { when } from "../format";
 import { useInterval, useLoad, useTitle } from "../hooks";
@@ -12,7 +13,7 @@ import { navigate } from "../router";
 import type { Agent } from "../types";
 import { BUSY } from "./MyAgentsPage";
 
-const PAPER_OK = new Set(["backtested", "stopped", "failed", "trading", "deploying", "stopping"]);
+const PAPER_OK = new Set(["backtested", "stopped", "failed", "trading", "deploying", "stopping", "paused"]);
 
 export function AgentPage({ agentId }: { agentId: string }) {
   const agent = useLoad((signal) => api<Agent>(`/api/agents/${encodeURIComponent(agentId)}`, { signal }), [agentId]);
@@ -61,6 +62,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
           )}
           <section aria-labelledby="bt-title" class="panel">
             <h2 id="bt-title">Backtest</h2>
+            <RunsList agentId={a.agent_id} selected={shownRun} onSelect={setRunId} refresh={`${runId}:${a.status}`} />
             {shownRun ? <BacktestReport runId={shownRun} agentId={a.agent_id} /> : <p class="empty">No backtest yet{BUSY.has(a.status) ? ": it starts once the agent is stored." : "."}</p>}
             <BacktestForm agentId={a.agent_id} onQueued={(id) => { setRunId(id); agent.reload(); }} />
           </section>

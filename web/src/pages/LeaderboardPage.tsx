@@ -4,11 +4,11 @@ import { api } from "../api";
 import { session } from "../auth";
 import { ErrorNotice } from "../components/ErrorNotice";
 import { Sparkline } from "../components/Sparkline";
-import { num, pct, when } from "../format";
+import { num, pct, usd, when } from "../format";
 import { useLoad, useTitle } from "../hooks";
 import { navigate, useLocation } from "../router";
 import { useStore } from "../store";
-import type { Agent, AgentSummary, Backtest, Leaderboard, LeaderboardEntry } from "../types";
+import type { Agent, AgentSummary, Backtest, Leaderboard, LeaderboardEntry, PendingEntry } from "../types";
 import { markReady } from "../timing";
 
 export const MODES = ["backtest", "paper"];
@@ -66,11 +66,13 @@ export function LeaderboardPage() {
           <p class="muted" aria-live="polite">
             {board.data.total} ranked · as of {when(board.data.as_of)} · from the {board.data.source}
           </p>
+          <BoardContext board={board.data} />
           {board.data.entries.length === 0 ? (
             <p class="empty">No agent is ranked here yet. Submit one from <a href="/agents">My agents</a>.</p>
           ) : (
             <BoardTable entries={board.data.entries} curves={curves} mode={mode} />
           )}
+          {board.data.pending && board.data.pending.length > 0 && <Pending entries={board.data.pending} />}
           <details class="explain">
             <summary>How the score is computed</summary>
             <p>
@@ -83,6 +85,46 @@ export function LeaderboardPage() {
       )}
       {board.loading && !board.data && <p aria-busy="true">Loading the ranking…</p>}
     </section>
+  );
+}
+
+function BoardContext({ board }: { board: Leaderboard }) {
+  const ev = board.evaluation;
+  return (
+    <>
+      {board.data?.synthetic && <div class="notice warn" role="note">{board.data.note ?? "Synthetic market data."}</div>}
+      {ev && (
+        <p class="muted">
+          Every agent is ranked on the same standard backtest: {ev.symbols.length} symbols, {ev.start} → {ev.end},{" "}
+          {ev.timeframe}, {usd(ev.cash)} cash, commission {ev.commission}.
+        </p>
+      )}
+      {board.min_track_record && (
+        <p class="muted">
+          Paper agents rank after {board.min_track_record.days} days and {board.min_track_record.trades} trades.
+        </p>
+      )}
+    </>
+  );
+}
+
+function Pending({ entries }: { entries: PendingEntry[] }) {
+  return (
+    <>
+      <h2>Not yet ranked</h2>
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Not yet ranked">
+        <table data-testid="pending">
+          <thead><tr><th scope="col">Agent</th><th scope="col">Owner</th><th scope="col">Days</th><th scope="col">Trades</th><th scope="col">Needs</th></tr></thead>
+          <tbody>
+            {entries.map((p) => (
+              <tr key={p.agent_id}>
+                <td>{p.agent_name}</td><td>{p.owner}</td><td>{num(p.days, 1)}</td><td>{p.trades ?? 0}</td><td>{p.not_ranked ?? "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </>
   );
 }
 

@@ -9,7 +9,10 @@ import { METRICS, MODES, PERIODS } from "./LeaderboardPage";
 
 interface Standing {
   mode: string;
-  entry: LeaderboardEntry;
+  entry: LeaderboardEntry | null;
+  ranked?: boolean; // false: a paper agent still building its track record
+  agent_name?: string;
+  not_ranked?: string;
 }
 
 export function PublicAgentPage({ agentId }: { agentId: string }) {
@@ -23,15 +26,15 @@ export function PublicAgentPage({ agentId }: { agentId: string }) {
           api<Standing>(`/api/leaderboard/agents/${encodeURIComponent(agentId)}`, {
             query: { mode, metric, period }, auth: false, signal,
           }).catch((e) => {
-            if (e instanceof ApiError && e.status === 404) return { mode, entry: null };
+            if (e instanceof ApiError && e.status === 404) return { mode, entry: null } as Standing;
             throw e;
           }),
         ),
       ),
     [agentId, metric, period],
   );
-  const ranked = (standings.data ?? []).filter((s): s is Standing => s.entry !== null);
-  const name = ranked[0]?.entry.agent_name ?? "Agent";
+  const ranked = (standings.data ?? []).filter((s): s is Standing & { entry: LeaderboardEntry } => s.entry != null);
+  const name = ranked[0]?.entry.agent_name ?? (standings.data ?? []).find((s) => s.agent_name)?.agent_name ?? "Agent";
   useTitle(name);
   return (
     <section>
@@ -46,7 +49,7 @@ export function PublicAgentPage({ agentId }: { agentId: string }) {
         {(standings.data ?? []).map((s) => (
           <article class="card" key={s.mode} aria-labelledby={`standing-${s.mode}`}>
             <h2 id={`standing-${s.mode}`}>{s.mode === "paper" ? "Paper trading" : "Backtest"}</h2>
-            {s.entry ? <StandingView entry={s.entry} /> : <p class="muted">Not ranked.</p>}
+            {s.entry ? <StandingView entry={s.entry} /> : <p class="muted">{s.not_ranked ? `Not yet ranked: ${s.not_ranked}` : "Not ranked."}</p>}
           </article>
         ))}
       </div>
