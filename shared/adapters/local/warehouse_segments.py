@@ -278,8 +278,10 @@ def _write_group(writer: pq.ParquetWriter, spec: Table, tables: list[pa.Table]) 
 
 
 def _write_atomically(directory: Path, name: str, data: pa.Table) -> Path:
+    # Small segments are merged soon: write them fast; large ones compressed hard.
+    compression = "zstd" if data.num_rows >= 10_000 else "snappy"
     with _atomically(directory, name) as tmp:
-        pq.write_table(data, tmp, compression="zstd", row_group_size=ROW_GROUP)
+        pq.write_table(data, tmp, compression=compression, row_group_size=ROW_GROUP)
     return directory / name
 
 
