@@ -155,7 +155,7 @@ def run_wrapper(request_, root: Path, docker_script: str, timeout_s: float = 30.
     fake.chmod(0o755)
     # Cloud Build turns $$ into $ and ${_X} into the substitution before the step runs.
     script = step(request_, "agent").args[1].replace("$$", "$").replace("/workspace", str(root))
-    argv = ["bash", "-c", script, "agent", *docker_argv(request_)]
+    argv = ["bash", "-c", script, "agent", *(a.replace("/workspace", str(root)) for a in docker_argv(request_))]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
 
@@ -203,3 +203,4 @@ def test_the_wrapper_caps_the_agents_output_and_says_so(request_, tmp_path) -> N
     assert wrapper.returncode == 0
     assert out.count("x") == 1 << 20
     assert out.endswith(f"[agent output capped at 1 MiB: {3000000 - (1 << 20)} bytes dropped]\n")
+
