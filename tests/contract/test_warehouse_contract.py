@@ -55,7 +55,7 @@ def decision(n: int, agent: str = "a1", *, actions: list | None = None, cash: fl
         "recorded_at": T0, "stage": "next", "action": "TRADED" if actions else "HOLD",
         "actions": actions or [],
         "data_accessed": [{"symbol": "AAPL", "data_hash": "h1", "fields": ["close"],
-                           "reads": [{"seq": 1, "field": "close", "index": 0}]}],
+                           "reads": [{"seq": 1, "field": "close", "index": 0, "value": 10.5}]}],
         "access_count": 1, "portfolio_value": 1000.0 + n, "cash": cash,
         "positions": [{"symbol": "AAPL", "size": 1.0, "price": 10.0, "value": 10.0}],
     }
@@ -122,7 +122,7 @@ def test_repeated_records_round_trip_and_unnest(warehouse: Warehouse) -> None:
     stored = warehouse.query("SELECT actions, data_accessed, positions FROM fmel.decisions "
                              "WHERE decision_point = @n", {"n": 1})
     assert stored[0]["actions"] == [order(1, "buy", 2.0), order(2, "sell", 1.0)]
-    assert stored[0]["data_accessed"][0]["reads"] == [{"seq": 1, "field": "close", "index": 0}]
+    assert stored[0]["data_accessed"][0]["reads"] == [{"seq": 1, "field": "close", "index": 0, "value": 10.5}]
     assert warehouse.query("SELECT actions FROM fmel.decisions WHERE decision_point = 2") == [{"actions": []}]
     sides = warehouse.query(
         "SELECT d.decision_id, a.side, SAFE_DIVIDE(a.size, @zero) AS ratio FROM fmel.decisions AS d, "

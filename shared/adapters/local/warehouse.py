@@ -21,12 +21,15 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlglot
+from sqlglot import exp
 
 from shared.errors import InvalidInputError, NotFoundError, TransientError
 from shared.schemas import warehouse as schema
@@ -119,7 +122,7 @@ class DuckDbWarehouse:
         bound = {name: _bind(name, value) for name, value in values.items()}
         for attempt in range(5):
             try:
-                cursor = self._cursor()
+                cursor = self._cursor(_tables_in(sql))
                 try:
                     result = cursor.execute(translation.sql, bound) if bound else cursor.execute(translation.sql)
                     names = [d[0] for d in result.description or ()]
@@ -193,8 +196,8 @@ class DuckDbWarehouse:
             except Exception:  # a failed merge loses nothing; the next one retries
                 log.exception("warehouse: compacting %s failed", ref)
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor on this instance's DuckDB, its views pointing at the current segments."""
+    def _cursor(self, tables: Sequence[schema.Table] = schema.TABLES) -> duckdb.DuckDBPyConnection:
+        """A cursor on this instance's DuckDB, the views of `tables` on their current segments."""
         with self._lock:
             if self._con is None or self._pid != os.getpid():
                 # A forked child never touches its parent's engine (its threads did not fork).
@@ -203,7 +206,7 @@ class DuckDbWarehouse:
                 # change once written, so their footers can be cached.
                 self._con.execute("SET TimeZone = 'UTC'")
                 self._con.execute("SET parquet_metadata_cache = true")
-            for spec in schema.TABLES:
+            for spec in tables:
                 self._refresh_view(self._con, spec)
             return self._con.cursor()
 
@@ -212,12 +215,12 @@ class DuckDbWarehouse:
             if self._views.pop(spec.ref, None) is not None:
                 con.execute(f"DROP VIEW IF EXISTS {quote(spec.dataset)}.{quote(spec.name)}")
             return
-        files = tuple(str(s.path) for s in self.store.visible(spec))
+        files = tuple(str(s.path) for s in self.store.visible(spec, sizes=False))
         if self._views.get(spec.ref) == files:
             return
         if not files:
             self.store.ensure(spec)
-            files = tuple(str(s.path) for s in self.store.visible(spec))
+            files = tuple(str(s.path) for s in self.store.visible(spec, sizes=False))
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         columns = ", ".join(_view_column(c) for c in spec.columns)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.dataset)}")
@@ -249,6 +252,13 @@ def _table(ref: str) -> schema.Table:
         return schema.table(ref)
     except KeyError as exc:
         raise InvalidInputError(str(exc.args[0])) from None
+
+
+@lru_cache(maxsize=512)
+def _tables_in(sql: str) -> tuple[schema.Table, ...]:
+    """The warehouse tables `sql` reads (only their segments need listing before it runs)."""
+    refs = {f"{t.db}.{t.name}" for t in sqlglot.parse_one(sql, read="bigquery").find_all(exp.Table)}
+    return tuple(t for t in schema.TABLES if t.ref in refs)
 
 
 def _view_column(column: schema.Column) -> str:

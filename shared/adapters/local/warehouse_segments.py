@@ -89,18 +89,19 @@ class SegmentStore:
             self.ensure(spec)  # the schema changed since ensure_tables ran: add its segment
         return _write_atomically(directory, name or _new_name("s"), data)
 
-    def visible(self, spec: Table) -> list[Segment]:
+    def visible(self, spec: Table, *, sizes: bool = True) -> list[Segment]:
         """The segments a reader must scan: every file not replaced by a merged one."""
         directory = self.table_dir(spec)
         current = schema_name(spec)
         for _ in range(20):
             try:
-                sizes = _listing(directory, current)
+                names = _listing(directory, current)
                 replaced: set[str] = set()
-                for name in sizes:
+                for name in names:
                     if name.startswith("m-"):
                         replaced |= self.replaced_by(directory / name)
-                return [Segment(directory / n, sizes[n]) for n in sorted(sizes) if n not in replaced]
+                kept = [directory / n for n in sorted(names) if n not in replaced]
+                return [Segment(p, p.stat().st_size if sizes else -1) for p in kept]
             except FileNotFoundError:
                 if not directory.is_dir():
                     raise
@@ -250,8 +251,8 @@ def damaged_error(path: Path, cause: object) -> WarehouseDamagedError:
     )
 
 
-def _listing(directory: Path, current_schema: str) -> dict[str, int]:
-    sizes = {}
+def _listing(directory: Path, current_schema: str) -> list[str]:
+    names = []
     with os.scandir(directory) as entries:
         for entry in entries:
             name = entry.name
@@ -259,8 +260,8 @@ def _listing(directory: Path, current_schema: str) -> dict[str, int]:
                 continue
             if name.startswith("_schema-") and name != current_schema:
                 continue  # an older schema's empty segment
-            sizes[name] = entry.stat().st_size
-    return sizes
+            names.append(name)
+    return names
 
 
 def _new_name(kind: str) -> str:

@@ -26,12 +26,12 @@ def grown(table: schema.Table) -> schema.Table:
     """`table` with a new REPEATED RECORD column and a new field inside data_accessed.reads."""
     def add_value(column: Column) -> Column:
         if column.name == "reads":
-            return dataclasses.replace(column, fields=(*column.fields, Column("value", "FLOAT64")))
+            return dataclasses.replace(column, fields=(*column.fields, Column("weight", "FLOAT64")))
         return dataclasses.replace(column, fields=tuple(add_value(f) for f in column.fields))
 
     columns = tuple(add_value(c) if c.name == "data_accessed" else c for c in table.columns)
-    notes = Column("notes", "RECORD", "REPEATED", (Column("key", "STRING"), Column("value", "FLOAT64")))
-    return dataclasses.replace(table, columns=(*columns, notes))
+    tags = Column("tags", "RECORD", "REPEATED", (Column("key", "STRING"), Column("value", "FLOAT64")))
+    return dataclasses.replace(table, columns=(*columns, tags))
 
 
 @pytest.mark.parametrize("compact", [False, True])
@@ -46,9 +46,9 @@ def test_old_segments_read_with_nulls_and_empty_lists_under_a_grown_schema(
                                                 for t in schema.TABLES))
     new = DuckDbWarehouse(path, compact_in_background=False)
     new.ensure_tables()
-    new.insert_rows("fmel.decisions", [decision(2, value=101.5) | {"notes": [{"key": "signal", "value": 0.7}]}])
+    new.insert_rows("fmel.decisions", [decision(2, weight=101.5) | {"tags": [{"key": "signal", "value": 0.7}]}])
     if compact:
         assert new.compact() == 2
-    rows = new.query("SELECT decision_id, notes, data_accessed FROM fmel.decisions ORDER BY decision_id")
-    assert [(r["decision_id"], r["notes"], r["data_accessed"][0]["reads"][0]["value"]) for r in rows] == [
+    rows = new.query("SELECT decision_id, tags, data_accessed FROM fmel.decisions ORDER BY decision_id")
+    assert [(r["decision_id"], r["tags"], r["data_accessed"][0]["reads"][0]["weight"]) for r in rows] == [
         ("d1", [], None), ("d2", [{"key": "signal", "value": 0.7}], 101.5)]
