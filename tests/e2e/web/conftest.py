@@ -15,8 +15,6 @@ import pytest
 
 from tests.e2e.web.web_stack import AXE, artifacts_dir, chromium_path, ensure_site_built
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
-
 SERIOUS = ("serious", "critical")
 
 
@@ -34,8 +32,9 @@ def browser() -> Iterator[Any]:
     if executable is None:
         pytest.skip("chromium is not installed and scripts/install-browser.sh could not install it "
                     "(apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
     ensure_site_built()
-    with playwright_api.sync_playwright() as p:
+    with sync_api.sync_playwright() as p:
         launched = p.chromium.launch(executable_path=executable, headless=True,
                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield launched

@@ -124,6 +124,8 @@ def test_a_first_session_from_sign_in_to_sign_out(tmp_path: Path, new_page: Call
 def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifacts: Path,
                    check_a11y: Callable[..., Any], serious: dict[str, Any]) -> None:
     step = _Steps()
+    scripts: list[str] = []
+    page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
     _sign_in_by_keyboard(page, up.url, "alice")
     step("signed in by keyboard")
 
@@ -176,6 +178,10 @@ def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifact
     assert "Portfolio before" in detail.inner_text()
     page.locator("text=Portfolio after (decision").wait_for()
     assert page.get_by_test_id("timeline").locator("tbody tr").count() >= 1
+    with page.expect_download() as download:
+        page.get_by_role("button", name="CSV").click()
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert "decision_id" in exported[0] and len(exported) > 100  # every decision of the agent
     _shot(page, artifacts, "3-decisions-timeline-and-detail")
     serious["decisions"] = check_a11y(page, "decisions (detail open)")
     step("a trade's decision opened")
@@ -254,6 +260,9 @@ def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifact
     _shot(page, artifacts, "8-signed-out-refused")
     serious["sign in"] = check_a11y(page, "signed out")
     step("signed out and refused")
+    # The local build never loads the Firebase SDK; the chart code came only with a chart.
+    assert not [u for u in scripts if "/assets/firebase-" in u]
+    assert any("/assets/charts-" in u for u in scripts)
 
 
 def test_errors_are_said_plainly(tmp_path: Path, new_page: Callable[..., Any], artifacts: Path) -> None:
