@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from runtime.app import AgentRuntime, RuntimeOptions
 from runtime.supervisor import watch_supervisor
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flush-s", type=float, default=2.0)
     parser.add_argument("--slippage", type=float, default=0.0005)
     parser.add_argument("--commission", type=float, default=0.0)
+    parser.add_argument("--agent-port", type=int, default=None,
+                        help="GKE: wait on this port for the session's agent pod instead of starting a sandbox")
+    parser.add_argument("--agent-token-file", type=Path, default=None,
+                        help="GKE: the session's channel token (a file from its Secret)")
     parser.add_argument("--supervisor-pid", type=int, default=None,
                         help="stop gracefully when this parent process is gone (the local orchestrator)")
     args = parser.parse_args(argv)
@@ -42,7 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     options = RuntimeOptions(health_port=args.health_port, heartbeat_s=args.heartbeat_s, flush_s=args.flush_s,
                              slippage=args.slippage, commission=args.commission)
     try:
-        runtime = AgentRuntime(bootstrap(), args.session_id, options)
+        launcher = None
+        if args.agent_port is not None:
+            if args.agent_token_file is None:
+                parser.error("--agent-port needs --agent-token-file")
+            from shared.harness.tcp import TcpAgentLauncher
+
+            launcher = TcpAgentLauncher.from_token_file(args.agent_port, args.agent_token_file)
+        runtime = AgentRuntime(bootstrap(), args.session_id, options, launcher=launcher)
     except FarmError as exc:
         print(f"runtime: {exc.message}", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
 import time
@@ -83,6 +84,19 @@ def connect(address: str, token: str, timeout_s: float = 60.0) -> socket.socket:
     return sock
 
 
+def receive_bundle(endpoint: wire.Endpoint, bundle_dir: Path) -> None:
+    """Unpack the bundle the host sends right after `auth` (a pod of its own reads no store)."""
+    message = endpoint.receive()
+    if not message or message[0] != wire.BUNDLE or not isinstance(message[1], bytes):
+        raise wire.ProtocolError("the host must send the bundle first")
+    from shared.backtest.bundle import extract_bundle
+
+    if bundle_dir.exists():  # a pod's emptyDir outlives a container restart: start clean
+        for child in bundle_dir.iterdir():
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    extract_bundle(message[1], bundle_dir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments, connect the channel and serve the run."""
     parser = argparse.ArgumentParser(prog="python -m shared.harness.agent_main", description=__doc__)
@@ -101,9 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.write_fd = os.open(args.out_path, os.O_WRONLY)
     if args.read_fd is None or args.write_fd is None:
         parser.error("give --in/--out, --in-path/--out-path or --connect")
-    # Two pipes rather than a socket: a pipe's round trip is about half a Unix socket's.
+    # Locally two pipes rather than a socket: a pipe's round trip is about half a Unix socket's.
     endpoint = wire.Endpoint(args.read_fd, args.write_fd, max_message=wire.MAX_HOST_MESSAGE)
     try:
+        if args.connect:
+            receive_bundle(endpoint, args.bundle)
         return run(endpoint, args.bundle.resolve())
     except (wire.ProtocolError, OSError) as exc:
         print(f"agent harness: channel failed: {exc}", file=sys.stderr)

@@ -98,7 +98,7 @@ def run_backtest(
         pass_fds=(to_agent_w, from_agent_r, write_fd), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
         env={"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": str(PROJECT_ROOT)},
     )
-    for fd in (write_fd, to_agent_w, from_agent_r):
+    for fd in {write_fd, to_agent_w, from_agent_r}:  # one socket is both ends over TCP
         os.close(fd)
     link = RelayedReplies(wire.Endpoint(read_fd, max_message=wire.MAX_AGENT_MESSAGE + 1024))
     result = error = None

@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             how = f"stopped: {exc}"
         finally:
             view.release()
-    for fd in (args.to_agent, args.from_agent, args.host_fd):
+    for fd in {args.to_agent, args.from_agent, args.host_fd}:  # over TCP one socket is both ends
         os.close(fd)
     print(f"conductor: {how}", file=sys.stderr)
     return 0

@@ -46,7 +46,8 @@ class FifoAgentLauncher:
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in (TO_AGENT, FROM_AGENT):
             if not (self.folder / name).exists():
-                os.mkfifo(self.folder / name, 0o666)  # the agent step runs as another uid
+                os.mkfifo(self.folder / name)
+            os.chmod(self.folder / name, 0o666)  # the agent step runs as another uid (not the umask's)
         deadline = time.monotonic() + self.open_timeout_s
         from_agent = os.open(self.folder / FROM_AGENT, os.O_RDONLY | os.O_NONBLOCK)
         while True:  # opening for writing fails with ENXIO until the agent has opened its end

@@ -24,6 +24,7 @@ MAX_HOST_MESSAGE = 64 << 20  # a hello or a frame of bars from the trusted side
 HELLO, BARS, END = "hello", "bars", "end"
 READY, STEP, ERROR, DONE = "ready", "step", "error", "done"
 AUTH = "auth"  # over TCP only (GKE): the agent pod's first message, with the session's channel token
+BUNDLE = "bundle"  # over TCP only: the host's answer to a good `auth`, the agent's bundle (zip)
 
 
 class ProtocolError(Exception):
