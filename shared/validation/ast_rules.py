@@ -13,10 +13,12 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Any
 
-from shared.validation import module_policy, policy
+from shared.validation import policy
 from shared.validation.calls import CallRules
 from shared.validation.facts import LOOKUP, STORE, VALUE, SourceFacts
+from shared.validation.import_rules import ImportRules, SourceContext
 from shared.validation.report import Code, Finding
 from shared.validation.strings import check_annotation, check_format_fields, is_dunder
 
@@ -39,21 +41,8 @@ _NOTABLE_ATTRIBUTES = (
 _FORMAT_RECEIVERS = (ast.Constant, ast.Name, ast.Attribute)
 
 
-@dataclass(frozen=True)
-class SourceContext:
-    """What a file's imports may refer to besides the allow-list."""
-
-    bundle_modules: frozenset[str] = frozenset()
-    package: tuple[str, ...] = ()  # the file's package inside the bundle, () at the root
-    declared: frozenset[str] = frozenset()  # distributions named in requirements.txt
-
-    @property
-    def bundle_roots(self) -> frozenset[str]:
-        return frozenset(name.split(".", 1)[0] for name in self.bundle_modules)
-
-
 @dataclass
-class RuleWalker(CallRules):
+class RuleWalker(ImportRules, CallRules):
     """Collect every finding of one parsed module, and the facts the bundle rules judge."""
 
     path: str
@@ -68,20 +57,11 @@ class RuleWalker(CallRules):
 
     def run(self, tree: ast.AST) -> list[Finding]:
         """Walk `tree` once and return the findings in discovery order."""
-        handlers: dict[type, Callable[[ast.AST], None]] = {
-            ast.Import: self._import,
-            ast.ImportFrom: self._import_from,
-            ast.Call: self._call,
-            ast.ClassDef: self._class,
-            ast.FunctionDef: self._function,
-            ast.AsyncFunctionDef: self._function,
-            ast.arg: self._arg,
-            ast.AnnAssign: self._annotated,
-        }
-        # Per node type: its handler and one C call fetching every child-bearing field at once.
-        plans: dict[type, tuple[Callable[[ast.AST], None] | None, Callable[[ast.AST], tuple] | None]] = {}
+        handlers = _HANDLERS
+        plans = _PLANS
         name_t, constant_t, attribute_t = ast.Name, ast.Constant, ast.Attribute
         hot_names = _NOTABLE_NAMES | self.candidates
+        notable_attributes = _NOTABLE_ATTRIBUTES
         stack: list[object] = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
@@ -100,7 +80,19 @@ class RuleWalker(CallRules):
                     self._constant(node)
                 continue
             if kind is attribute_t:
-                base = self._chain(node, hot_names)
+                # A chain of plain attributes on a plain name (`self.data.close`) needs nothing.
+                base = node
+                while type(base) is attribute_t:
+                    attr = base.attr
+                    if attr[0] == "_" or attr in notable_attributes:
+                        base = None
+                        break
+                    base = base.value
+                if base is None:
+                    base = self._chain(node, hot_names)
+                elif type(base) is name_t:
+                    name = base.id
+                    base = self._chain(node, hot_names) if name in hot_names or name[0] == "_" else None
                 if base is not None:
                     push(base)
                 continue
@@ -111,7 +103,7 @@ class RuleWalker(CallRules):
                 plan = plans[kind] = (handlers.get(kind), _children_getter(kind))
             handler, getter = plan
             if handler is not None:
-                handler(node)
+                handler(self, node)
             if getter is None:
                 continue
             try:
@@ -134,75 +126,6 @@ class RuleWalker(CallRules):
             # Point at the attribute's name, not at the start of the expression it hangs off.
             line, col = node.end_lineno, node.end_col_offset - len(node.attr)
         self.findings.append(Finding(code, message, self.path, line, None if col is None else col + 1))
-
-    # -- imports -----------------------------------------------------------------------------
-
-    def _import(self, node: ast.Import) -> None:
-        for alias in node.names:
-            self._check_module(alias.name, node)
-            bound = alias.asname or alias.name.split(".", 1)[0]
-            target = alias.name if alias.asname else bound
-            self.facts.bindings.append((bound, target, True, *_position(alias, node)))
-
-    def _import_from(self, node: ast.ImportFrom) -> None:
-        if node.level:
-            source = self._check_relative(node)
-        else:
-            source = node.module or ""
-            self._check_module(source, node)
-        for alias in node.names:
-            name = alias.name
-            if name == "*":
-                self._add(Code.STAR_IMPORT, f"'from {node.module or '.'} import *' is not allowed: "
-                          "import the names you use, so every one of them can be checked", node)
-                continue
-            self._check_attribute_name(name, alias if hasattr(alias, "lineno") else node, f"importing {name!r}")
-            if name in policy.NAME_RESOLVERS and alias.asname not in (None, name):
-                self._add(Code.DYNAMIC_ATTRIBUTE, f"import {name} under its own name", node)
-            if source is not None:
-                target = f"{source}.{name}" if source else name
-                self.facts.bindings.append((alias.asname or name, target, False, *_position(alias, node)))
-
-    def _check_module(self, dotted: str, node: ast.AST) -> None:
-        root = dotted.split(".", 1)[0]
-        if root in self.context.bundle_roots:
-            return
-        refused = module_policy.refusal(dotted)
-        if refused is not None:
-            self._add(refused.code, f"import of {dotted!r} is not allowed: {refused.reason}", node)
-            return
-        self._check_declared(root, node)
-
-    def _check_declared(self, root: str, node: ast.AST) -> None:
-        for dist, module in policy.REQUIREMENT_MODULES.items():
-            if module == root and dist not in policy.PREINSTALLED and dist not in self.context.declared:
-                pin = policy.REQUIREMENT_PINS[dist]
-                self._add(
-                    Code.UNDECLARED_REQUIREMENT,
-                    f"{root!r} needs the line '{dist}=={pin}' in requirements.txt",
-                    node,
-                )
-
-    def _check_relative(self, node: ast.ImportFrom) -> str | None:
-        # Return the absolute bundle module the names are imported from (None when refused).
-        package = self.context.package
-        up = node.level - 1
-        if up > len(package):
-            self._add(Code.RELATIVE_IMPORT, "relative import reaches outside the bundle", node)
-            return None
-        base = package[: len(package) - up]
-        modules = self.context.bundle_modules
-        if node.module is not None:
-            target = ".".join((*base, node.module))
-            if target not in modules:
-                self._add(Code.RELATIVE_IMPORT, f"relative import of {target!r}: no such module in the bundle", node)
-                return None
-            return target
-        for alias in node.names:
-            target = ".".join((*base, alias.name))
-            if target not in modules and not (base and ".".join(base) in modules):
-                self._add(Code.RELATIVE_IMPORT, f"relative import of {target!r}: no such module in the bundle", node)
-        return ".".join(base)
 
     # -- names and attribute chains ----------------------------------------------------------
 
@@ -341,9 +264,18 @@ class RuleWalker(CallRules):
                       "(names, attributes and subscripts, nothing private)", node)
 
 
-def _position(alias: ast.alias, node: ast.AST) -> tuple[int, int]:
-    target = alias if getattr(alias, "lineno", None) is not None else node
-    return target.lineno, target.col_offset + 1
+# Per node type: its handler, and one C call fetching every child-bearing field at once.
+_HANDLERS: dict[type, Callable[[RuleWalker, Any], None]] = {
+    ast.Import: RuleWalker._import,
+    ast.ImportFrom: RuleWalker._import_from,
+    ast.Call: RuleWalker._call,
+    ast.ClassDef: RuleWalker._class,
+    ast.FunctionDef: RuleWalker._function,
+    ast.AsyncFunctionDef: RuleWalker._function,
+    ast.arg: RuleWalker._arg,
+    ast.AnnAssign: RuleWalker._annotated,
+}
+_PLANS: dict[type, tuple[Callable[[RuleWalker, Any], None] | None, Callable[[ast.AST], tuple] | None]] = {}
 
 
 def _attr_position(node: ast.Attribute) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 
 from shared.validation.report import Code
 
@@ -164,6 +165,7 @@ def _longest(table: dict[str, Refusal], dotted: str) -> Refusal | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def refusal(dotted: str, *, private_ok: bool = False) -> Refusal | None:
     """Return why module `dotted` may not be used, or None when it is allowed.
 

@@ -36,6 +36,10 @@ def zip_directory(folder: Path) -> bytes:
 def test_the_corpus_is_as_large_as_promised() -> None:
     assert len(HOSTILE) >= 30
     assert len(ORDINARY) + len(BUNDLES) >= 12
+    # One agent per evasion class of the trust-boundary issue (ev01-ev21 follow its list),
+    # and at least 20 strategies adapted from backtrader's own samples.
+    assert len([p for p in HOSTILE if p.name.startswith("ev")]) >= 23
+    assert len([p for p in ORDINARY if p.name.startswith("sample_")]) >= 20
 
 
 @pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
