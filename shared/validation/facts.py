@@ -22,6 +22,7 @@ Chain = tuple[str, tuple[str, ...], tuple[tuple[int, int], ...], int]
 VALUE, STORE, LOOKUP = 0, 1, 2  # a chain's use: read as a value, assigned to, getattr() target
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
+_MAX_SPAN = 8192  # characters of one import statement scanned for names
 
 
 @dataclass
@@ -47,14 +48,24 @@ class SourceFacts:
 
 def import_candidates(text: str) -> frozenset[str]:
     """Every identifier in the statement after each `import` keyword: a superset of the names
-    the file's imports bind (comments and strings may add a few more; that costs nothing)."""
+    the file's imports bind (comments and strings may add a few more; that costs nothing).
+
+    The scan is linear: each character is read a bounded number of times, so text crafted with
+    thousands of `import (` gives up early, and check_text's second walk covers what it missed.
+    """
     names: set[str] = set()
+    budget = 4 * len(text) + 65536  # characters the scan may read, about 4 passes
+    done = 0  # the end of the text already scanned for names
     find = text.find
     at = find("import")
-    while at >= 0:
+    while at >= 0 and budget > 0:
         end = at + 6
         if (at == 0 or not _word_char(text[at - 1])) and (end >= len(text) or not _word_char(text[end])):
-            names.update(_IDENTIFIER.findall(text, end, _statement_end(text, end)))
+            stop = _statement_end(text, end)
+            budget -= 2 * (stop - end) + 1
+            if stop > max(end, done):
+                names.update(_IDENTIFIER.findall(text, max(end, done), stop))
+                done = stop
         at = find("import", end)
     if not all(name.isascii() for name in names):
         names |= {unicodedata.normalize("NFKC", name) for name in names}  # as the parser does
@@ -66,13 +77,16 @@ def _word_char(char: str) -> bool:
 
 
 def _statement_end(text: str, start: int) -> int:
-    # To the end of the logical line: through a parenthesised name list and `\` continuations.
-    end = text.find("\n", start)
-    end = len(text) if end < 0 else end
+    # To the end of the logical line: through a parenthesised name list and `\` continuations,
+    # never further than _MAX_SPAN (an `import (` in a comment must not scan the whole file;
+    # a longer real import is caught by check_text's second walk).
+    limit = min(len(text), start + _MAX_SPAN)
+    end = text.find("\n", start, limit)
+    end = limit if end < 0 else end
     if "(" in text[start:end]:
-        close = text.find(")", start)
-        end = len(text) if close < 0 else close
-    while end < len(text) and text[end - 1] == "\\":
-        following = text.find("\n", end + 1)
-        end = len(text) if following < 0 else following
+        close = text.find(")", start, limit)
+        end = limit if close < 0 else close
+    while end < limit and text[end - 1] == "\\":
+        following = text.find("\n", end + 1, limit)
+        end = limit if following < 0 else following
     return end

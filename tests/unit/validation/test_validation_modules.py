@@ -165,3 +165,13 @@ def test_import_names_spelt_across_lines_or_in_other_scripts_are_found() -> None
     source = ("import backtrader as bt\nfrom numpy import (\n    load as ld,\n)\nimport pandas \\\n    as ｐｄ\n\n\n"
               "class Agent(bt.Strategy):\n    def next(self):\n        ld('x')\n        x = pd\n")
     assert {str(f.code) for f in validate_submission(source.encode()).findings} == {"forbidden_io", "module_as_value"}
+
+
+def test_crafted_import_text_cannot_make_the_scan_quadratic_or_blind() -> None:
+    from shared.validation.facts import import_candidates
+
+    noise = "# import (\n" * 20_000 + "x = 'import (' * 3\n" * 5_000
+    assert len(import_candidates(noise * 2)) < 50  # gave up early, read each character a few times
+    body = HEAD.replace("import numpy as np\n", "") + "        np.load('x')\n"
+    source = noise + "import numpy as np\n" + body
+    assert {str(f.code) for f in validate_submission(source.encode()).findings} == {"forbidden_io"}
