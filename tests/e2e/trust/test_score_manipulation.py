@@ -1,0 +1,397 @@
+"""Score manipulation with plain backtrader calls, through the real API and the real backtest jobs.
+
+Every agent of `agents/` is submitted over HTTP (validation runs), and its automatic backtest runs
+as the real job subprocess with the agent in bubblewrap. An agent validation rejects is stored
+directly as well (validation is a lint, not the boundary), so every manipulation reaches the
+harness. Each must score exactly what its orders earn when executed honestly: its honest twin's
+score (the same orders by construction) and the replay of its recorded orders on the
+pre-harness engine. Another user's agent, run and decisions must come out unchanged, and the
+leaderboard must rank no manipulator above its twin.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from farm.host import FunctionHost
+from functions._leaderboard_args import leaderboards
+from shared.backtest.bundle import extract_bundle, load_agent
+from shared.backtest.engine import run_strategy
+from shared.backtest.report import output_key
+from shared.bootstrap import Platform, bootstrap
+from shared.market.loader import load_bars
+from shared.market.synthetic import write_synthetic_market
+from shared.schemas.collections import AGENTS, BACKTESTS
+from shared.services.leaderboard import refresh
+from shared.validation.bundle import bundle_from_source
+from tests.e2e.trust.trust_stack import (
+    END,
+    START,
+    SYMBOLS,
+    agent_source,
+    record_standard_evaluation,
+    recorded_orders,
+    replayed,
+)
+from tests.fixtures.common import local_settings
+from tests.functions.agents_stack import Tokens
+from tests.unit.backtest.backtest_stack import SMA_SOURCE, seed_agent
+
+# Each manipulator and its honest twin: the same orders by construction, so the same score.
+TWINS = {
+    "add_cash": "control",
+    "set_cash": "control",
+    "negative_commission": "control",
+    "fake_getvalue": "control",
+    "analyzer_rewrite": "control",
+    "price_write": "control",
+    "fmel_forger": "control",
+    "fmel_dropper": "control",
+    "runstop": "runstop_reference",
+    "look_ahead": "momentum",
+}
+HONEST = ("control", "runstop_reference", "momentum")
+FINAL = {"backtested", "backtest_failed"}
+BARS = 171
+VICTIM_MARK = "# bob's own strategy, never to be read or rewritten by anyone else"
+DROPPER_BUG = (
+    "harness bug: FmelAnalyzer(reported=True) writes no row for a step whose reply has no "
+    "stage (`agent_stage not in STAGES: self._placed = []`), yet AgentProxy has placed that "
+    "step's orders: an agent that rewrites its `step` replies with stage None trades with no "
+    "decision record at all (0 rows, 0 actions for 33 round trips)"
+)
+
+
+@dataclass
+class Entrant:
+    """One submitted agent and what the platform made of it."""
+
+    name: str
+    agent_id: str
+    accepted: bool  # by validation; a rejected agent was stored directly
+    findings: list[Any] = field(default_factory=list)
+    agent: dict[str, Any] = field(default_factory=dict)
+    run: dict[str, Any] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    output: str = ""
+
+
+@dataclass
+class Arena:
+    """The stack after every agent's automatic backtest has finished."""
+
+    host: FunctionHost
+    tokens: Tokens
+    platform: Platform
+    entrants: dict[str, Entrant]
+    victim_id: str
+    victim_before: dict[str, Any]
+    victim_after: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arena]:
+    data = tmp_path_factory.mktemp("farm")
+    platform = bootstrap(
+        local_settings(
+            data,
+            backtest_budget_s=120,
+            port=0,
+            rate_limits=("submissions=100/60", "requests=1000/60"),
+        )
+    )
+    platform.warehouse.ensure_tables()
+    write_synthetic_market(platform.warehouse, SYMBOLS, START, END)
+    record_standard_evaluation(platform.documents)
+    host = FunctionHost(platform, port=0).start()
+    tokens = Tokens(data)
+    try:
+        victim = _submit(
+            host, tokens, platform, "victim", SMA_SOURCE + "\n" + VICTIM_MARK + "\n", owner="bob"
+        )
+        _wait(host, tokens, platform, {"victim": victim})
+        before = _victim_state(platform, victim.agent_id)
+        entrants = {
+            name: _submit(host, tokens, platform, name, agent_source(name))
+            for name in (*TWINS, *HONEST)
+        }
+        _wait(host, tokens, platform, entrants)
+        yield Arena(
+            host,
+            tokens,
+            platform,
+            entrants,
+            victim.agent_id,
+            before,
+            _victim_state(platform, victim.agent_id),
+        )
+    finally:
+        host.stop()
+        for name in ("documents", "messages", "warehouse", "blobs"):
+            close = getattr(getattr(platform, name), "close", None)
+            if callable(close):
+                close()
+
+
+def _call(
+    host: FunctionHost,
+    tokens: Tokens,
+    method: str,
+    path: str,
+    body: Any = None,
+    owner: str = "alice",
+) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        host.url + path,
+        data=data,
+        method=method,
+        headers={**tokens.header(owner), "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def _submit(
+    host: FunctionHost,
+    tokens: Tokens,
+    platform: Platform,
+    name: str,
+    code: str,
+    owner: str = "alice",
+) -> Entrant:
+    try:
+        created = _call(host, tokens, "POST", "/api/agents", {"name": name, "code": code}, owner)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 422, f"{name}: {exc.code} {exc.read()[:500]!r}"
+        findings = json.loads(exc.read() or b"{}")
+        agent_id = f"seeded-{name.replace('_', '-')}"
+        seed_agent(
+            platform, agent_id, code, owner=owner
+        )  # its automatic backtest starts from the document
+        return Entrant(name, agent_id, accepted=False, findings=[findings])
+    return Entrant(name, created["agent_id"], accepted=True)
+
+
+def _wait(
+    host: FunctionHost,
+    tokens: Tokens,
+    platform: Platform,
+    entrants: dict[str, Entrant],
+    timeout_s: float = 240.0,
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    pending = dict(entrants)
+    while pending and time.monotonic() < deadline:
+        for name, entrant in list(pending.items()):
+            agent = platform.documents.get(AGENTS, entrant.agent_id) or {}
+            if agent.get("status") in FINAL:
+                owner = agent["owner_uid"]
+                run_id = f"{entrant.agent_id}-auto"
+                entrant.agent = agent
+                if (
+                    owner == "alice"
+                ):  # the victim's run is read from the stores only (see _victim_state)
+                    entrant.run = _call(
+                        host, tokens, "GET", f"/api/backtests/{run_id}", owner=owner
+                    )
+                entrant.rows = _rows(platform, run_id)
+                if platform.blobs.exists(output_key(run_id)):
+                    entrant.output = platform.blobs.get(output_key(run_id)).decode(errors="replace")
+                del pending[name]
+        time.sleep(0.3)
+    assert not pending, f"still not backtested after {timeout_s}s: {sorted(pending)}"
+
+
+def _rows(platform: Platform, session_id: str) -> list[dict[str, Any]]:
+    return platform.warehouse.query(
+        "SELECT * FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point",
+        {"s": session_id},
+    )
+
+
+def _victim_state(platform: Platform, agent_id: str) -> dict[str, Any]:
+    agent = platform.documents.get(AGENTS, agent_id)
+    run_id = f"{agent_id}-auto"
+    run = platform.documents.get(BACKTESTS, run_id)
+    return {
+        "agent": agent,
+        "bundle": platform.blobs.get(agent["bundle_key"]),
+        "run": run,
+        "report": platform.blobs.get(run["report_key"]),
+        "rows": [_comparable(r) for r in _rows(platform, run_id)],
+        "runs": platform.warehouse.query(
+            "SELECT * FROM analytics.backtest_runs WHERE agent_id = @a", {"a": agent_id}
+        ),
+    }
+
+
+def _comparable(row: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(row, default=str, sort_keys=True))
+
+
+def _scored(entrant: Entrant) -> dict[str, Any]:
+    """What an agent was scored: scalar metrics (without its decision count), curve and trades."""
+    run = entrant.run
+    assert run.get("status") == "succeeded", (
+        f"{entrant.name}: {run.get('status')} {run.get('error')}"
+    )
+    metrics = {k: v for k, v in run["metrics"].items() if k != "decisions"}
+    return {"metrics": metrics, "equity_curve": run["equity_curve"], "trades": run["trades"]}
+
+
+def _engine_scored(result: Any) -> dict[str, Any]:
+    return {
+        "metrics": result.metrics.summary(),
+        "equity_curve": result.metrics.equity_curve,
+        "trades": result.trades,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(TWINS))
+def test_a_manipulator_is_rejected_or_scores_exactly_what_its_honest_twin_scores(
+    arena: Arena, name: str
+) -> None:
+    entrant, twin = arena.entrants[name], arena.entrants[TWINS[name]]
+    if (
+        not entrant.accepted
+    ):  # validation caught it: fine, and its directly stored copy must still fail to cheat
+        assert entrant.findings, f"{name} was rejected without findings"
+    scored = _scored(entrant)
+    assert scored == _scored(twin)
+    assert scored["metrics"]["bars"] == BARS and scored["metrics"]["trades"] >= 5
+
+
+@pytest.mark.parametrize("name", sorted(set(TWINS) - {"fmel_dropper"} | set(HONEST)))
+def test_a_score_is_what_the_recorded_orders_earn_when_executed_honestly(
+    arena: Arena, name: str
+) -> None:
+    # fmel_dropper records no orders: test_every_order_the_host_executed_is_in_the_decision_record
+    entrant = arena.entrants[name]
+    frames = load_bars(arena.platform.warehouse, list(SYMBOLS), START, END, "1Day")
+
+    reference = replayed(recorded_orders(entrant.rows), frames)
+
+    assert _scored(entrant) == _engine_scored(reference)
+
+
+@pytest.mark.parametrize("name", HONEST)
+def test_an_honest_agent_scores_what_the_pre_harness_engine_scores(
+    arena: Arena, name: str, tmp_path: Path
+) -> None:
+    frames = load_bars(arena.platform.warehouse, list(SYMBOLS), START, END, "1Day")
+    bundle = extract_bundle(
+        bundle_from_source(agent_source(name).encode()).to_zip(), tmp_path / "bundle"
+    )
+
+    reference = run_strategy(load_agent(bundle), frames)
+
+    assert _scored(arena.entrants[name]) == _engine_scored(reference)
+
+
+@pytest.mark.xfail(strict=True, reason=DROPPER_BUG)
+def test_every_order_the_host_executed_is_in_the_decision_record(arena: Arena) -> None:
+    dropper, twin = arena.entrants["fmel_dropper"], arena.entrants["control"]
+    assert _scored(dropper) == _scored(twin)  # the orders were executed (and scored) all the same
+    assert recorded_orders(dropper.rows) == recorded_orders(twin.rows)
+
+
+def test_stopping_the_run_at_a_peak_is_scored_over_the_whole_window(arena: Arena) -> None:
+    stopper, twin = arena.entrants["runstop"], arena.entrants["runstop_reference"]
+    curve = stopper.run["equity_curve"]
+
+    assert (
+        len(curve) == BARS and curve[-1]["timestamp"] == twin.run["equity_curve"][-1]["timestamp"]
+    )
+    assert len(stopper.rows) == 63 and len(twin.rows) == BARS  # it stopped deciding at bar 63...
+    assert curve[-1]["value"] != curve[62]["value"]  # ...but the position it held kept moving
+    assert _scored(stopper) == _scored(twin)
+
+
+def test_look_ahead_is_impossible_and_no_decision_records_a_future_read(
+    arena: Arena, tmp_path: Path
+) -> None:
+    cheat = arena.entrants["look_ahead"]
+    frames = load_bars(arena.platform.warehouse, list(SYMBOLS), START, END, "1Day")
+    bundle = extract_bundle(
+        bundle_from_source(agent_source("look_ahead").encode()).to_zip(), tmp_path / "b"
+    )
+
+    # In the pre-harness engine (one process, bars preloaded) the same code did see the future.
+    in_process = run_strategy(load_agent(bundle), frames)
+
+    assert "future bars seen: 0" in cheat.output
+    assert in_process.metrics.final_value != cheat.run["metrics"]["final_value"]
+    assert _scored(cheat) == _scored(arena.entrants["momentum"])
+    future = [
+        (row["decision_point"], read)
+        for row in cheat.rows
+        for access in row["data_accessed"]
+        for read in access["reads"]
+        if read["index"] > 0
+    ]
+    assert future == []
+
+
+def test_no_record_of_another_user_changed_and_every_row_is_its_own_runs(arena: Arena) -> None:
+    assert arena.victim_after == arena.victim_before
+    with zipfile.ZipFile(io.BytesIO(arena.victim_after["bundle"])) as bundle:
+        assert VICTIM_MARK in bundle.read("agent.py").decode()
+    for entrant in arena.entrants.values():
+        run_id = f"{entrant.agent_id}-auto"
+        owners = {(r["agent_id"], r["user_id"], r["session_id"], r["mode"]) for r in entrant.rows}
+        assert owners <= {(entrant.agent_id, "alice", run_id, "backtest")}, entrant.name
+    everyone = arena.platform.warehouse.query(
+        "SELECT agent_id, user_id, session_id, COUNT(*) AS n FROM fmel.decisions "
+        "GROUP BY agent_id, user_id, session_id",
+        {},
+    )
+    sessions = {(e.agent_id, "alice", f"{e.agent_id}-auto") for e in arena.entrants.values()}
+    sessions.add((arena.victim_id, "bob", f"{arena.victim_id}-auto"))
+    assert {(r["agent_id"], r["user_id"], r["session_id"]) for r in everyone} <= sessions
+
+
+def test_forged_notes_sources_and_future_reads_reach_no_record(arena: Arena) -> None:
+    forger = arena.entrants["fmel_forger"]
+
+    assert "analyzers in reach: ['DecisionCapture'] fmel: None" in forger.output
+    assert len(forger.rows) == BARS
+    for row in forger.rows:
+        for access in row["data_accessed"]:
+            assert access["symbol"] in SYMBOLS and all(
+                read["index"] <= 0 for read in access["reads"]
+            )
+            assert not any("secret" in f or "Fake" in f for f in access["fields"]), access
+    # Its notes name the victim, but they are its own notes, in its own rows only.
+    assert {(r["agent_id"], r["user_id"]) for r in forger.rows} == {(forger.agent_id, "alice")}
+    assert all(json.loads(r["note"])["agent_id"] == "victim" for r in forger.rows)
+    assert "victim" not in json.dumps([_comparable(r) | {"note": None} for r in forger.rows])
+
+
+def test_the_leaderboard_ranks_no_manipulator_above_its_honest_twin(arena: Arena) -> None:
+    refresh("backtest", leaderboards())  # the cached pages may predate the last results
+    board = json.loads(
+        urllib.request.urlopen(
+            f"{arena.host.url}/api/leaderboard?mode=backtest&metric=score&limit=100", timeout=30
+        ).read()
+    )
+    by_id = {entry["agent_id"]: entry for entry in board["entries"]}
+    for name, twin_name in TWINS.items():
+        entry, twin = (
+            by_id[arena.entrants[name].agent_id],
+            by_id[arena.entrants[twin_name].agent_id],
+        )
+        assert entry["score"] == twin["score"] and entry["metrics"] == twin["metrics"], name
+        assert entry["score"]["eligible"], name
+        assert entry["rank"] > twin["rank"] or entry["score"]["z"] == twin["score"]["z"], name
