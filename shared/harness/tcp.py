@@ -22,6 +22,7 @@ from shared.harness.fifos import RemoteAgent
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10.0
+MAX_AUTH_BYTES = 1024
 
 
 class TcpAgentLauncher:
@@ -61,16 +62,27 @@ class TcpAgentLauncher:
             self._server.close()
 
     def _admit(self, connection: socket.socket) -> bool:
+        """Read the first message with the socket's own timeout (never os.read on a timed socket)."""
         connection.settimeout(AUTH_TIMEOUT_S)
+        data = b""
         try:
-            message = wire.Endpoint.from_socket(connection, max_message=1024).receive()
+            while len(data) < wire.HEADER.size or len(data) < wire.HEADER.size + wire.HEADER.unpack_from(data)[0]:
+                if len(data) > MAX_AUTH_BYTES:
+                    return False
+                chunk = connection.recv(MAX_AUTH_BYTES)
+                if not chunk:
+                    return False
+                data += chunk
+            (size,) = wire.HEADER.unpack_from(data)
+            message = wire.unpack(data[wire.HEADER.size:wire.HEADER.size + size])
         except (OSError, wire.ProtocolError):
             return False
-        connection.settimeout(None)
-        if not message or message[0] != wire.AUTH or len(message) != 2 or not isinstance(message[1], str):
+        if len(data) != wire.HEADER.size + size:
+            return False  # the agent speaks only after the host's bundle and hello
+        connection.setblocking(True)
+        if message[0] != wire.AUTH or len(message) != 2 or not isinstance(message[1], str):
             return False
         return hmac.compare_digest(message[1].encode(), self.token)
-
 
 def _zipped(folder: Path) -> bytes:
     """The bundle the host unpacked, zipped again for the agent's pod (which reads no store)."""
