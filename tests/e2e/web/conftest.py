@@ -13,14 +13,28 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.web.web_stack import AXE, artifacts_dir, chromium_path, ensure_site_built
+from tests.e2e.web.web_stack import AXE, REPORT, artifacts_dir, chromium_path, ensure_site_built
 
 SERIOUS = ("serious", "critical")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the screenshots are and what axe-core found, whether or not output was captured."""
+    if REPORT["artifacts"] is None:
+        return
+    terminalreporter.section("website: screenshots and axe-core")
+    terminalreporter.write_line(f"screenshots and axe.json in {REPORT['artifacts']}")
+    for page, violations in REPORT["axe"].items():
+        found = ", ".join(f"{v['id']} ({v['impact']}, {v['nodes']} nodes)" for v in violations) or "none"
+        terminalreporter.write_line(f"axe-core on {page}: violations: {found}")
+    for note in REPORT["notes"]:
+        terminalreporter.write_line(note)
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     path = artifacts_dir()
+    REPORT["artifacts"] = path
     print(f"\nwebsite test artifacts (screenshots, axe results): {path}")
     return path
 
@@ -80,7 +94,7 @@ def check_a11y(axe_results: dict[str, Any]) -> Callable[[Any, str], list[dict[st
                 id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,
                 targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
         )
-        axe_results[name] = violations
+        axe_results[name] = REPORT["axe"][name] = violations
         summary = ", ".join(f"{v['id']} ({v['impact']}, {v['nodes']})" for v in violations) or "none"
         print(f"  axe-core on {name}: violations: {summary}")
         return [v for v in violations if v["impact"] in SERIOUS]

@@ -30,6 +30,8 @@ DIST = WEB / "dist"
 AXE = WEB / "node_modules" / "axe-core" / "axe.min.js"
 BUILD_TIMEOUT_S = 300
 UP_TIMEOUT_S = 30
+# What the website tests' terminal summary reports (prints inside tests are captured by pytest).
+REPORT: dict[str, Any] = {"artifacts": None, "axe": {}, "notes": []}
 
 
 def ensure_site_built() -> Path:
