@@ -33,7 +33,7 @@ def forward(
     """Call `endpoint` as if the client had sent `method path?query` with `body` (JSON)."""
     environ = dict(request.environ)
     environ["REQUEST_METHOD"] = method
-    environ["PATH_INFO"] = path
+    environ["PATH_INFO"] = path.encode().decode("latin-1")  # WSGI carries the path's bytes as latin-1
     environ["QUERY_STRING"] = urllib.parse.urlencode(
         {k: v for k, v in (query if query is not None else request.args).items() if v is not None}, doseq=True)
     if not keep_body:
@@ -46,7 +46,7 @@ def forward(
             environ["CONTENT_TYPE"] = "application/json"
     response = endpoint(flask.Request(environ))
     response.headers["Deprecation"] = DEPRECATION
-    response.headers["Link"] = f'<{path}>; rel="successor-version"'
+    response.headers["Link"] = f'<{urllib.parse.quote(path, safe="/")}>; rel="successor-version"'
     return response
 
 

@@ -94,6 +94,8 @@ def legacy_operations(modern: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
         elif "requestBody" in twin and twin_method == method:
             op["requestBody"] = _with_agent_name(twin["requestBody"]) if extra.get("agent_name") else twin["requestBody"]
         responses = twin["responses"]
+        if extra.get("top"):  # /top/<int:n> matches whole numbers only
+            responses.setdefault("404", {**MISSING, "description": "n is not a whole number"})
         if extra.get("missing"):
             responses.setdefault("400", MISSING)
             responses.setdefault("404", {**MISSING, "description": "No such agent or account (or not yours)"})
