@@ -226,6 +226,7 @@ def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifact
         page.reload()
         page.locator("[data-testid=leaderboard], .empty").first.wait_for()
     assert row.count() == 1
+    row.locator("svg.sparkline").wait_for()  # its owner is signed in: the equity sparkline
     _shot(page, artifacts, "5-leaderboard")
     serious["leaderboard"] = check_a11y(page, "leaderboard")
     row.get_by_role("link").click()

@@ -38,7 +38,12 @@ async function sourcesOf(file: File, report: ValidationReport): Promise<Record<s
   return Object.fromEntries(Object.entries(members).map(([k, v]) => [k, strFromU8(v)]));
 }
 
-export function Uploader({ onSubmitted }: { onSubmitted: (agentId: string) => void }) {
+interface Props {
+  onSubmitted: (agentId: string) => void;
+  onStart?: () => void;
+}
+
+export function Uploader({ onSubmitted, onStart }: Props) {
   const [picked, setPicked] = useState<Picked>({ agent: null, requirements: null });
   const [name, setName] = useState("");
   const [over, setOver] = useState(false);
@@ -72,6 +77,7 @@ export function Uploader({ onSubmitted }: { onSubmitted: (agentId: string) => vo
     setError(null);
     setRejected(null);
     setProblem(null);
+    onStart?.();
     const form = new FormData();
     form.set("file", picked.agent, picked.agent.name);
     if (picked.requirements) form.set("requirements.txt", picked.requirements, "requirements.txt");

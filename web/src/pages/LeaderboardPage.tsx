@@ -137,6 +137,7 @@ function BoardTable({ entries, curves, mode }: { entries: LeaderboardEntry[]; cu
             <th scope="col">Rank</th>
             <th scope="col">Agent</th>
             <th scope="col">Owner</th>
+            <th scope="col">Equity</th>
             <th scope="col">Score (PSR)</th>
             <th scope="col">z</th>
             <th scope="col">Sharpe / obs.</th>
@@ -146,7 +147,6 @@ function BoardTable({ entries, curves, mode }: { entries: LeaderboardEntry[]; cu
             <th scope="col">Drawdown</th>
             <th scope="col">Win rate</th>
             <th scope="col">Trades</th>
-            <th scope="col">Equity</th>
           </tr>
         </thead>
         <tbody>
@@ -157,6 +157,7 @@ function BoardTable({ entries, curves, mode }: { entries: LeaderboardEntry[]; cu
                 <td>{e.rank}</td>
                 <td><a href={`/leaderboard/${e.agent_id}?mode=${mode}`}>{e.agent_name}</a></td>
                 <td>{e.owner}</td>
+                <td>{curve ? <Sparkline values={curve} label={`Equity of ${e.agent_name}`} /> : <span class="muted" title="The API serves equity curves to their owners only">—</span>}</td>
                 <td>
                   {pct(e.score.psr)}
                   {e.score.eligible === false && (
@@ -173,7 +174,6 @@ function BoardTable({ entries, curves, mode }: { entries: LeaderboardEntry[]; cu
                 <td>{pct(e.metrics.drawdown)}</td>
                 <td>{pct(e.metrics.win_rate)}</td>
                 <td>{e.metrics.trades ?? "—"}</td>
-                <td>{curve ? <Sparkline values={curve} label={`Equity of ${e.agent_name}`} /> : <span class="muted" title="The API serves equity curves to their owners only">—</span>}</td>
               </tr>
             );
           })}

@@ -49,6 +49,7 @@ export function MyAgentsPage() {
     <section>
       <h1>My agents</h1>
       <Uploader
+        onStart={() => setJustSubmitted(null)}
         onSubmitted={(id) => {
           setJustSubmitted(id);
           list.reload();
