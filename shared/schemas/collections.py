@@ -4,5 +4,6 @@ AGENTS = "agents"
 BACKTESTS = "backtests"
 SESSIONS = "sessions"
 USERS = "users"
+RECONCILIATIONS = "reconciliations"
 
-COLLECTIONS: tuple[str, ...] = (AGENTS, BACKTESTS, SESSIONS, USERS)
+COLLECTIONS: tuple[str, ...] = (AGENTS, BACKTESTS, SESSIONS, USERS, RECONCILIATIONS)

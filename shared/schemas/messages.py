@@ -115,3 +115,31 @@ class PortfolioSnapshotted(Message):
     trades: int = 0
     positions: list[dict[str, Any]] = field(default_factory=list)
     final: bool = False  # the last snapshot of a session (on stop)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunReconciliation(Message):
+    """Command on `reconciliation-requests`: reconcile a paper session with its replay, or two
+    backtests. `reconciliation_id` is the idempotency key."""
+
+    TOPIC = "reconciliation-requests"
+    reconciliation_id: str
+    agent_id: str
+    owner_uid: str
+    kind: Literal["paper", "backtests"]
+    session_id: str | None = None
+    run_ids: list[str] = field(default_factory=list)  # backtests: [baseline, compared]
+    requested_at: str = ""
+
+    @property
+    def run_id(self) -> str:
+        """The job's id, under the name job launchers give it (shared.ports.jobs)."""
+        return self.reconciliation_id
+
+    def _check(self) -> None:
+        if self.kind == "paper" and not self.session_id:
+            raise InvalidInputError("RunReconciliation: a paper reconciliation needs its session_id")
+        if self.kind == "backtests" and len(self.run_ids) != 2:
+            raise InvalidInputError("RunReconciliation: comparing backtests needs two run ids")
+        if self.kind not in ("paper", "backtests"):
+            raise InvalidInputError(f"RunReconciliation: bad kind {self.kind!r}")

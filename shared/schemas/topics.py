@@ -8,6 +8,7 @@ NEWS_DATA = "news-data"
 BACKTEST_REQUESTS = "backtest-requests"
 BACKTEST_RESULTS = "backtest-results"
 PERFORMANCE_UPDATES = "performance-updates"
+RECONCILIATION_REQUESTS = "reconciliation-requests"
 
 TOPICS: tuple[str, ...] = (
     MARKET_DATA,
@@ -16,6 +17,7 @@ TOPICS: tuple[str, ...] = (
     BACKTEST_REQUESTS,
     BACKTEST_RESULTS,
     PERFORMANCE_UPDATES,
+    RECONCILIATION_REQUESTS,
 )
 MAX_DELIVERY_ATTEMPTS = 5
 

@@ -29,6 +29,7 @@ from shared.services.market_hours import market_status
 from shared.services.market_labels import label, replay_label
 
 MAX_RUNNING_SESSIONS = 10
+MAX_RUNS = 1000  # runtime runs remembered per session (restarts, pauses)
 MAX_SYMBOLS = 50
 TIMEFRAMES = ("1Min", "5Min", "15Min", "1Hour", "1Day")
 STARTABLE = (AgentStatus.BACKTESTED, AgentStatus.STOPPED, AgentStatus.FAILED)
@@ -238,7 +239,12 @@ def mark_trading(documents: DocumentStore, session_id: str, **fields: Any) -> No
             raise NotFoundError(f"session {session_id} not found")
         agent = txn.get(AGENTS, session["agent_id"])
         at = now_iso()
-        txn.update(SESSIONS, session_id, {"state": "trading", "updated_at": at, **fields})
+        changes = {"state": "trading", "updated_at": at, **fields}
+        if fields.get("started_at"):
+            # Each runtime run starts its agent afresh: a reconciliation replays the session run
+            # by run (shared.reconcile.bars.split_runs), so keep when every run began.
+            changes["runs"] = [*(session.get("runs") or []), {"started_at": fields["started_at"]}][-MAX_RUNS:]
+        txn.update(SESSIONS, session_id, changes)
         if agent is not None and agent["status"] == AgentStatus.DEPLOYING:
             txn.update(AGENTS, session["agent_id"], transition(agent, AgentStatus.TRADING, at=at, reason=session_id))
 

@@ -1,0 +1,52 @@
+"""Entry point of the reconciliation job (a local subprocess, or a Cloud Build like the backtest's).
+
+    python -m jobs.reconcile --reconciliation-id RC
+
+This process is trusted (docs/trust-boundary.md): it reads the session, its decisions and the
+archived bars, replays the agent in its sandbox, and stores the report. Exit code 0 when the
+outcome (a failed reconciliation included) was stored, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the job."""
+    parser = argparse.ArgumentParser(prog="python -m jobs.reconcile", description=__doc__)
+    parser.add_argument("--reconciliation-id", "--run-id", dest="reconciliation_id", required=True,
+                        help="the reconciliation (job launchers pass it as --run-id)")
+    parser.add_argument("--work", type=Path, default=None, help="the job's folder (default: under the data dir)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from jobs.reconcile.job import run_reconciliation
+    from shared.adapters.local.sandbox import SandboxLimits
+    from shared.backtest.workspace import check_run_id
+    from shared.bootstrap import bootstrap
+    from shared.harness.sandboxed import SandboxedAgentLauncher
+
+    reconciliation_id = check_run_id(args.reconciliation_id)
+    platform = bootstrap()
+    work = args.work or Path(platform.settings.data_dir) / "jobs" / "work" / reconciliation_id
+    limits = SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s))
+    launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir), limits)
+    try:
+        run_reconciliation(reconciliation_id, platform, launcher, work)
+    except Exception:  # noqa: BLE001 - stored as failed by run_reconciliation; logged there
+        return 1
+    finally:
+        for port in (platform.documents, platform.messages, platform.warehouse, platform.blobs):
+            close = getattr(port, "close", None)
+            if callable(close):
+                close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
