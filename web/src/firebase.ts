@@ -2,15 +2,17 @@
 import { initializeApp } from "@firebase/app";
 import {
   GoogleAuthProvider,
+  connectAuthEmulator,
   getAuth,
   onAuthStateChanged,
   signInWithEmailAndPassword,
   signInWithPopup,
   signOut,
 } from "@firebase/auth";
-import { firebaseConfig } from "./config";
+import { authEmulator, firebaseConfig } from "./config";
 
 const auth = getAuth(initializeApp(firebaseConfig));
+if (authEmulator) connectAuthEmulator(auth, authEmulator, { disableWarnings: true });
 
 /** Call `listener` with the signed-in uid (or null) now and on every change. */
 export function watch(listener: (uid: string | null) => void): void {
