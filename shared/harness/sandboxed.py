@@ -8,6 +8,7 @@ cannot start raises `SandboxUnavailableError`, and the run fails saying so.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -27,7 +28,8 @@ class SandboxedAgentLauncher:
 
     def __init__(self, sandbox: BubblewrapSandbox | None = None, limits: SandboxLimits | None = None) -> None:
         self.sandbox = sandbox or BubblewrapSandbox()
-        self.limits = limits or SandboxLimits()
+        # The agent reads its bundle and writes only to its capped /tmp: no disk to fill.
+        self.limits = dataclasses.replace(limits or SandboxLimits(), workspace_writable=False)
 
     @classmethod
     def for_data_dir(cls, data_dir: Path, limits: SandboxLimits | None = None) -> SandboxedAgentLauncher:

@@ -111,7 +111,7 @@ class BubblewrapSandbox:
             raise ValueError(f"credentials never enter a sandbox: {bad}")
         limits = within_hard_limits(limits)
         workspace = _checked_workspace(workspace)
-        binds = layout(self.config.python, self.config.packages, workspace)
+        binds = layout(self.config.python, self.config.packages, workspace, writable=limits.workspace_writable)
         if reason := refuse_hidden(binds, self.config.hidden):
             raise SandboxUnavailableError(f"refusing to start the sandbox: {reason}")
         lease = None
@@ -120,7 +120,7 @@ class BubblewrapSandbox:
                                      self.config.uid_count)
         cgroup, info_r, info_w, seccomp_fd, handed_over = None, -1, -1, -1, False
         try:
-            if lease is not None:
+            if lease is not None and limits.workspace_writable:
                 os.chown(workspace, lease.uid, lease.uid)
             if self._cgroups.version:
                 cgroup = cgroups.SandboxCgroup(
@@ -157,7 +157,8 @@ class BubblewrapSandbox:
         sources = [b.source for b in binds if lease is not None and needs_staging(b.source)]
         staged = {source: f"{stage}/{i}" for i, source in enumerate(sources)}
         inner_env = {
-            "PATH": "/usr/bin:/bin", "HOME": WORKSPACE, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+            "PATH": "/usr/bin:/bin", "HOME": WORKSPACE if limits.workspace_writable else "/tmp",
+            "TMPDIR": "/tmp", "LANG": "C.UTF-8",
             "PYTHONPATH": SOURCE_ROOT, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
             "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp", "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1", **env,

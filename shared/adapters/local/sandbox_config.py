@@ -22,6 +22,9 @@ class SandboxLimits:
     open_files: int = 256
     processes: int = 64  # tasks, threads included: cgroup pids.max and RLIMIT_NPROC
     tmp_bytes: int = 64 << 20  # size of the private /tmp, and of /dev/shm
+    # False: the workspace is read-only, so the size-capped /tmp is all the disk the sandbox can
+    # fill (an agent needs to read its bundle, not to write beside it).
+    workspace_writable: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,11 +62,11 @@ def python_roots(python: str) -> list[Path]:
     return [r for r in kept if not any(r != o and _under(r, o) for o in kept)]
 
 
-def layout(python: str, packages: tuple[Path, ...], workspace: Path) -> list[Bind]:
+def layout(python: str, packages: tuple[Path, ...], workspace: Path, *, writable: bool = True) -> list[Bind]:
     """Return every bind of a sandbox beyond /usr, /etc files and the merged-/usr links."""
     binds = [Bind(root, str(root)) for root in python_roots(python)]
     binds += [Bind(pkg.resolve(), f"{SOURCE_ROOT}/{pkg.resolve().name}") for pkg in packages]
-    return [*binds, Bind(workspace, WORKSPACE, writable=True)]
+    return [*binds, Bind(workspace, WORKSPACE, writable=writable)]
 
 
 def refuse_hidden(binds: list[Bind], hidden: tuple[Path, ...]) -> str | None:

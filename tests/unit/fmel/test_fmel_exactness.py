@@ -133,3 +133,4 @@ class Agent(bt.Strategy):
     stored = {r["decision_point"]: r for r in warehouse.query("SELECT * FROM fmel.decisions")}
     assert json.loads(stored[3]["note"]) == note
     assert stored[3]["indicators"] == []
+
