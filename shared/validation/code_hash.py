@@ -16,6 +16,7 @@ import warnings
 from pathlib import PurePosixPath
 
 from shared.validation import policy
+from shared.validation.source_checks import gc_paused
 
 _DOC_SUFFIXES = frozenset({".md", ".rst", ".txt"})
 _DOC_STEMS = frozenset({"README", "LICENSE"})
@@ -50,18 +51,32 @@ def _normalised(name: str, content: bytes) -> bytes | None:
 
 def normalised_source(content: bytes) -> bytes:
     """The module's tree without positions and bare strings; the raw bytes if it does not parse."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(content)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return b"raw:" + content
-    for node in ast.walk(tree):
+    with gc_paused():  # a syntax tree holds no cycles; collections would triple the time
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(content)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return b"raw:" + content
+        _drop_bare_strings(tree)
+        return ast.dump(tree, include_attributes=False).encode()
+
+
+def _drop_bare_strings(tree: ast.Module) -> None:
+    # Only statements hold statement lists, so walk statements, not every node.
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
         for field in _BODY_FIELDS:
             body = getattr(node, field, None)
-            if type(body) is list and any(_bare_string(stmt) for stmt in body):
-                setattr(node, field, [stmt for stmt in body if not _bare_string(stmt)])
-    return ast.dump(tree, include_attributes=False).encode()
+            if type(body) is not list:
+                continue
+            if any(_bare_string(stmt) for stmt in body):
+                body = [stmt for stmt in body if not _bare_string(stmt)]
+                setattr(node, field, body)
+            stack.extend(stmt for stmt in body if isinstance(stmt, ast.stmt))
+        stack.extend(getattr(node, "handlers", ()))  # try: except bodies
+        stack.extend(getattr(node, "cases", ()))  # match: case bodies
 
 
 def _bare_string(stmt: ast.stmt) -> bool:
