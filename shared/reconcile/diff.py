@@ -93,17 +93,30 @@ def diff(left: Sequence[Decision], right: Sequence[Decision], *, archive: BarInd
     starts = sorted(segment_starts)
     left_times = Counter(d.bar_time for d in left)
     diverged_in: set[int] = set()
+    found: list[tuple[str, str, str] | None] = []
     for a, b in result.pairs:
         anchor = a or b
         assert anchor is not None
-        segment = max(0, bisect.bisect_right(starts, anchor.bar_time) - 1) if starts else 0
-        found = _compare(a, b, archive, left_times, segment in diverged_in, names)
-        if found is not None:
-            cause, kind, detail = found
-            result.divergences.append(Divergence(anchor.bar_time, cause, kind, detail,
-                                                 a.point if a else None, b.point if b else None, segment))
+        segment = _segment(starts, anchor.bar_time)
+        found.append(_compare(a, b, archive, left_times, segment in diverged_in, names))
+        if found[-1] is not None:
             diverged_in.add(segment)
+    for i, ((a, b), outcome) in enumerate(zip(result.pairs, found, strict=True)):
+        if outcome is None:
+            continue
+        following = found[i + 1] if i + 1 < len(found) else None
+        if outcome[0] == "execution" and following is not None and following[0] == "data":
+            # Orders fill on the next bar: when that bar already differs, so do the fills.
+            outcome = ("data", following[1], f"{outcome[2]}, because the next bar differs: {following[2]}")
+        anchor = a or b
+        assert anchor is not None
+        result.divergences.append(Divergence(anchor.bar_time, *outcome, a.point if a else None,
+                                             b.point if b else None, _segment(starts, anchor.bar_time)))
     return result
+
+
+def _segment(starts: Sequence[datetime], at: datetime) -> int:
+    return max(0, bisect.bisect_right(starts, at) - 1) if starts else 0
 
 
 def _compare(a: Decision | None, b: Decision | None, archive: BarIndex, left_times: Counter[datetime],
