@@ -22,6 +22,14 @@ from bench.alpaca_synthetic import KEY, MINUTES, SECRET
 ROOT = Path(__file__).resolve().parents[1]
 FULL_BARS = 100 * 504 * MINUTES  # 100 symbols x 2 years of regular-session minutes
 ALPACA_PAGES_PER_S = 200 / 60
+# `farm` as `python -m farm` runs it, printing its own peak RSS (VmHWM) on the way out. getrusage
+# would not do: a child's ru_maxrss starts at its parent's size when it forked.
+FARM_REPORTING_PEAK = (
+    "import atexit, runpy, sys\n"
+    "atexit.register(lambda: sys.stderr.write([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]))\n"
+    "sys.argv[0] = 'farm'\n"
+    "runpy.run_module('farm', run_name='__main__')\n"
+)
 
 
 def load(tmp_path: Path, symbols: int, days: int) -> tuple[int, float, int]:
@@ -36,16 +44,14 @@ def load(tmp_path: Path, symbols: int, days: int) -> tuple[int, float, int]:
                    APCA_API_SECRET_KEY=SECRET, APCA_API_DATA_URL=f"http://127.0.0.1:{port}")
         names = ",".join(f"S{i:03d}" for i in range(symbols))
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "farm", "data", "alpaca", "--symbols", names,
-                                 "--start", "2023-01-01", "--end", "2026-01-01", "--timeframe", "1Min"],
-                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak RSS, not the server's
+        done = subprocess.run([sys.executable, "-c", FARM_REPORTING_PEAK, "data", "alpaca", "--symbols", names,
+                               "--start", "2023-01-01", "--end", "2026-01-01", "--timeframe", "1Min"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
-        out = proc.stdout.read() if proc.stdout else ""
-        err = proc.stderr.read() if proc.stderr else ""
-        assert os.waitstatus_to_exitcode(status) == 0, err
-        written = int(out.split("wrote ")[1].split()[0])
-        return written, elapsed, usage.ru_maxrss * 1024
+        assert done.returncode == 0, done.stderr
+        written = int(done.stdout.split("wrote ")[1].split()[0])
+        peak_kib = int(done.stderr.rsplit("VmHWM:", 1)[1].split()[0])
+        return written, elapsed, peak_kib * 1024
     finally:
         server.kill()
         server.wait()

@@ -122,8 +122,11 @@ def _columns_to_arrow(
     for column in table.columns:
         values = columns[column.name]
         array = _array(column, values)
-        if array is None or (column.mode == "REPEATED" and array.null_count):
+        if array is None:
             array = _array_slowly(table, column, values)
+        elif column.mode == "REPEATED" and array.null_count:
+            # A missing list is [] (as in BigQuery): null slots have no items, so drop the mask.
+            array = pa.ListArray.from_arrays(array.offsets, array.values, type=array.type)
         elif column.mode == "REQUIRED" and array.null_count:
             row = next(i for i, v in enumerate(values) if v is None)
             raise InvalidInputError(f"{table.ref} row {row}: REQUIRED column {column.name} is missing")
@@ -143,7 +146,20 @@ def _array(column: Column, values: list[Any]) -> pa.Array | None:
         return None
     if column.mode == "REPEATED" and array.values.null_count and column.type != "RECORD":
         return None  # a null inside a list: BigQuery refuses it
+    inner = array.values if column.mode == "REPEATED" else array
+    if column.type == "RECORD" and _null_lists(inner):
+        return None  # a record's missing list must become [], as BigQuery stores it
     return array
+
+
+def _null_lists(array: pa.Array) -> bool:
+    """Whether a list anywhere inside `array` (a struct's fields, at any depth) is null."""
+    kind = array.type
+    if pa.types.is_list(kind):
+        return array.null_count > 0 or _null_lists(array.values)
+    if pa.types.is_struct(kind):
+        return any(_null_lists(array.field(i)) for i in range(kind.num_fields))
+    return False
 
 
 def _keys_known(column: Column, values: list[Any]) -> bool:

@@ -52,3 +52,16 @@ def test_old_segments_read_with_nulls_and_empty_lists_under_a_grown_schema(
     rows = new.query("SELECT decision_id, tags, data_accessed FROM fmel.decisions ORDER BY decision_id")
     assert [(r["decision_id"], r["tags"], r["data_accessed"][0]["reads"][0]["weight"]) for r in rows] == [
         ("d1", [], None), ("d2", [{"key": "signal", "value": 0.7}], 101.5)]
+
+
+def test_missing_lists_are_stored_as_empty_lists_at_every_depth(tmp_path: Path) -> None:
+    wh = DuckDbWarehouse(tmp_path / "warehouse.duckdb")
+    wh.ensure_tables()
+    row = decision(1)
+    row["data_accessed"] = [{"symbol": "AAPL", "fields": None, "reads": None}]
+    wh.insert_rows("fmel.decisions", [row, decision(2) | {"actions": None}])
+    rows = wh.query("SELECT actions, positions, indicators, data_accessed FROM fmel.decisions "
+                    "ORDER BY decision_point")
+    assert [r["data_accessed"][0]["fields"] for r in rows] == [[], []]
+    assert rows[0]["data_accessed"][0]["reads"] == []
+    assert all(r["actions"] == r["positions"] == r["indicators"] == [] for r in rows)
