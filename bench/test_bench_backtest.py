@@ -14,6 +14,9 @@ user waits), best of `repeats` interleaved runs, garbage collected before each:
   and the agent's imports up to its `ready`, reported apart from the run.
 - platform + FMEL: the same with every decision recorded (into memory, drained as the recorder's
   buffer is).
+- platform + FMEL into the warehouse: every decision persisted, as a user pays it: the FMEL
+  recorder (batches, backpressure) into the local warehouse, its last batch written before the
+  clock stops. FMEL's end-to-end target is <= 1.15x the platform without FMEL.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ import pandas as pd
 import pytest
 
 from bench.workloads import RecentRows, SmaCross, frames
+from shared.adapters.local.warehouse import DuckDbWarehouse
 from shared.backtest.engine import FmelContext
+from shared.fmel import FmelRecorder
 from shared.harness.backtest_host import HarnessRun, run_backtest
 from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.market.loader import make_feed
@@ -65,15 +70,26 @@ def bare(data: dict[str, pd.DataFrame], timeframe: str, **mode: bool) -> None:
     cerebro.run()
 
 
-def platform(data: dict[str, pd.DataFrame], timeframe: str, startups: list[float], *, fmel: bool) -> HarnessRun:
+def platform(data: dict[str, pd.DataFrame], timeframe: str, startups: list[float], *, fmel: str | None) -> HarnessRun:
+    """One sandboxed run; `fmel`: None, "memory" (a drained sink) or "warehouse" (persisted)."""
     work = Path(tempfile.mkdtemp(prefix="bench-harness-"))
+    recorder = None
     try:
         bundle = work / "agent" / "bundle"
         bundle.mkdir(parents=True)
         (bundle / "agent.py").write_text(AGENT_SOURCE)
-        sink = RecentRows()
-        context = FmelContext(agent_id="a", user_id="u", session_id="s", sink=sink.add) if fmel else None
+        context = None
+        if fmel == "memory":
+            context = FmelContext(agent_id="a", user_id="u", session_id="s", sink=RecentRows().add)
+        elif fmel == "warehouse":
+            warehouse = DuckDbWarehouse(work / "warehouse")
+            warehouse.ensure_tables()
+            recorder = FmelRecorder(warehouse, work / "spill")
+            context = FmelContext(agent_id="a", user_id="u", session_id="s", sink=recorder.add)
         run = run_backtest(SandboxedAgentLauncher(), bundle, data, scratch=work, timeframe=timeframe, fmel=context)
+        if recorder is not None:
+            recorder.close()  # the last batch is written before the run counts as done
+            assert recorder.stats()["written"] == run.result.decisions, recorder.stats()
         assert run.error is None and run.result is not None, run.error
         startups.append(run.startup_s)
         return run
@@ -103,8 +119,9 @@ def test_platform_throughput_with_the_trust_boundary(label, symbols, timeframe, 
     runs = {
         "bare runonce": lambda: bare(data, timeframe),
         "bare bar by bar": lambda: bare(data, timeframe, runonce=False),
-        "platform": lambda: platform(data, timeframe, startups, fmel=False),
-        "platform + FMEL": lambda: platform(data, timeframe, startups, fmel=True),
+        "platform": lambda: platform(data, timeframe, startups, fmel=None),
+        "platform + FMEL": lambda: platform(data, timeframe, startups, fmel="memory"),
+        "platform + FMEL into the warehouse": lambda: platform(data, timeframe, startups, fmel="warehouse"),
     }
     best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
@@ -114,8 +131,11 @@ def test_platform_throughput_with_the_trust_boundary(label, symbols, timeframe, 
     steady = best["platform"] - startup
     ratio = best["bare bar by bar"] / steady
     fmel_ratio = (best["platform + FMEL"] - startup) / steady
+    persisted = (best["platform + FMEL into the warehouse"] - startup) / steady
     print(f"\n{label} ({bars} bars): " + ", ".join(f"{k} {v:.2f}s" for k, v in best.items()))
     print(f"  sandbox start-up to ready {startup:.2f}s; platform run without it {steady:.2f}s")
     print(f"  throughput vs bare bar by bar {ratio:.1%} (with start-up {best['bare bar by bar'] / best['platform']:.1%}),"
-          f" vs bare runonce {best['bare runonce'] / steady:.1%}; FMEL on/off {fmel_ratio:.3f}x")
+          f" vs bare runonce {best['bare runonce'] / steady:.1%}")
+    print(f"  FMEL on/off: captured {fmel_ratio:.3f}x, persisted into the local warehouse {persisted:.3f}x")
     assert ratio >= TARGETS[timeframe], f"{label}: {ratio:.1%} of bare backtrader bar by bar"
+    assert persisted <= FMEL_TARGET, f"{label}: FMEL end to end {persisted:.3f}x"
