@@ -48,6 +48,9 @@ def show_backtest(ctx: Any) -> None:
     request = run.get("request") or {}
     print(f"  GET /api/backtests/{run_id}: {','.join(request.get('symbols') or [])} "
           f"{request.get('start')} .. {request.get('end')}, cash {request.get('cash') or 0:,.0f}")
+    data = run.get("data") or {}
+    if data:
+        print(f"  data: {'SYNTHETIC - ' if data.get('synthetic') else ''}{data.get('note')}")
     metrics = run.get("metrics") or latest.get("metrics") or {}
     width = max(len(label) for label, _, _ in SHOWN)
     for label, key, kind in SHOWN:

@@ -126,6 +126,11 @@ def render(session: dict[str, Any]) -> str:
         f"trades {session.get('trades', 0)}, restarts {session.get('restarts', 0)}"),
         f"  heartbeat {session.get('heartbeat_at') or '-'}",
     ]
+    if session.get("market"):
+        lines.append(f"  market    {session['market'].get('message')}")
+    if session.get("data"):
+        data = session["data"]
+        lines.append(f"  data      {'SYNTHETIC - ' if data.get('synthetic') else ''}{data.get('note')}")
     if session.get("lost_decisions"):
         lines.append(f"  lost      {session['lost_decisions']} decisions (killed before they were written)")
     if session.get("error"):
