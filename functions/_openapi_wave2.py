@@ -176,3 +176,10 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                       "404": _error("No such agent (or not yours), or it never paper traded"), **AUTHED},
     }},
 }
+
+# Reconciliations (decision-by-decision backtest-vs-paper diff) are documented in their own module.
+from functions._openapi_reconcile import OPERATIONS as _RECONCILE_OPERATIONS
+from functions._openapi_reconcile import SCHEMAS as _RECONCILE_SCHEMAS
+
+OPERATIONS.update(_RECONCILE_OPERATIONS)
+SCHEMAS.update(_RECONCILE_SCHEMAS)

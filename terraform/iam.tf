@@ -30,12 +30,13 @@ locals {
 
   # Who publishes to which topic (shared/schemas/topics.py names them all).
   topic_publishers = {
-    "market-data"         = ["ingester"]
-    "crypto-data"         = ["ingester"]
-    "news-data"           = ["ingester"]
-    "backtest-requests"   = ["functions"]
-    "backtest-results"    = ["backtest", "functions"]
-    "performance-updates" = ["runtime"]
+    "market-data"             = ["ingester"]
+    "crypto-data"             = ["ingester"]
+    "news-data"               = ["ingester"]
+    "backtest-requests"       = ["functions"]
+    "backtest-results"        = ["backtest", "functions"]
+    "performance-updates"     = ["runtime"]
+    "reconciliation-requests" = ["functions"]
   }
   topic_publisher_members = merge([
     for topic, who in local.topic_publishers : { for w in who : "${topic}/${w}" => { topic = topic, account = w } }

@@ -1,6 +1,7 @@
 """Entry point of the reconciliation job (a local subprocess, or a Cloud Build like the backtest's).
 
-    python -m jobs.reconcile --reconciliation-id RC
+    python -m jobs.reconcile --reconciliation-id RC                    # local: the agent in bubblewrap
+    python -m jobs.reconcile --reconciliation-id RC --agent-fifos DIR  # Cloud Build's `agent` step
 
 This process is trusted (docs/trust-boundary.md): it reads the session, its decisions and the
 archived bars, replays the agent in its sandbox, and stores the report. Exit code 0 when the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +23,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs.reconcile", description=__doc__)
     parser.add_argument("--reconciliation-id", "--run-id", dest="reconciliation_id", required=True,
                         help="the reconciliation (job launchers pass it as --run-id)")
-    parser.add_argument("--work", type=Path, default=None, help="the job's folder (default: under the data dir)")
+    parser.add_argument("--agent-fifos", type=Path, default=None,
+                        help="serve an agent started elsewhere through FIFOs in this folder (one run only)")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="the job's folder (default: a temporary one, never under the data dir, which "
+                             "the agent's read-only sandbox must not see)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -33,9 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     reconciliation_id = check_run_id(args.reconciliation_id)
     platform = bootstrap()
-    work = args.work or Path(platform.settings.data_dir) / "jobs" / "work" / reconciliation_id
-    limits = SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s))
-    launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir), limits)
+    work = args.work or Path(tempfile.mkdtemp(prefix=f"reconcile-{reconciliation_id}-"))
+    if args.agent_fifos is not None:
+        from shared.harness.fifos import FifoAgentLauncher
+
+        launcher = FifoAgentLauncher(args.agent_fifos)
+    else:
+        limits = SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s))
+        launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir), limits)
     try:
         run_reconciliation(reconciliation_id, platform, launcher, work)
     except Exception:  # noqa: BLE001 - stored as failed by run_reconciliation; logged there

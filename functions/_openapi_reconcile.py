@@ -1,0 +1,125 @@
+"""OpenAPI operations and schemas of reconciliations (merged into the document by _openapi_wave2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.reconcile.diff import CAUSES
+
+JSON = "application/json"
+STRING = {"type": "string"}
+NUMBER = {"type": "number"}
+INTEGER = {"type": "integer"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": STRING}
+
+
+AUTHED = {
+    "401": _error("Missing, expired or invalid ID token"),
+    "429": {**_error("Too many requests; retry after the given seconds"),
+            "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}},
+    "503": _error("A backing service is briefly unavailable; retry"),
+}
+ITEM = [_path("agent_id"), _path("reconciliation_id")]
+DIVERGENCE = {
+    "type": "object",
+    "required": ["bar_time", "cause", "kind", "detail"],
+    "properties": {
+        "bar_time": STRING, "cause": {"type": "string", "enum": list(CAUSES)},
+        "kind": {"type": "string", "description": "missing, late, different, portfolio, decision, values, "
+                                                  "fill_price, partial, rejection"},
+        "detail": {"type": "string", "description": "the divergence in words"},
+        "left_point": _nullable(INTEGER), "right_point": _nullable(INTEGER), "segment": INTEGER,
+    },
+}
+SCHEMAS: dict[str, Any] = {
+    "ReconciliationRequest": {
+        "type": "object",
+        "description": "empty: the agent's latest paper session; or one session; or two of its backtests",
+        "properties": {"session_id": STRING,
+                       "backtests": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 2,
+                                     "description": "[baseline run id, compared run id]"}},
+        "additionalProperties": False,
+    },
+    "ReconciliationQueued": {
+        "type": "object", "required": ["reconciliation_id", "status", "kind"],
+        "properties": {"reconciliation_id": STRING, "status": STRING,
+                       "kind": {"type": "string", "enum": ["paper", "backtests"]}},
+    },
+    "Divergence": DIVERGENCE,
+    "Reconciliation": {
+        "type": "object",
+        "required": ["reconciliation_id", "agent_id", "kind", "status"],
+        "properties": {
+            "reconciliation_id": STRING, "agent_id": STRING, "kind": {"type": "string", "enum": ["paper", "backtests"]},
+            "session_id": _nullable(STRING), "run_ids": _nullable({"type": "array", "items": STRING}),
+            "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
+            "summary": _nullable({
+                "type": "object",
+                "description": "decisions compared, identical (and %), diverged by cause, the first divergence, "
+                               "tracking error and equity gaps, fill slippage per symbol (bps)",
+                "properties": {
+                    "decisions_compared": INTEGER, "identical": INTEGER, "identical_pct": _nullable(NUMBER),
+                    "diverged": INTEGER, "by_cause": {"type": "object", "additionalProperties": INTEGER},
+                    "first_divergence": _nullable(_ref("Divergence")),
+                    "tracking": {"type": "object", "additionalProperties": {"nullable": True}},
+                    "slippage_bps": {"type": "object", "additionalProperties": {"type": "object"}},
+                },
+                "additionalProperties": True,
+            }),
+            "first_divergences": _nullable({"type": "array", "items": _ref("Divergence")}),
+            "findings": _nullable({"type": "object", "description": "runs replayed, bars between runs, "
+                                                                    "cited bars the archive lacks, broker model"}),
+            "report_key": _nullable(STRING), "chart_key": _nullable(STRING), "error": _nullable(STRING),
+            "created_at": _nullable(STRING), "started_at": _nullable(STRING), "finished_at": _nullable(STRING),
+        },
+    },
+}
+BASE = "/api/agents/{agent_id}/paper-trading/reconciliations"
+OPERATIONS: dict[str, dict[str, Any]] = {
+    BASE: {"post": {
+        "operationId": "startReconciliation",
+        "summary": "Replay the agent's paper session through the backtest host and diff it decision by "
+                   "decision (or diff two of its backtests)",
+        "parameters": [_path("agent_id")],
+        "requestBody": {"required": False, "content": {JSON: {"schema": _ref("ReconciliationRequest")}}},
+        "responses": {
+            "202": {"description": "Queued; poll the Location",
+                    "headers": {"Location": {"schema": STRING}},
+                    "content": {JSON: {"schema": _ref("ReconciliationQueued")}}},
+            "400": _error("Unknown fields or bad ids"), "404": _error("No such agent, session or run (or not yours)"),
+            "409": _error("The agent never paper traded, or a backtest has not succeeded"),
+            "415": _error("The body is not JSON"), **AUTHED,
+        },
+    }},
+    BASE + "/{reconciliation_id}": {"get": {
+        "operationId": "getReconciliation",
+        "summary": "A reconciliation: status, summary, first divergences (the report has them all)",
+        "parameters": ITEM,
+        "responses": {"200": {"description": "The reconciliation", "content": {JSON: {"schema": _ref("Reconciliation")}}},
+                      "400": _error("A bad id"), "404": _error("No such reconciliation (or not yours)"), **AUTHED},
+    }},
+    BASE + "/{reconciliation_id}/chart": {"get": {
+        "operationId": "getReconciliationChart",
+        "summary": "The reconciliation's chart: both equity curves, their gap, a marker per divergence",
+        "parameters": ITEM,
+        "responses": {"200": {"description": "The chart",
+                              "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+                      "400": _error("A bad id"), "404": _error("No such reconciliation (or not yours)"),
+                      "409": _error("Not finished (yet)"), **AUTHED},
+    }},
+}
