@@ -19,4 +19,5 @@ COMMANDS: tuple[str, ...] = (
     "farm.commands.submit",
     "farm.commands.cloud",
     "farm.commands.trade",
+    "farm.commands.reconcile",
 )

@@ -182,6 +182,9 @@ def _stop_jobs(platform: Platform) -> None:
     killed = close_launcher(platform)
     if killed:
         print(f"farm up: stopped {killed} running backtest job(s)", flush=True)
+    from functions._reconcile_launcher import close_reconcile_launcher
+
+    close_reconcile_launcher(platform)  # reconciliation jobs too (each is marked failed)
 
 
 def _close_stores(platform: Platform) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from farm.commands.reconcile import describe
 from shared.bootstrap import Platform
 from shared.ports.broker import BROKER_ACCOUNTS
 from shared.schemas.collections import SESSIONS
@@ -54,6 +55,8 @@ def test_a_bar_dropped_between_the_archive_and_the_runtime_is_a_data_divergence(
     summary = report["summary"]
     assert summary["left_decisions"] == 29 and summary["right_decisions"] == 30
     assert summary["identical"] >= 11  # everything before the gap
+    said = "\n".join(describe(report))
+    assert "[data/missing]: the paper run made no decision at 2025-01-06 14:42: it never got AAPL" in said
 
 
 def test_a_fill_slipped_past_the_session_model_is_an_execution_divergence(platform, tmp_path) -> None:

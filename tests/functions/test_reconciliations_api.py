@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from farm.cli import main
 from farm.host import FunctionHost
 from functions._reconcile_launcher import close_reconcile_launcher
 from shared.bootstrap import Platform
@@ -67,6 +68,19 @@ def test_a_reconciliation_is_queued_run_as_a_job_and_shown_to_its_owner_only(hos
     command = RunReconciliation(reconciliation_id=rid, agent_id="api-agent", owner_uid="alice", kind="paper",
                                 session_id=doc["session_id"])
     assert launch_reconciliation(command, documents=platform.documents, launcher=_NeverLaunch()) is None
+
+
+def test_farm_reconcile_prints_the_summary_and_saves_the_chart(host, tmp_path, capsys) -> None:
+    url, platform, tokens = host
+    market = bars("AAPL", 12)
+    paper_session(platform, agent_id="cli-agent", archived=market, delivered=market)
+    chart = tmp_path / "reconcile.png"
+    code = main(["reconcile", "cli-agent", "--token", tokens("alice"), "--url", url, "--chart", str(chart)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "paper vs replay: 12 decisions compared, 12 identical (100.0%), 0 diverged" in out
+    assert "every decision replay made matches paper's" in out and "AAPL fills" in out
+    assert chart.read_bytes().startswith(b"\x89PNG")
 
 
 def test_posts_are_rate_limited_like_backtests_and_need_a_session(host) -> None:
