@@ -43,10 +43,13 @@ def decisions(n: int) -> list[dict]:
              "actions": [{"seq": 1, "side": "buy", "symbol": "AAPL", "size": 1.0, "price": 10.0,
                           "order_type": "market", "order_id": f"o{i}", "status": "submitted"}],
              "data_accessed": [{"symbol": "AAPL", "data_hash": f"h{i}", "fields": ["close", "open"],
-                                "reads": [{"seq": 1, "field": "close", "index": 0},
-                                          {"seq": 2, "field": "open", "index": -1}]}],
+                                "reads": [{"seq": 1, "field": "close", "index": 0, "value": 10.25},
+                                          {"seq": 2, "field": "open", "index": -1, "value": 10.0}]}],
              "access_count": 2, "portfolio_value": 25_000.0, "cash": 24_990.0,
-             "positions": [{"symbol": "AAPL", "size": 1.0, "price": 10.0, "value": 10.0}]}
+             "positions": [{"symbol": "AAPL", "size": 1.0, "price": 10.0, "value": 10.0}],
+             "indicators": [{"name": "SMA", "params": "period=10", "line": "sma", "input": "AAPL close",
+                             "index": 0, "value": 10.1}],
+             "note": '{"signal":0.73}'}
             for i in range(n)]
 
 
