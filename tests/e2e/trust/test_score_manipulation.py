@@ -1,70 +1,51 @@
 """Score manipulation with plain backtrader calls, through the real API and the real backtest jobs.
 
 Every agent of `agents/` is submitted over HTTP (validation runs), and its automatic backtest runs
-as the real job subprocess with the agent in bubblewrap. An agent validation rejects is stored
-directly as well (validation is a lint, not the boundary), so every manipulation reaches the
-harness. Each must score exactly what its orders earn when executed honestly: its honest twin's
-score (the same orders by construction) and the replay of its recorded orders on the
-pre-harness engine. Another user's agent, run and decisions must come out unchanged, and the
-leaderboard must rank no manipulator above its twin.
+as the real job subprocess with the agent in bubblewrap (`arena_stack.open_arena`). An agent
+validation rejects is stored directly as well (validation is a lint, not the boundary), so every
+manipulation reaches the harness. Each must score exactly what its orders earn when executed
+honestly: its honest twin's score (the same orders by construction) and the replay of its
+recorded orders on the pre-harness engine. Another user's agent, run and decisions must come out
+unchanged, and the leaderboard must rank no manipulator above its twin.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import time
-import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from farm.host import FunctionHost
 from functions._leaderboard_args import leaderboards
 from shared.backtest.bundle import extract_bundle, load_agent
 from shared.backtest.engine import run_strategy
-from shared.backtest.report import output_key
-from shared.bootstrap import Platform, bootstrap
 from shared.market.loader import load_bars
-from shared.market.synthetic import write_synthetic_market
-from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.services.leaderboard import refresh
 from shared.validation.bundle import bundle_from_source
+from tests.e2e.trust.arena_stack import (
+    BARS,
+    HONEST,
+    TWINS,
+    VICTIM_MARK,
+    Arena,
+    Entrant,
+    comparable,
+    open_arena,
+)
 from tests.e2e.trust.trust_stack import (
     END,
     START,
     SYMBOLS,
     agent_source,
-    record_standard_evaluation,
     recorded_orders,
     replayed,
 )
-from tests.fixtures.common import local_settings
-from tests.functions.agents_stack import Tokens
-from tests.unit.backtest.backtest_stack import SMA_SOURCE, seed_agent
 
-# Each manipulator and its honest twin: the same orders by construction, so the same score.
-TWINS = {
-    "add_cash": "control",
-    "set_cash": "control",
-    "negative_commission": "control",
-    "fake_getvalue": "control",
-    "analyzer_rewrite": "control",
-    "price_write": "control",
-    "fmel_forger": "control",
-    "fmel_dropper": "control",
-    "runstop": "runstop_reference",
-    "look_ahead": "momentum",
-}
-HONEST = ("control", "runstop_reference", "momentum")
-FINAL = {"backtested", "backtest_failed"}
-BARS = 171
-VICTIM_MARK = "# bob's own strategy, never to be read or rewritten by anyone else"
 DROPPER_BUG = (
     "harness bug: FmelAnalyzer(reported=True) writes no row for a step whose reply has no "
     "stage (`agent_stage not in STAGES: self._placed = []`), yet AgentProxy has placed that "
@@ -73,172 +54,10 @@ DROPPER_BUG = (
 )
 
 
-@dataclass
-class Entrant:
-    """One submitted agent and what the platform made of it."""
-
-    name: str
-    agent_id: str
-    accepted: bool  # by validation; a rejected agent was stored directly
-    findings: list[Any] = field(default_factory=list)
-    agent: dict[str, Any] = field(default_factory=dict)
-    run: dict[str, Any] = field(default_factory=dict)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    output: str = ""
-
-
-@dataclass
-class Arena:
-    """The stack after every agent's automatic backtest has finished."""
-
-    host: FunctionHost
-    tokens: Tokens
-    platform: Platform
-    entrants: dict[str, Entrant]
-    victim_id: str
-    victim_before: dict[str, Any]
-    victim_after: dict[str, Any]
-
-
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arena]:
-    data = tmp_path_factory.mktemp("farm")
-    platform = bootstrap(
-        local_settings(
-            data,
-            backtest_budget_s=120,
-            port=0,
-            rate_limits=("submissions=100/60", "requests=1000/60"),
-        )
-    )
-    platform.warehouse.ensure_tables()
-    write_synthetic_market(platform.warehouse, SYMBOLS, START, END)
-    record_standard_evaluation(platform.documents)
-    host = FunctionHost(platform, port=0).start()
-    tokens = Tokens(data)
-    try:
-        victim = _submit(
-            host, tokens, platform, "victim", SMA_SOURCE + "\n" + VICTIM_MARK + "\n", owner="bob"
-        )
-        _wait(host, tokens, platform, {"victim": victim})
-        before = _victim_state(platform, victim.agent_id)
-        entrants = {
-            name: _submit(host, tokens, platform, name, agent_source(name))
-            for name in (*TWINS, *HONEST)
-        }
-        _wait(host, tokens, platform, entrants)
-        yield Arena(
-            host,
-            tokens,
-            platform,
-            entrants,
-            victim.agent_id,
-            before,
-            _victim_state(platform, victim.agent_id),
-        )
-    finally:
-        host.stop()
-        for name in ("documents", "messages", "warehouse", "blobs"):
-            close = getattr(getattr(platform, name), "close", None)
-            if callable(close):
-                close()
-
-
-def _call(
-    host: FunctionHost,
-    tokens: Tokens,
-    method: str,
-    path: str,
-    body: Any = None,
-    owner: str = "alice",
-) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        host.url + path,
-        data=data,
-        method=method,
-        headers={**tokens.header(owner), "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
-
-
-def _submit(
-    host: FunctionHost,
-    tokens: Tokens,
-    platform: Platform,
-    name: str,
-    code: str,
-    owner: str = "alice",
-) -> Entrant:
-    try:
-        created = _call(host, tokens, "POST", "/api/agents", {"name": name, "code": code}, owner)
-    except urllib.error.HTTPError as exc:
-        assert exc.code == 422, f"{name}: {exc.code} {exc.read()[:500]!r}"
-        findings = json.loads(exc.read() or b"{}")
-        agent_id = f"seeded-{name.replace('_', '-')}"
-        seed_agent(
-            platform, agent_id, code, owner=owner
-        )  # its automatic backtest starts from the document
-        return Entrant(name, agent_id, accepted=False, findings=[findings])
-    return Entrant(name, created["agent_id"], accepted=True)
-
-
-def _wait(
-    host: FunctionHost,
-    tokens: Tokens,
-    platform: Platform,
-    entrants: dict[str, Entrant],
-    timeout_s: float = 240.0,
-) -> None:
-    deadline = time.monotonic() + timeout_s
-    pending = dict(entrants)
-    while pending and time.monotonic() < deadline:
-        for name, entrant in list(pending.items()):
-            agent = platform.documents.get(AGENTS, entrant.agent_id) or {}
-            if agent.get("status") in FINAL:
-                owner = agent["owner_uid"]
-                run_id = f"{entrant.agent_id}-auto"
-                entrant.agent = agent
-                if (
-                    owner == "alice"
-                ):  # the victim's run is read from the stores only (see _victim_state)
-                    entrant.run = _call(
-                        host, tokens, "GET", f"/api/backtests/{run_id}", owner=owner
-                    )
-                entrant.rows = _rows(platform, run_id)
-                if platform.blobs.exists(output_key(run_id)):
-                    entrant.output = platform.blobs.get(output_key(run_id)).decode(errors="replace")
-                del pending[name]
-        time.sleep(0.3)
-    assert not pending, f"still not backtested after {timeout_s}s: {sorted(pending)}"
-
-
-def _rows(platform: Platform, session_id: str) -> list[dict[str, Any]]:
-    return platform.warehouse.query(
-        "SELECT * FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point",
-        {"s": session_id},
-    )
-
-
-def _victim_state(platform: Platform, agent_id: str) -> dict[str, Any]:
-    agent = platform.documents.get(AGENTS, agent_id)
-    run_id = f"{agent_id}-auto"
-    run = platform.documents.get(BACKTESTS, run_id)
-    return {
-        "agent": agent,
-        "bundle": platform.blobs.get(agent["bundle_key"]),
-        "run": run,
-        "report": platform.blobs.get(run["report_key"]),
-        "rows": [_comparable(r) for r in _rows(platform, run_id)],
-        "runs": platform.warehouse.query(
-            "SELECT * FROM analytics.backtest_runs WHERE agent_id = @a", {"a": agent_id}
-        ),
-    }
-
-
-def _comparable(row: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(row, default=str, sort_keys=True))
+    with open_arena(tmp_path_factory.mktemp("farm")) as opened:
+        yield opened
 
 
 def _scored(entrant: Entrant) -> dict[str, Any]:
@@ -376,7 +195,7 @@ def test_forged_notes_sources_and_future_reads_reach_no_record(arena: Arena) -> 
     # Its notes name the victim, but they are its own notes, in its own rows only.
     assert {(r["agent_id"], r["user_id"]) for r in forger.rows} == {(forger.agent_id, "alice")}
     assert all(json.loads(r["note"])["agent_id"] == "victim" for r in forger.rows)
-    assert "victim" not in json.dumps([_comparable(r) | {"note": None} for r in forger.rows])
+    assert "victim" not in json.dumps([comparable(r) | {"note": None} for r in forger.rows])
 
 
 def test_the_leaderboard_ranks_no_manipulator_above_its_honest_twin(arena: Arena) -> None:

@@ -22,28 +22,37 @@ def fill(path, megabytes):
     return written, None
 
 
+def fill_many(folder):
+    """Write files of CONFIG["file_mib"] until refused or CONFIG["files"] are written."""
+    total, error = 0, None
+    for i in range(CONFIG["files"]):
+        size, error = fill(f"{folder}/part-{i}.bin", CONFIG["file_mib"])
+        total += size
+        if error is not None:
+            break
+    return total, error
+
+
+def remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
 class Agent(bt.Strategy):
     """Write at start, report the totals, trade nothing."""
 
     def start(self):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        size, error = fill("/workspace/huge.bin", CONFIG["huge_mib"])
-        print(f"single file: {size} bytes, stopped by {error!r}")
-        os.remove("/workspace/huge.bin")
-        total = 0
-        for i in range(CONFIG["files"]):
-            size, error = fill(f"/workspace/part-{i}.bin", CONFIG["file_mib"])
-            total += size
-            if error is not None:
-                break
+        for folder in ("/workspace", "/tmp"):
+            size, error = fill(f"{folder}/huge.bin", CONFIG["huge_mib"])
+            print(f"single file in {folder}: {size} bytes, stopped by {error!r}")
+            remove(f"{folder}/huge.bin")
+        total, error = fill_many("/workspace")
         print(f"workspace total: {total} bytes, stopped by {error!r}")
-        tmp_total = 0
-        for i in range(CONFIG["files"]):
-            size, error = fill(f"/tmp/part-{i}.bin", CONFIG["file_mib"])
-            tmp_total += size
-            if error is not None:
-                break
-        print(f"tmp total: {tmp_total} bytes, stopped by {error!r}")
+        total, error = fill_many("/tmp")
+        print(f"tmp total: {total} bytes, stopped by {error!r}")
 
     def next(self):
         pass

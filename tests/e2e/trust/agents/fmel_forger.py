@@ -29,16 +29,12 @@ class Agent(bt.Strategy):
             def forged(message):
                 if message and message[0] == "step":
                     message[5] = list(message[5] or []) + [
-                        [900, None, [[7, "close"]], 1],
-                        [901, "Fake", [[0, "secret"]], 5],
-                        [902, None, [[0, "close"]], 1],
+                        [900, None, [[7, "close"]], 1, "", ""],
+                        [901, "Fake", [[0, "secret"]], 5, "", ""],
+                        [902, None, [[0, "close"]], 1, "", ""],
                     ]
                     message[6] = list(message[6] or []) + [
-                        [902, 1, 1],
-                        [902, 3, 2],
-                        [999, 0, 1],
-                        "x",
-                    ]
+                        [902, 1, 1, None], [902, 3, 2, 1e9], [999, 0, 1, None], "x"]
                     message[7] = dict(VICTIM)
                 send(message)
 
