@@ -14,12 +14,18 @@ from pathlib import Path
 import pytest
 
 from farm.commands.reconcile import describe
+from shared.backtest.bundle import extract_bundle
+from shared.backtest.engine import FmelContext
 from shared.bootstrap import Platform
+from shared.fmel import FmelRecorder
+from shared.harness.backtest_host import run_backtest
+from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.ports.broker import BROKER_ACCOUNTS
-from shared.schemas.collections import SESSIONS
+from shared.reconcile.bars import replay_frames
+from shared.schemas.collections import BACKTESTS, SESSIONS
 from tests.e2e.reconcile_stack import OPTIONS, bars, paper_session, publish, reconcile, run_runtime
 from tests.fixtures.common import make_warehouse
-from tests.unit.runtime.stack import local_platform
+from tests.unit.runtime.stack import TRADER, backtested_agent, bundle, local_platform
 
 
 @pytest.fixture
@@ -124,3 +130,25 @@ class Agent(bt.Strategy):
             self.buy(size=1) if not self.position else self.close()
 ''',
 }
+
+
+def test_two_backtests_of_one_agent_are_compared_decision_by_decision(platform, tmp_path) -> None:
+    backtested_agent(platform, agent_id="versions")
+    rows = [m.row() for m in bars("AAPL", 20)]
+    stamps = [r["timestamp"] for r in rows]
+    frames = replay_frames(rows, ["AAPL"], set(), min(stamps), max(stamps))
+    launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir))
+    for run_id, code in (("bt-v1", TRADER), ("bt-v2", TRADER.replace("size=10", "size=20"))):
+        bundle_dir = extract_bundle(bundle(code), tmp_path / run_id / "agent" / "bundle")
+        recorder = FmelRecorder(platform.warehouse, tmp_path / run_id / "spill")
+        fmel = FmelContext(agent_id="versions", user_id="alice", session_id=run_id, sink=recorder.add)
+        run = run_backtest(launcher, bundle_dir, frames, scratch=tmp_path / run_id, timeframe="1Min", fmel=fmel)
+        recorder.close()
+        assert run.error is None, run.error
+        platform.documents.set(BACKTESTS, run_id, {"owner_uid": "alice", "agent_id": "versions", "status": "succeeded"})
+    report = reconcile(platform, "versions", tmp_path, {"backtests": ["bt-v1", "bt-v2"]})
+    summary, first = report["summary"], report["summary"]["first_divergence"]
+    assert report["kind"] == "backtests" and summary["decisions_compared"] == 20
+    assert summary["identical"] == 2  # the first two decisions hold; the third buys 10, or 20
+    assert (first["cause"], first["kind"], first["left_point"]) == ("agent", "decision", 3)
+    assert "buy AAPL Market 10 Completed" in first["detail"] and "buy AAPL Market 20 Completed" in first["detail"]
