@@ -86,6 +86,9 @@ class DuckDbWarehouse:
         for spec in schema.TABLES:
             self.store.ensure(spec)
         self.check()
+        for spec in schema.TABLES:
+            if self.store.needs_compaction(spec):  # segments that short-lived writers left
+                self._compact_later(spec)
 
     def check(self) -> None:
         """Raise WarehouseDamagedError naming the first segment that is not whole."""
@@ -177,11 +180,15 @@ class DuckDbWarehouse:
             return
         with self._lock:
             self._pending.add(spec.ref)
-            if self._compactor is not None and self._compactor.is_alive():
-                return
-            self._compactor = threading.Thread(target=self._compact_pending, name="warehouse-compactor",
-                                               daemon=True)
-            self._compactor.start()
+            self._start_compactor()
+
+    def _start_compactor(self) -> None:
+        """Start the background merge thread unless it runs (called holding `_lock`)."""
+        if not self._background or (self._compactor is not None and self._compactor.is_alive()):
+            return
+        self._compactor = threading.Thread(target=self._compact_pending, name="warehouse-compactor",
+                                           daemon=True)
+        self._compactor.start()
 
     def _compact_pending(self) -> None:
         while True:
@@ -221,6 +228,9 @@ class DuckDbWarehouse:
         if not files:
             self.store.ensure(spec)
             files = tuple(str(s.path) for s in self.store.visible(spec, sizes=False))
+        if len(files) > 2 * self.store.compact_at:
+            self._pending.add(spec.ref)  # a reader merges too when writers left many segments
+            self._start_compactor()
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         columns = ", ".join(_view_column(c) for c in spec.columns)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.dataset)}")

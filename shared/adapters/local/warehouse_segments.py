@@ -146,7 +146,9 @@ class SegmentStore:
 
     def needs_compaction(self, spec: Table) -> bool:
         """Whether enough small segments have piled up to merge them."""
-        return len(self._small(spec)) >= self.compact_at
+        # Names first (no stat per file): only when enough appends are visible do sizes matter.
+        appended = sum(s.path.name.startswith("s-") for s in self.visible(spec, sizes=False))
+        return appended >= self.compact_at and len(self._small(spec)) >= self.compact_at
 
     def compact(self, spec: Table, *, force: bool = False) -> int:
         """Merge small segments into one; return how many were merged (0: nothing or busy)."""
@@ -282,7 +284,13 @@ def _write_atomically(directory: Path, name: str, data: pa.Table) -> Path:
     # Small segments are merged soon: write them fast; large ones compressed hard.
     compression = "zstd" if data.num_rows >= 10_000 else "snappy"
     with _atomically(directory, name) as tmp:
-        pq.write_table(data, tmp, compression=compression, row_group_size=ROW_GROUP)
+        if data.num_rows >= 10_000:
+            pq.write_table(data, tmp, compression=compression, row_group_size=ROW_GROUP)
+        else:  # one write(2) of a file built in memory: cheaper for the many small appends
+            buffer = pa.BufferOutputStream()
+            pq.write_table(data, buffer, compression=compression, row_group_size=ROW_GROUP)
+            with open(tmp, "wb") as out:
+                out.write(buffer.getvalue().to_pybytes())
     return directory / name
 
 
