@@ -174,20 +174,22 @@ class FmelAnalyzer(bt.Analyzer):
                 self._inside = False
                 reply = strategy.agent_reply
                 agent_stage = reply[2] if reply is not None else None
-                if agent_stage not in STAGES:
-                    self._placed = []  # orders placed outside a decision have no row of their own
-                else:
-                    reported.define(reply[5])
-                    reads = reported.resolve(reply[6])
-                    labels = (action_for(agent_stage, 0), action_for(agent_stage, 1))
-                    self._pending = self._build(agent_stage, labels, reads, note_text(reply[7]))
-
+                if agent_stage in STAGES or self._placed:
+                    # Orders the platform placed are always on record, even in a step whose reply
+                    # named no (or no real) stage: they are then filed as a plain `next`.
+                    stage = agent_stage if agent_stage in STAGES else "next"
+                    reported.define(reply[5] if reply is not None else None)
+                    reads = reported.resolve(reply[6]) if reply is not None else []
+                    labels = (action_for(stage, 0), action_for(stage, 1))
+                    note = note_text(reply[7]) if reply is not None else None
+                    self._pending = self._build(stage, labels, reads, note)
         return decide
 
     def _placing(self, method: Callable[..., bt.Order | None]) -> Callable[..., bt.Order | None]:
         def place(*args: Any, **kwargs: Any) -> bt.Order | None:
             order = method(*args, **kwargs)
-            if self._inside and order is not None:
+            # Placed outside a decision too (in notify_order, notify_timer): filed with the next one.
+            if order is not None:
                 self._placed.append(order)
             return order
 

@@ -21,6 +21,7 @@ MAX_ROOTS = 64
 MAX_READS = 4096  # per decision
 MAX_WINDOW = 1_000_000
 MAX_NAME = 64
+MAX_PARAMS = 256  # what describe_indicator sends: at most six "name=value" pairs
 MAX_NOTE_KEYS = 16
 MAX_NOTE_TEXT = 200
 FIELDS = frozenset({"open", "high", "low", "close", "volume", "openinterest", "trade_count", "vwap"})
@@ -79,17 +80,20 @@ class ReportedReads:
             return None
         if type(number) is not int or len(self.sources) >= MAX_SOURCES and number not in self.sources:
             return None
-        if not isinstance(roots, list) or not 0 < len(roots) <= MAX_ROOTS:
+        if not isinstance(roots, list) or len(roots) > MAX_ROOTS:
             return None
         lines = [self._line(root) for root in roots]
         if any(line is None for line in lines):
             return None
-        if name is None:
+        if name is None:  # a feed line: exactly one root
             return lines[0] if len(lines) == 1 else None
         if not isinstance(name, str) or type(window) is not int or not 0 < window <= MAX_WINDOW:
             return None
         label = _clean(name, "_.()") or "Indicator"
-        return Lineage(label, tuple(lines), window, _clean(params, "_.=,-"), _clean(line, "_"))  # type: ignore[arg-type]
+        # An indicator may have no feed line at its roots (an operation on constants and lines of
+        # other indicators): it is still recorded by name and value, with no bars behind it.
+        return Lineage(label, tuple(lines), window, _clean(params, "_.=,-", MAX_PARAMS),  # type: ignore[arg-type]
+                       _clean(line, "_"))
 
     def _line(self, root: Any) -> FeedLine | None:
         try:
@@ -120,8 +124,8 @@ def note_text(note: Any) -> str | None:
     return json.dumps(kept, separators=(",", ":"), allow_nan=False) if kept else None
 
 
-def _clean(text: Any, allowed: str) -> str:
+def _clean(text: Any, allowed: str, limit: int = MAX_NAME) -> str:
     """Keep an agent-given label short and plain (letters, digits and a few marks)."""
     if not isinstance(text, str):
         return ""
-    return "".join(c for c in text[:MAX_NAME] if c.isalnum() or c in allowed)
+    return "".join(c for c in text[:limit] if c.isalnum() or c in allowed)

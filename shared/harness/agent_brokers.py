@@ -22,15 +22,23 @@ from shared.harness.agent_feed import AgentChannel, ChannelFeed
 BUY, SELL = 0, 1
 
 
-def order_message(order: bt.Order, index: int, oco: bt.Order | None) -> list[Any]:
-    """The wire form of a new order: what the host needs to place the same order."""
+def order_message(order: bt.Order, index: int, oco: bt.Order | None, price: Any, plimit: Any) -> list[Any]:
+    """The wire form of a new order: what the host needs to place the same order.
+
+    `price` and `plimit` are what the agent passed, not the order's `created` prices: a trailing
+    stop's created price has its trail applied already, and the host's order applies it again.
+    """
     parent = order.parent
     return [
         order.ref, BUY if order.isbuy() else SELL, index, abs(float(order.created.size)),
-        order.created.price, order.created.pricelimit, order.exectype, order.valid,
+        _number(price), _number(plimit), order.exectype, order.valid,
         order.tradeid, None if parent is None else parent.ref, bool(order.transmit),
         None if oco is None else oco.ref, order.trailamount, order.trailpercent,
     ]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 class MirrorBroker(bt.brokers.BackBroker):
@@ -45,7 +53,7 @@ class MirrorBroker(bt.brokers.BackBroker):
         order = super().buy(owner, data, size, price=price, plimit=plimit, exectype=exectype, valid=valid,
                             tradeid=tradeid, oco=oco, trailamount=trailamount, trailpercent=trailpercent,
                             parent=parent, transmit=transmit, **kwargs)
-        self._report(order, oco)
+        self._report(order, oco, price, plimit)
         return order
 
     def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None, tradeid=0,
@@ -53,7 +61,7 @@ class MirrorBroker(bt.brokers.BackBroker):
         order = super().sell(owner, data, size, price=price, plimit=plimit, exectype=exectype, valid=valid,
                              tradeid=tradeid, oco=oco, trailamount=trailamount, trailpercent=trailpercent,
                              parent=parent, transmit=transmit, **kwargs)
-        self._report(order, oco)
+        self._report(order, oco, price, plimit)
         return order
 
     def cancel(self, order: bt.Order, bracket: bool = False) -> bool:
@@ -61,9 +69,9 @@ class MirrorBroker(bt.brokers.BackBroker):
         self._channel.cancels.append(order.ref)
         return super().cancel(order, bracket=bracket)
 
-    def _report(self, order: bt.Order | None, oco: bt.Order | None) -> None:
+    def _report(self, order: bt.Order | None, oco: bt.Order | None, price: Any, plimit: Any) -> None:
         if order is None:
             return
         data = order.data
         if isinstance(data, ChannelFeed):  # an order on any other line cannot reach the market
-            self._channel.orders.append(order_message(order, data.p.index, oco))
+            self._channel.orders.append(order_message(order, data.p.index, oco, price, plimit))

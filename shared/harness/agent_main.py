@@ -41,7 +41,8 @@ def run(endpoint: wire.Endpoint, bundle_dir: Path) -> int:
         endpoint.send([wire.ERROR, user_traceback(exc, bundle_dir)[-MAX_ERROR_CHARS:]])
         return 1
     channel = AgentChannel(endpoint, list(options["symbols"]))
-    cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, quicknotify=True)
+    # quicknotify off, as in any backtest: notify_order runs in the strategy's step, after its clock moves.
+    cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False)
     for feed in make_feeds(channel, options["timeframe"]):
         cerebro.adddata(feed)
     if options.get("mode", "backtest") == "paper":

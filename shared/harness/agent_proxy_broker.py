@@ -61,14 +61,14 @@ class ProxyBroker(bt.BrokerBase):
         order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
                             exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
                             trailpercent=trailpercent, parent=parent, transmit=transmit)
-        return self._submit(order, oco)
+        return self._submit(order, oco, price, plimit)
 
     def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None, tradeid=0,
              oco=None, trailamount=None, trailpercent=None, parent=None, transmit=True, **kwargs):
         order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
                              exectype=exectype, valid=valid, tradeid=tradeid, trailamount=trailamount,
                              trailpercent=trailpercent, parent=parent, transmit=transmit)
-        return self._submit(order, oco)
+        return self._submit(order, oco, price, plimit)
 
     def cancel(self, order: bt.Order) -> bool:
         """Ask the host to cancel; the venue's answer arrives as an event."""
@@ -86,13 +86,13 @@ class ProxyBroker(bt.BrokerBase):
         for event in events:
             self._apply(*event)
 
-    def _submit(self, order: bt.Order, oco: bt.Order | None) -> bt.Order:
+    def _submit(self, order: bt.Order, oco: bt.Order | None, price: Any, plimit: Any) -> bt.Order:
         order.submit(self)
         self._notes.append(order.clone())
         data = order.data
         if isinstance(data, ChannelFeed):
             self._orders[order.ref] = order
-            self._channel.orders.append(order_message(order, data.p.index, oco))
+            self._channel.orders.append(order_message(order, data.p.index, oco, price, plimit))
         else:  # a line the agent made itself is no market
             order.reject(self)
             self._notes.append(order.clone())

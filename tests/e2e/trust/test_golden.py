@@ -42,51 +42,9 @@ LEFT_OUT = {
     # it reads `maxdd` from a DrawDown analyzer that has no such value: the reference fails too.
     "sample_analyzer_in_code",
 }
-QUICKNOTIFY = (
-    "harness bug: agent_main builds the agent's cerebro with quicknotify=True, so notify_order "
-    "runs from _brokernotify() BEFORE the strategy's clock advances (len(self) is one bar "
-    "short) instead of inside the strategy's _next as in the reference (quicknotify=False). "
-    "Backtrader's Quickstart idiom `self.bar_executed = len(self)` then exits a bar late or "
-    "early and the trades differ; quicknotify=False would keep notifications in the same step"
-)
-TRAIL = (
-    "harness bug: StopTrail/StopTrailLimit orders are placed with the trail applied twice. "
-    "order_message sends order.created.price, which bt.Order.__init__ has already moved by "
-    "trailamount/trailpercent (trailadjust); the host's buy/sell takes it as the reference price "
-    "and trails it again, so the host's stop starts one trail further away than the agent's "
-    "(and the FMEL action's price with it); send the pre-trail price (created.pclose / the "
-    "price the agent passed) instead"
-)
-OUTSIDE_NEXT = (
-    "harness divergence: orders an agent places outside a decision (in notify_order, "
-    "notify_timer) are relayed in that step's reply and placed inside AgentProxy's decision, "
-    "so the host's FMEL row lists them as that decision's actions (TRADED); the reference's "
-    "FmelAnalyzer records no action for them (`self._inside` is False there)"
-)
-PARAMS = (
-    "harness divergence: shared/fmel/reported.py `_clean` cuts an indicator's reported params "
-    "to MAX_NAME=64 characters ('period=14,upperband=70.0,...,safehigh=1'), so the host's "
-    "`indicators` entry differs from the reference's, which keeps them whole "
-    "('...,safehigh=100.0,safelow=50.0')"
-)
-ROOTLESS = (
-    "harness divergence: an indicator whose lineage has no feed line at its roots (an Operation "
-    "such as `DropFromHigh(data) <= fall`, a CrossOver of two such lines) is defined by the "
-    "agent's capture with roots=[]; ReportedReads._source drops it (`0 < len(roots)`) and every "
-    "read of it (counted in dropped_reads), while the reference records it in `indicators` "
-    "(name, value)"
-)
-KNOWN = {  # case -> (metrics and trades bug, decision records bug)
-    "rsi_mean_reversion": (None, PARAMS),
-    "sample_btfd": (None, ROOTLESS),
-    "sample_macd_atr_stop": (None, ROOTLESS),
-    "sample_oco": (QUICKNOTIFY, QUICKNOTIFY),
-    "golden_quickstart": (QUICKNOTIFY, QUICKNOTIFY),
-    "golden_trailing": (TRAIL, TRAIL),
-    "sample_stoptrail": (None, TRAIL),
-    "sample_timers": (None, OUTSIDE_NEXT),
-    "golden_notify_orders": (None, OUTSIDE_NEXT),
-}
+# Cases whose harness run may differ from the reference, with why (none today: the harness bugs
+# this corpus found are fixed, and each case above now guards its fix).
+KNOWN: dict[str, tuple[str | None, str | None]] = {}
 FRAMES = market_frames(("AAA", "BBB", "CCC"), late={"CCC": 20})  # CCC lists 20 bars late
 
 

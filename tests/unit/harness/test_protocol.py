@@ -31,11 +31,6 @@ FRAMES = market_frames(
 )
 BARS = len(FRAMES["AAA"])
 pytestmark = pytest.mark.timeout(60)
-STAGE_BUG = (
-    "harness bug: a reply whose stage is not prenext/nextstart/next gets no FMEL row "
-    "(FmelAnalyzer._reported_decision: `self._placed = []`) although AgentProxy placed its "
-    "orders: the trades of such steps are executed and scored but missing from the record"
-)
 
 
 class FakeLauncher:
@@ -240,7 +235,6 @@ def test_an_agent_that_says_done_early_is_scored_over_the_whole_window(tmp_path:
     assert len(outcome.rows) == 3 and metrics["final_value"] != outcome.rows[-1]["portfolio_value"]
 
 
-@pytest.mark.xfail(strict=True, reason=STAGE_BUG)
 def test_orders_of_a_step_with_a_made_up_stage_are_still_recorded(
     honest: Outcome, tmp_path: Path
 ) -> None:
