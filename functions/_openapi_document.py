@@ -15,10 +15,10 @@ from functions._openapi_analytics import OPERATIONS as ANALYTICS_OPERATIONS
 from functions._openapi_analytics import SCHEMAS as ANALYTICS_SCHEMAS
 from functions._openapi_legacy import SCHEMAS as LEGACY_SCHEMAS
 from functions._openapi_legacy import legacy_operations
-from functions._openapi_wave2 import OPERATIONS as WAVE2_OPERATIONS
-from functions._openapi_wave2 import SCHEMAS as WAVE2_SCHEMAS
 from functions._openapi_trading import OPERATIONS as TRADING_OPERATIONS
 from functions._openapi_trading import SCHEMAS as TRADING_SCHEMAS
+from functions._openapi_wave2 import OPERATIONS as WAVE2_OPERATIONS
+from functions._openapi_wave2 import SCHEMAS as WAVE2_SCHEMAS
 from functions.registry import FUNCTIONS, FunctionSpec, HttpTrigger
 from shared.domain.lifecycle import AgentStatus
 from shared.services.agent_fields import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_TAGS
