@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,3 +126,51 @@ def test_replaced_segments_are_deleted_after_the_grace_period_and_never_resurfac
     assert len(list(table.glob("m-*.parquet"))) == 1
     assert wh.query("SELECT COUNT(*) AS n, COUNT(DISTINCT data_hash) AS d FROM market_data.bars") == [
         {"n": 60, "d": 60}]
+
+
+MERGER = textwrap.dedent(
+    """
+    import os, sys
+    from pathlib import Path
+    sys.path.insert(0, os.getcwd())
+    from tests.contract.test_warehouse_duckdb_processes import bars
+    from shared.adapters.local.warehouse import DuckDbWarehouse
+
+    # Appends and merges back to back, deleting replaced files at once (no grace period).
+    wh = DuckDbWarehouse(Path(sys.argv[1]), compact_in_background=False, compact_at=2, grace_s=0.0)
+    acks = os.open(sys.argv[3], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    for b in range(10**9):
+        wh.insert_rows("market_data.bars", bars(sys.argv[2], b, 5))
+        os.write(acks, f"{sys.argv[2]}-{b}\\n".encode())
+        wh.compact()
+    """
+)
+
+
+def test_a_merging_process_killed_at_random_moments_never_loses_or_duplicates_a_row(tmp_path: Path) -> None:
+    import os
+    import random
+    import signal
+    import time
+
+    path, acks = tmp_path / "warehouse.duckdb", tmp_path / "acks"
+    wh = DuckDbWarehouse(path, compact_in_background=False)
+    wh.ensure_tables()
+    rng = random.Random(7)
+    for round_ in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", MERGER, str(path), f"K{round_}", str(acks)], cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while f"K{round_}-3\n" not in (acks.read_text() if acks.exists() else ""):  # it merged a few times
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0, 0.3))  # then a random moment: mid-write, mid-rename, mid-delete
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        acked = {line for line in acks.read_text().split()}
+        stored = wh.query("SELECT data_hash FROM market_data.bars")
+        keys = [r["data_hash"] for r in stored]
+        assert len(keys) == len(set(keys)), f"round {round_}: a row is stored twice"
+        rows_per_batch = Counter(k.rsplit("-", 1)[0] for k in keys)
+        lost = {batch for batch in acked if rows_per_batch[batch] != 5}
+        assert not lost, f"round {round_}: acknowledged batches not whole: {sorted(lost)[:3]}"
+    DuckDbWarehouse(path).ensure_tables()

@@ -22,7 +22,8 @@ from pathlib import Path
 from tests.contract.warehouse_stress_worker import KEYS, open_warehouse
 
 WORKER = Path(__file__).with_name("warehouse_stress_worker.py")
-DURATION_S = 15.0
+KILLS = 10
+DEADLINE_S = 45.0  # a bound for a very busy machine; on 2 idle cores it takes ~15 s
 
 
 def start(*args: str) -> subprocess.Popen[str]:
@@ -47,11 +48,11 @@ def test_killed_writers_lose_no_acknowledged_row_and_duplicate_none(tmp_path: Pa
         name = f"w{next(serial)}"
         writers[name] = start("writer", str(path), name, str(acks), "2")
 
-    kills, deadline = 0, time.monotonic() + DURATION_S
+    kills, deadline = 0, time.monotonic() + DEADLINE_S
     for _ in range(3):
         replace()
     try:
-        while time.monotonic() < deadline:
+        while kills < KILLS and time.monotonic() < deadline:
             time.sleep(rng.uniform(0.1, 0.5))  # a random moment, not a wait for a condition
             begun = [n for n in writers if Path(f"{acks}.ready.{n}").exists()]
             if begun:
@@ -81,7 +82,7 @@ def test_killed_writers_lose_no_acknowledged_row_and_duplicate_none(tmp_path: Pa
         assert not lost, f"{table}: {len(lost)} acknowledged keys lost, e.g. {sorted(lost)[:3]}"
         assert len(acked[table]) > 100
     merged = [p for p in warehouse.root.rglob("m-*.parquet")]
-    assert kills >= 8 and merged, (kills, len(merged))
+    assert kills >= KILLS and merged, (kills, len(merged))
     torn = list(warehouse.root.rglob(".tmp-*"))  # files a kill interrupted: never visible
     print(f"\n{kills} writers killed, {sum(map(len, acked.values()))} acknowledged rows, "
           f"{len(merged)} merged segments, {len(torn)} torn temporaries, readers {outcomes}")
