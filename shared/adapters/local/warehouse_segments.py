@@ -99,7 +99,10 @@ class SegmentStore:
                 replaced: set[str] = set()
                 for name in names:
                     if name.startswith("m-"):
-                        replaced |= self.replaced_by(directory / name)
+                        try:
+                            replaced |= self.replaced_by(directory / name)
+                        except WarehouseDamagedError:
+                            pass  # stays listed: check() names it, repair moves it aside
                 kept = [directory / n for n in sorted(names) if n not in replaced]
                 return [Segment(p, p.stat().st_size if sizes else -1) for p in kept]
             except FileNotFoundError:

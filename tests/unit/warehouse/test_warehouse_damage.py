@@ -103,3 +103,22 @@ def test_an_earlier_duckdb_warehouse_is_migrated_once_into_segments(tmp_path: Pa
     assert not path.exists() and path.with_name(path.name + ".migrated").exists()
     assert wh.query("SELECT COUNT(*) AS n, MIN(timestamp) AS t FROM market_data.bars") == [{"n": 5, "t": T0}]
     assert wh.query("SELECT COUNT(*) AS n FROM fmel.decisions") == [{"n": 0}]
+
+
+def test_a_damaged_merged_segment_is_named_and_repair_brings_back_its_sources(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    wh = DuckDbWarehouse(path, compact_in_background=False, compact_at=1000)
+    wh.ensure_tables()
+    for symbol in ("A", "B", "C"):
+        wh.insert_rows("market_data.bars", bars(symbol, 10))
+    assert wh.compact() == 3
+    merged = next((wh.root / "market_data" / "bars").glob("m-*.parquet"))
+    merged.write_bytes(merged.read_bytes()[:100])  # torn by the disk, not by us: renames are atomic
+    with pytest.raises(WarehouseDamagedError, match=merged.name):
+        DuckDbWarehouse(path).ensure_tables()
+    assert [p.name for p in DuckDbWarehouse(path).repair()] == [merged.name]
+    # Its sources were still inside the grace period: every row is back, once.
+    fresh = DuckDbWarehouse(path)
+    fresh.ensure_tables()
+    assert fresh.query("SELECT COUNT(*) AS n, COUNT(DISTINCT data_hash) AS d FROM market_data.bars") == [
+        {"n": 30, "d": 30}]
