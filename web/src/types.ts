@@ -154,6 +154,16 @@ export interface Read {
   seq: number;
   field: string;
   index: number;
+  value?: number | null; // recorded by later FMEL versions
+}
+
+export interface IndicatorRead {
+  name: string;
+  params?: string | null;
+  line?: string | null;
+  input?: string | null;
+  index?: number | null;
+  value?: number | null;
 }
 
 export interface DataAccess {
@@ -190,6 +200,8 @@ export interface Decision {
   portfolio_value: number;
   cash: number;
   positions: Holding[];
+  indicators?: IndicatorRead[] | null;
+  note?: string | null; // JSON: the agent's own values (self.fmel.note)
 }
 
 export interface DecisionPage {

@@ -1,11 +1,20 @@
 // One decision in full: what it read (fields, bars back), what it did, the portfolio before and after.
 import { api } from "../api";
-import { usd, when } from "../format";
+import { num, usd, when } from "../format";
 import { useLoad } from "../hooks";
-import type { Decision, DecisionPage, Holding } from "../types";
+import type { Decision, DecisionPage, Holding, Read } from "../types";
 import { ErrorNotice } from "./ErrorNotice";
 
+function pretty(note: string): string {
+  try {
+    return JSON.stringify(JSON.parse(note), null, 2);
+  } catch {
+    return note;
+  }
+}
+
 export function DecisionDetail({ decision, onClose }: { decision: Decision; onClose: () => void }) {
+  const hasValues = decision.data_accessed.some((d) => d.reads.some((r) => r.value != null));
   const after = useLoad(
     async (signal) =>
       (await api<DecisionPage>("/api/fmel/decisions", {
@@ -31,7 +40,10 @@ export function DecisionDetail({ decision, onClose }: { decision: Decision; onCl
         <div class="table-wrap" tabIndex={0} role="region" aria-label="Data read">
           <table data-testid="reads">
             <thead>
-              <tr><th scope="col">#</th><th scope="col">Symbol</th><th scope="col">Field</th><th scope="col">Bars back</th><th scope="col">Data hash</th></tr>
+              <tr>
+                <th scope="col">#</th><th scope="col">Symbol</th><th scope="col">Field</th><th scope="col">Bars back</th>
+                {hasValues && <th scope="col">Value</th>}<th scope="col">Data hash</th>
+              </tr>
             </thead>
             <tbody>
               {decision.data_accessed.flatMap((d) =>
@@ -41,6 +53,7 @@ export function DecisionDetail({ decision, onClose }: { decision: Decision; onCl
                     <td>{d.symbol}</td>
                     <td><code>{r.field}</code></td>
                     <td>{r.index <= 0 ? -r.index : `+${r.index}`}</td>
+                    {hasValues && <td>{num((r as Read).value, 4)}</td>}
                     <td><code title={d.data_hash}>{d.data_hash.slice(0, 10)}</code></td>
                   </tr>
                 )),
@@ -50,9 +63,28 @@ export function DecisionDetail({ decision, onClose }: { decision: Decision; onCl
         </div>
       )}
       <p class="muted">
-        {decision.access_count ?? 0} reads. The data hash identifies the exact bar read (the <code>market_data.bars</code> row); the
-        API records which values were read, not the values themselves.
+        {decision.access_count ?? 0} reads. The data hash identifies the exact bar read (the <code>market_data.bars</code> row)
+        {hasValues ? "." : "; this history records which values were read, not the values themselves."}
       </p>
+      {decision.indicators && decision.indicators.length > 0 && (
+        <>
+          <h3>Indicators it read</h3>
+          <ul data-testid="indicators">
+            {decision.indicators.map((i, n) => (
+              <li key={n}>
+                <code>{i.name}{i.params ? `(${i.params})` : ""}</code>{i.input ? ` of ${i.input}` : ""}{i.line ? ` · ${i.line}` : ""}
+                {i.index ? ` [${i.index}]` : ""} = <strong>{num(i.value, 4)}</strong>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {decision.note && (
+        <>
+          <h3>The agent's note</h3>
+          <pre class="output" tabIndex={0}>{pretty(decision.note)}</pre>
+        </>
+      )}
       <h3>What it did</h3>
       {decision.actions.length === 0 ? <p class="empty">No order: it held.</p> : (
         <ul data-testid="orders">
