@@ -16,6 +16,7 @@ from typing import Any
 import backtrader as bt
 
 from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, FeedLine, Lineage
+from shared.harness import wire
 from shared.harness.agent_feed import AgentChannel
 
 MAX_NOTE_KEYS = 16
@@ -64,6 +65,7 @@ class DecisionCapture(bt.Analyzer):
             setattr(strategy, stage, self._decision(stage, getattr(strategy, stage)))
         for name in PLATFORM_CALLS:
             setattr(strategy, name, self._tracker.untracked(getattr(strategy, name)))
+        channel.endpoint.send([wire.READY])  # the strategy is built: the host may start the run
 
     def stop(self) -> None:
         """Restore the strategy's classes and methods."""

@@ -54,8 +54,9 @@ def run(endpoint: wire.Endpoint, bundle_dir: Path) -> int:
         cerebro.broker.setcash(float(options["cash"]))
         cerebro.broker.setcommission(commission=float(options["commission"]))
     cerebro.addstrategy(agent)
+    # The capture says `ready` when it starts: after the strategy's __init__ has run, so an agent
+    # that fails there fails before the host waits for its first bar.
     cerebro.addanalyzer(DecisionCapture, _name="fmel_capture", channel=channel)
-    endpoint.send([wire.READY])
     try:
         strategy = cerebro.run()[0]
     except wire.ProtocolError:

@@ -77,7 +77,8 @@ def refuse_hidden(binds: list[Bind], hidden: tuple[Path, ...]) -> str | None:
     """
     for bind in binds:
         for secret in (path.resolve() for path in hidden):
-            if _under(secret, bind.source) or (not bind.writable and _under(bind.source, secret)):
+            inside_ok = bind.dest == WORKSPACE  # the run's own folder, read-only or not
+            if _under(secret, bind.source) or (not inside_ok and _under(bind.source, secret)):
                 return f"{bind.source} would expose {secret} inside the sandbox"
     return None
 

@@ -112,3 +112,15 @@ def test_an_agent_whose_code_fails_exits_non_zero_with_its_traceback(platform) -
     assert result["code"] == 1
     error = platform.documents.get(SESSIONS, session_id)["error"]
     assert "agent.py" in error and "ValueError: boom" in error
+
+
+def test_an_agent_failing_in_its_init_fails_the_session_before_any_bar(platform) -> None:
+    code = ("import backtrader as bt\n\nclass Agent(bt.Strategy):\n    def __init__(self):\n"
+            "        raise RuntimeError('bad params')\n")
+    agent_id = backtested_agent(platform, code=code)
+    session_id = session_for(platform, agent_id, ["AAPL"])
+    runtime = AgentRuntime(platform, session_id, OPTIONS)
+    assert runtime.run() == 1  # no bar is ever published: the failure must not wait for one
+    assert not runtime.ready.is_set()
+    error = platform.documents.get(SESSIONS, session_id)["error"]
+    assert "agent.py" in error and "RuntimeError: bad params" in error
