@@ -178,7 +178,7 @@ def _first_session(up: FarmUp, page: Any, new_page: Callable[..., Any], artifact
     detail = page.get_by_test_id("decision-detail")
     detail.wait_for()
     reads = page.get_by_test_id("reads").inner_text()
-    assert "close" in reads and "Bars back" in reads
+    assert "close" in reads and "Bars back" in reads and "Value" in reads  # fields, bars back, values
     assert "buy" in page.get_by_test_id("orders").inner_text()
     assert "Portfolio before" in detail.inner_text()
     page.locator("text=Portfolio after (decision").wait_for()
