@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,11 +72,13 @@ def replay_session(
     launcher: AgentLauncher, bundle_dir: Path, runs: Sequence[tuple[int, Mapping[str, pd.DataFrame]]], *,
     symbols: Sequence[str], timeframe: str, account: AccountMemory, broker: BrokerModel,
     identity: ReplayIdentity, scratch: Path, reply_timeout_s: float = 60.0,
+    while_starting: Callable[[], None] | None = None,
 ) -> ReplayRun:
     """Replay each run of a session (first decision point, bars per symbol) in turn.
 
     Each run starts the agent afresh, as a restarted runtime did; `account` carries the cash,
-    positions and open orders from one run to the next.
+    positions and open orders from one run to the next. `while_starting` is called once, while
+    the first agent's sandbox starts (trusted work that can overlap it).
     """
     result = ReplayRun()
     started = time.perf_counter()
@@ -84,7 +86,8 @@ def replay_session(
         output = CappedOutput(scratch / f"agent-output-{number}.log")
         rows, error, violations = _replay_run(launcher, bundle_dir, frames, output, first_point=first_point,
                                               symbols=symbols, timeframe=timeframe, account=account,
-                                              broker=broker, identity=identity, reply_timeout_s=reply_timeout_s)
+                                              broker=broker, identity=identity, reply_timeout_s=reply_timeout_s,
+                                              while_starting=while_starting if number == 0 else None)
         result.rows.extend(rows)
         result.violations += violations
         result.output += output.finish()
@@ -98,7 +101,7 @@ def replay_session(
 def _replay_run(
     launcher: AgentLauncher, bundle_dir: Path, frames: Mapping[str, pd.DataFrame], output: CappedOutput, *,
     first_point: int, symbols: Sequence[str], timeframe: str, account: AccountMemory, broker: BrokerModel,
-    identity: ReplayIdentity, reply_timeout_s: float,
+    identity: ReplayIdentity, reply_timeout_s: float, while_starting: Callable[[], None] | None,
 ) -> tuple[list[dict[str, Any]], str | None, int]:
     if not any(len(frames.get(symbol, ())) for symbol in symbols):
         return [], None, 0
@@ -127,6 +130,8 @@ def _replay_run(
     violations = 0
     try:
         link.endpoint.send(hello)
+        if while_starting is not None:
+            while_starting()
         link.wait_ready()
         strategy = cerebro.run()[0]
         rows = strategy.analyzers.fmel.rows

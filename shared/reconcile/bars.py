@@ -9,6 +9,7 @@ afresh as it did, the broker's account carries over as the session's did.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from typing import Any
 import pandas as pd
 
 from shared.ports.warehouse import Warehouse
-from shared.reconcile.decisions import Decision
 
 ARCHIVE_SQL = """
 SELECT symbol, timestamp, open, high, low, close, volume, trade_count, vwap, data_hash, ingested_at
@@ -40,19 +40,33 @@ class Segment:
     decisions: int
 
 
-def split_runs(decisions: Sequence[Decision], recorded: Sequence[datetime],
-               run_starts: Iterable[datetime]) -> list[Segment]:
-    """Split decisions (point order, with their `recorded_at`) at the runtime's start times."""
+def split_runs(marks: Sequence[tuple[int, datetime, datetime]], run_starts: Iterable[datetime]) -> list[Segment]:
+    """Split decisions, as (point, bar time, recorded at) in point order, at the runtime's start times.
+
+    A decision belongs to the last run started before it was recorded (`run_starts` are the
+    session's `runs[].started_at`, written before a run makes its first decision).
+    """
     starts = sorted(run_starts)
-    groups: list[list[Decision]] = []
+    groups: list[list[tuple[int, datetime, datetime]]] = []
     current = -1
-    for decision, at in zip(decisions, recorded, strict=True):
-        run = sum(1 for s in starts if s <= at) - 1
+    for mark in marks:
+        run = bisect.bisect_right(starts, mark[2]) - 1
         if run != current or not groups:
             groups.append([])
             current = run
-        groups[-1].append(decision)
-    return [Segment(g[0].bar_time, max(d.bar_time for d in g), g[0].point, len(g)) for g in groups if g]
+        groups[-1].append(mark)
+    return [Segment(g[0][1], max(m[1] for m in g), g[0][0], len(g)) for g in groups if g]
+
+
+def duplicated(rows: Iterable[dict[str, Any]]) -> bool:
+    """Whether the archive holds two bars of one symbol at one time (an updated bar, a re-ingest)."""
+    seen: set[tuple[str, Any]] = set()
+    for row in rows:
+        key = (row["symbol"], row["timestamp"])
+        if key in seen:
+            return True
+        seen.add(key)
+    return False
 
 
 def load_archive(warehouse: Warehouse, symbols: Sequence[str], timeframe: str, start: datetime,
