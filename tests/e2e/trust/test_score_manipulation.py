@@ -46,13 +46,6 @@ from tests.e2e.trust.trust_stack import (
     replayed,
 )
 
-DROPPER_BUG = (
-    "harness bug: FmelAnalyzer(reported=True) writes no row for a step whose reply has no "
-    "stage (`agent_stage not in STAGES: self._placed = []`), yet AgentProxy has placed that "
-    "step's orders: an agent that rewrites its `step` replies with stage None trades with no "
-    "decision record at all (0 rows, 0 actions for 33 round trips)"
-)
-
 
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arena]:
@@ -92,11 +85,10 @@ def test_a_manipulator_is_rejected_or_scores_exactly_what_its_honest_twin_scores
     assert scored["metrics"]["bars"] == BARS and scored["metrics"]["trades"] >= 5
 
 
-@pytest.mark.parametrize("name", sorted(set(TWINS) - {"fmel_dropper"} | set(HONEST)))
+@pytest.mark.parametrize("name", sorted(set(TWINS) | set(HONEST)))
 def test_a_score_is_what_the_recorded_orders_earn_when_executed_honestly(
     arena: Arena, name: str
 ) -> None:
-    # fmel_dropper records no orders: test_every_order_the_host_executed_is_in_the_decision_record
     entrant = arena.entrants[name]
     frames = load_bars(arena.platform.warehouse, list(SYMBOLS), START, END, "1Day")
 
@@ -119,7 +111,6 @@ def test_an_honest_agent_scores_what_the_pre_harness_engine_scores(
     assert _scored(arena.entrants[name]) == _engine_scored(reference)
 
 
-@pytest.mark.xfail(strict=True, reason=DROPPER_BUG)
 def test_every_order_the_host_executed_is_in_the_decision_record(arena: Arena) -> None:
     dropper, twin = arena.entrants["fmel_dropper"], arena.entrants["control"]
     assert _scored(dropper) == _scored(twin)  # the orders were executed (and scored) all the same
