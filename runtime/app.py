@@ -162,8 +162,11 @@ class AgentRuntime:
                 if self._stop.is_set():
                     return 0
                 router.start()
+                # The broker model goes on record: a reconciliation replays fills with the same one.
+                model = {"slippage": opts.slippage, "commission": opts.commission,
+                         "participation": float(broker.p.participation) if hasattr(broker.p, "participation") else 1.0}
                 paper_trading.mark_trading(p.documents, sid, started_at=now_iso(), pid=os.getpid(),
-                                           health_port=health.port)
+                                           health_port=health.port, broker=model)
                 reporter.start()
                 self.ready.set()
                 cerebro.run()

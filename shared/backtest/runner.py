@@ -21,6 +21,9 @@ from shared.harness.backtest_host import AgentLauncher, run_backtest
 from shared.schemas.messages import BacktestCompleted
 
 log = logging.getLogger(__name__)
+# Decisions per bulk write: each write is one file (locally) or one load job (BigQuery, whose
+# quota is 1,500 loads per table a day), so a daily backtest is one write, a 100k-bar one five.
+BULK_BATCH = 20_000
 
 
 def spill_dir(data_dir: Path, run_id: str) -> Path:
@@ -42,7 +45,8 @@ def run_job(run_id: str, platform: Any, launcher: AgentLauncher, work: Path) -> 
         except Exception as exc:  # any failure to start must still end the run
             log.exception("backtest %s could not be prepared", run_id)
             return finish(run, None, error=f"the backtest could not start: {exc}", **stores)
-        recorder = FmelRecorder(platform.warehouse, spill_dir(Path(platform.settings.data_dir), run_id))
+        recorder = FmelRecorder(platform.warehouse, spill_dir(Path(platform.settings.data_dir), run_id),
+                                batch_size=BULK_BATCH, bulk=True)
         try:
             fmel = FmelContext(agent_id=run.agent_id, user_id=run.owner_uid, session_id=run.run_id,
                                sink=recorder.add)

@@ -41,12 +41,16 @@ class FmelRecorder:
         backoff_s: float = 0.2,
         table: str = TABLE,
         max_buffered: int | None = None,
+        bulk: bool = False,
     ) -> None:
         if batch_size < 1 or flush_interval_s <= 0 or retries < 0:
             raise InvalidInputError("batch_size >= 1, flush_interval_s > 0 and retries >= 0 are required")
         # Backpressure: `add` waits while this many rows are waiting (a writer far behind a fast
         # backtest must not hold its whole output in memory, nor leave the user waiting after it).
         self.max_buffered = max(batch_size, max_buffered or 20 * batch_size)
+        # A finished run's rows (a backtest) go in bulk: one columnar file locally, one load job on
+        # BigQuery; a live session's rows keep the low-latency path (streaming inserts).
+        self._insert_rows = warehouse.insert_batch if bulk else warehouse.insert_rows
         self.warehouse = warehouse
         self.spill_dir = Path(spill_dir)
         self.spill_dir.mkdir(parents=True, exist_ok=True)
@@ -169,7 +173,7 @@ class FmelRecorder:
         """Insert with retries; False when the warehouse is still failing (the caller spills)."""
         for attempt in range(self.retries + 1):
             try:
-                self.warehouse.insert_rows(self.table, rows)
+                self._insert_rows(self.table, rows)
                 return True
             except PERMANENT_ERRORS as exc:
                 self._reject(rows, exc)

@@ -73,6 +73,12 @@ class AgentProxy(bt.Strategy):
         if reply is None:
             return
         _, _, _, orders, cancels, *_ = reply
+        # Orders first, then cancels: an agent may cancel in the same step an order it just placed.
+        if isinstance(orders, list):
+            for entry in orders[:MAX_ORDERS_PER_STEP]:
+                if not self._place(entry):
+                    self.violations += 1
+            self.violations += max(0, len(orders) - MAX_ORDERS_PER_STEP)
         if isinstance(cancels, list):
             for ref in cancels[:MAX_ORDERS_PER_STEP]:
                 order = self._by_agent_ref.get(ref) if type(ref) is int else None
@@ -80,11 +86,6 @@ class AgentProxy(bt.Strategy):
                     self.violations += 1
                 elif order.alive():
                     self.cancel(order)
-        if isinstance(orders, list):
-            for entry in orders[:MAX_ORDERS_PER_STEP]:
-                if not self._place(entry):
-                    self.violations += 1
-            self.violations += max(0, len(orders) - MAX_ORDERS_PER_STEP)
 
     def _place(self, entry: Any) -> bool:
         try:
