@@ -73,7 +73,7 @@ def test_bigquery_schema_nests_repeated_records() -> None:
     fields = {f["name"]: f for f in bigquery_schema(DECISIONS)}
     assert fields["actions"]["type"] == "RECORD" and fields["actions"]["mode"] == "REPEATED"
     reads = {f["name"]: f for f in fields["data_accessed"]["fields"]}["reads"]
-    assert [f["name"] for f in reads["fields"]] == ["seq", "field", "index"]
+    assert [f["name"] for f in reads["fields"]] == ["seq", "field", "index", "value"]
     assert fields["decision_id"] == {"name": "decision_id", "type": "STRING", "mode": "REQUIRED"}
 
 
