@@ -41,7 +41,7 @@ class FifoAgentLauncher:
         self.folder = folder
         self.open_timeout_s = open_timeout_s
 
-    def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[RemoteAgent, int, int]:
+    def start(self, *, bundle_dir: Path, output_fd: int, cpu: int | None = None) -> tuple[RemoteAgent, int, int]:
         """Make the FIFOs, wait for the agent step to open them; return (agent, to-agent, from-agent)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in (TO_AGENT, FROM_AGENT):

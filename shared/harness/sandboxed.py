@@ -21,6 +21,7 @@ from shared.adapters.local.sandbox import (
 )
 
 AGENT_MODULE = "shared.harness.agent_main"
+TASKSET = "/usr/bin/taskset"  # util-linux, under the sandbox's read-only /usr
 
 
 class SandboxedAgentLauncher:
@@ -37,13 +38,15 @@ class SandboxedAgentLauncher:
         hidden = (*SandboxConfig().hidden, Path(data_dir).resolve())
         return cls(BubblewrapSandbox(SandboxConfig(hidden=hidden)), limits)
 
-    def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[SandboxProcess, int, int]:
+    def start(self, *, bundle_dir: Path, output_fd: int, cpu: int | None = None) -> tuple[SandboxProcess, int, int]:
         """Start the agent with `bundle_dir`'s parent as its workspace; return it and the host's fds."""
         read_fd, to_agent = os.pipe()  # two pipes: a pipe's round trip is about half a socket's
         from_agent, write_fd = os.pipe()
         try:
             argv = self.sandbox.python_argv(AGENT_MODULE, "--in", str(read_fd), "--out", str(write_fd),
                                             "--bundle", f"{WORKSPACE}/{bundle_dir.name}")
+            if cpu is not None:  # taskset inside: affinity is inherited by all the agent starts
+                argv = [TASKSET, "-c", str(cpu), *argv]
             process = self.sandbox.popen(argv, workspace=bundle_dir.parent, limits=self.limits,
                                          pass_fds=(read_fd, write_fd), stdout=output_fd, stderr=output_fd)
             # Once the agent's command runs, the sandbox dies with this host; a failed setup is

@@ -41,7 +41,7 @@ class TcpAgentLauncher:
         """The token as the pod gets it: a file from the session's Secret."""
         return cls(port, token_file.read_text().strip())
 
-    def start(self, *, bundle_dir: Path, output_fd: int) -> tuple[RemoteAgent, int, int]:
+    def start(self, *, bundle_dir: Path, output_fd: int, cpu: int | None = None) -> tuple[RemoteAgent, int, int]:
         """Wait for the session's agent to connect and prove itself; send it its bundle."""
         deadline = time.monotonic() + self.accept_timeout_s
         try:

@@ -41,7 +41,7 @@ class FakeLauncher:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(
-        self, *, bundle_dir: Path, output_fd: int
+        self, *, bundle_dir: Path, output_fd: int, cpu: int | None = None
     ) -> tuple[subprocess.Popen[bytes], int, int]:
         read_fd, to_agent = os.pipe()
         from_agent, write_fd = os.pipe()
