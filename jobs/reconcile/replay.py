@@ -107,10 +107,15 @@ def _replay_run(
         return [], None, 0
     # Every symbol of the session, in its order, bars or not: the agent indexes its feeds so.
     feeds = [make_feed(symbol, frames.get(symbol, _EMPTY), timeframe) for symbol in symbols]
+    # Lock step: the host and the agent hand every bar to each other, so they share one CPU (a
+    # switch there is far cheaper than waking the other CPU, see shared.harness.backtest_host).
+    cpu = max(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
     try:
-        process, to_agent, from_agent = launcher.start(bundle_dir=bundle_dir, output_fd=output.write_fd)
+        process, to_agent, from_agent = launcher.start(bundle_dir=bundle_dir, output_fd=output.write_fd, cpu=cpu)
     finally:
         output.close_writer()
+    os.sched_setaffinity(0, {cpu})
     link = LiveExchange(wire.Endpoint(from_agent, to_agent, max_message=wire.MAX_AGENT_MESSAGE),
                         reply_timeout_s=reply_timeout_s)
     # As the runtime does (runtime/app.py `_start_agent`): the paper hello, the venue's account.
@@ -141,6 +146,7 @@ def _replay_run(
     except OSError as exc:
         error = f"the agent's channel failed: {exc}"
     finally:
+        os.sched_setaffinity(0, before)
         link.end()
         _stop(process)
         for fd in (to_agent, from_agent):
