@@ -67,8 +67,12 @@ def test_a_bar_dropped_between_the_archive_and_the_runtime_is_a_data_divergence(
 
 def test_a_fill_slipped_past_the_session_model_is_an_execution_divergence(platform, tmp_path) -> None:
     market = bars("AAPL", 12)
-    slipping = replace(OPTIONS, slippage=0.003)  # the broker slips 30 bps; the session's model says 5
-    paper_session(platform, agent_id="slipped", archived=market, delivered=market, options=slipping)
+    slipping = replace(OPTIONS, slippage=0.003)  # the broker slips 30 bps...
+    session = paper_session(platform, agent_id="slipped", archived=market, delivered=market, options=slipping)
+    # ...while the model on record says 5 (a venue slipping past its model; the runtime records the
+    # model it ran with, so the record is changed here to stand for that venue).
+    platform.documents.update(SESSIONS, session.session_id,
+                              {"broker": {"slippage": 0.0005, "commission": 0.0, "participation": 1.0}})
     report = reconcile(platform, "slipped", tmp_path)
     summary, first = report["summary"], report["summary"]["first_divergence"]
     assert (first["cause"], first["kind"]) == ("execution", "fill_price")
