@@ -19,13 +19,12 @@ from shared.harness.puppet import AgentFailed, AgentProxy
 NO_RESULT = "the agent's process ended without finishing its run"
 
 
-class RelayedReplies:
-    """Replies of a backtest's agent, forwarded by the conductor in step order."""
+class _Link:
+    """What both links share: the `ready` handshake, reading a message, checking a step's reply."""
 
     def __init__(self, endpoint: wire.Endpoint) -> None:
         self.endpoint = endpoint
         self.finished = False  # the agent said `done` (it may have stopped itself early)
-        self.decisions_reported: int | None = None
 
     def wait_ready(self) -> None:
         """Return once the agent has loaded; AgentFailed with its error otherwise."""
@@ -33,21 +32,33 @@ class RelayedReplies:
         if message[0] != wire.READY:
             raise AgentFailed(_failure(message))
 
-    def reply(self, proxy: AgentProxy) -> list[Any] | None:
-        """The reply for `proxy`'s current step; None once the agent has finished."""
-        if self.finished:
-            return None
-        message = self._next()
-        kind = message[0]
-        if kind == wire.STEP:
+    def _answer(self, message: list[Any], proxy: AgentProxy) -> list[Any] | None:
+        """The step reply in `message` for `proxy`'s current step, or None once the agent is done."""
+        if message[0] == wire.STEP:
             if len(message) != 8 or message[1] != proxy.step_number:
                 raise AgentFailed("the agent broke the channel protocol: a reply out of step")
             return message
-        if kind == wire.DONE:
+        if message[0] == wire.DONE:
             self.finished = True
-            self.decisions_reported = message[1] if len(message) > 1 else None
             return None
         raise AgentFailed(_failure(message))
+
+    def _next(self) -> list[Any]:
+        try:
+            message = self.endpoint.receive()
+        except wire.ProtocolError as exc:
+            raise AgentFailed(f"the agent broke the channel protocol: {exc}") from None
+        if message is None:
+            raise AgentFailed(NO_RESULT)
+        return message
+
+
+class RelayedReplies(_Link):
+    """Replies of a backtest's agent, forwarded by the conductor in step order."""
+
+    def reply(self, proxy: AgentProxy) -> list[Any] | None:
+        """The reply for `proxy`'s current step; None once the agent has finished."""
+        return None if self.finished else self._answer(self._next(), proxy)
 
     def drain(self) -> None:
         """After the host's run: take the agent's last word (its `done` or a late error)."""
@@ -60,15 +71,6 @@ class RelayedReplies:
             raise AgentFailed(_failure(message))
         self.finished = True
 
-    def _next(self) -> list[Any]:
-        try:
-            message = self.endpoint.receive()
-        except wire.ProtocolError as exc:
-            raise AgentFailed(f"the agent broke the channel protocol: {exc}") from None
-        if message is None:
-            raise AgentFailed(NO_RESULT)
-        return message
-
 
 def _failure(message: list[Any]) -> str:
     if message[0] == wire.ERROR and len(message) > 1 and isinstance(message[1], str):
@@ -76,7 +78,7 @@ def _failure(message: list[Any]) -> str:
     return f"the agent broke the channel protocol: unexpected {message[0]!r}"
 
 
-class LiveExchange:
+class LiveExchange(_Link):
     """Paper trading: send each timestamp's bars, order events and account; wait for the reply.
 
     The proxy's feeds are the runtime's live feeds; a feed that got a bar since the last step
@@ -85,18 +87,11 @@ class LiveExchange:
     """
 
     def __init__(self, endpoint: wire.Endpoint, *, reply_timeout_s: float = 60.0) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint)
         self.reply_timeout_s = reply_timeout_s
-        self.finished = False
         self._lengths: dict[int, int] = {}
         self._events: list[list[Any]] = []
         self._filled: dict[int, tuple[float, float, float]] = {}  # host ref -> size, value, commission sent
-
-    def wait_ready(self) -> None:
-        """Return once the agent has loaded; AgentFailed with its error otherwise."""
-        message = self._receive()
-        if message[0] != wire.READY:
-            raise AgentFailed(_failure(message))
 
     def order_event(self, order: Any, agent_ref: int) -> None:
         """Queue the broker's notification of one of the agent's orders for the next frame."""
@@ -129,16 +124,7 @@ class LiveExchange:
         events, self._events = self._events, []
         self.endpoint.send([wire.BARS, proxy.step_number, stamp, rows, events,
                             [float(broker.getcash()), float(broker.getvalue())]])
-        message = self._receive()
-        kind = message[0]
-        if kind == wire.STEP:
-            if len(message) != 8 or message[1] != proxy.step_number:
-                raise AgentFailed("the agent broke the channel protocol: a reply out of step")
-            return message
-        if kind == wire.DONE:
-            self.finished = True
-            return None
-        raise AgentFailed(_failure(message))
+        return self._answer(self._next(), proxy)
 
     def end(self, timeout_s: float = 10.0) -> None:
         """Tell the agent the session is over and take its last word (never waits forever)."""
@@ -147,24 +133,19 @@ class LiveExchange:
         try:
             self.endpoint.send([wire.END])
             self.reply_timeout_s = timeout_s
-            message = self._receive()
+            message = self._next()
             if message[0] == wire.STEP:
-                message = self._receive()
+                message = self._next()
         except (AgentFailed, OSError):
             pass
         self.finished = True
 
-    def _receive(self) -> list[Any]:
+    def _next(self) -> list[Any]:
+        """As the base's, but a live agent has `reply_timeout_s` to answer."""
         ready, _, _ = select.select([self.endpoint.read_fd], [], [], self.reply_timeout_s)
         if not ready and not self.endpoint.has_buffered():
             raise AgentFailed(f"the agent did not answer within {self.reply_timeout_s:g}s")
-        try:
-            message = self.endpoint.receive()
-        except wire.ProtocolError as exc:
-            raise AgentFailed(f"the agent broke the channel protocol: {exc}") from None
-        if message is None:
-            raise AgentFailed(NO_RESULT)
-        return message
+        return super()._next()
 
 
 def _extra(data: Any, name: str) -> float | None:
