@@ -169,8 +169,10 @@ class BubblewrapSandbox:
             # bwrap's own init would do so only after the command has already started.
             tools["bwrap"], "--unshare-all", "--unshare-user", "--disable-userns", "--as-pid-1",
             "--die-with-parent", "--new-session", "--clearenv", "--cap-drop", "ALL",
-            "--hostname", "sandbox", *system_args(), *bind_args(binds, staged),
-            "--chdir", WORKSPACE, "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+            # The private /tmp before the binds: a bind below /tmp (a checkout or virtualenv there)
+            # must land on top of it, not be hidden by it.
+            "--hostname", "sandbox", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+            *system_args(), *bind_args(binds, staged), "--chdir", WORKSPACE,
             "--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_bytes), "--tmpfs",
             "/dev/shm", "--remount-ro", "/",  # the root tmpfs too
             "--info-fd", str(info_fd),

@@ -142,3 +142,23 @@ def test_a_workspace_inside_the_data_dir_shows_nothing_else_of_it(
     assert report == {"/workspace/agent.py": "ok", str(project.signing_key): "FileNotFoundError",
                       str(workspace.parent / "result.json"): "FileNotFoundError",
                       "../result.json": "FileNotFoundError"}
+
+
+def test_a_python_installed_under_tmp_still_runs_inside(project: Project, tmp_path: Path) -> None:
+    # A checkout (and its virtualenv) under /tmp, as CI's clean clone may be: the sandbox's
+    # private /tmp must not hide it.
+    import subprocess
+
+    from shared.adapters.local.sandbox import SandboxConfig, SandboxLimits
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    box = BubblewrapSandbox(SandboxConfig(packages=(project.source,), hidden=(project.data,),
+                                          python=str(venv / "bin" / "python")))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    process = box.popen([str(venv / "bin" / "python"), "-c", "import shared"], workspace=workspace,
+                        limits=SandboxLimits(),
+                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out.decode(errors="replace")
