@@ -184,6 +184,8 @@ def _end(process: AgentProcess, name: str, grace_s: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         log.warning("%s process %s did not exit; killing it", name, process.pid)
         try:
+            if process.pid <= 0:  # an agent in another step or pod: nothing of ours to kill
+                raise ProcessLookupError
             os.killpg(process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             process.kill()
