@@ -90,19 +90,25 @@ def run_backtest(
                                                          cpu=agent_cpu)
     finally:
         output.close_writer()
-    hello = framing.hello(symbols, timeframe=timeframe, cash=cash, commission=commission, mode="backtest")
-    encoded, _ = framing.encode_run(hello, used)
+    # The frames hold every bar of the run: they stay in the trusted folder, outside the agent's.
     frames_path = scratch / "frames.bin"
-    frames_path.write_bytes(encoded)
-    read_fd, write_fd = os.pipe()
-    conductor = subprocess.Popen(
-        [sys.executable, "-m", "shared.harness.conductor", "--frames", str(frames_path),
-         "--to-agent", str(to_agent_w), "--from-agent", str(from_agent_r), "--host-fd", str(write_fd)],
-        pass_fds=(to_agent_w, from_agent_r, write_fd), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
-        env={"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": str(PROJECT_ROOT)},
-    )
-    for fd in {write_fd, to_agent_w, from_agent_r}:  # one socket is both ends over TCP
-        os.close(fd)
+    try:
+        hello = framing.hello(symbols, timeframe=timeframe, cash=cash, commission=commission, mode="backtest")
+        frames_path.write_bytes(framing.encode_run(hello, used)[0])
+        read_fd, write_fd = os.pipe()
+        conductor = subprocess.Popen(
+            [sys.executable, "-m", "shared.harness.conductor", "--frames", str(frames_path),
+             "--to-agent", str(to_agent_w), "--from-agent", str(from_agent_r), "--host-fd", str(write_fd)],
+            pass_fds=(to_agent_w, from_agent_r, write_fd), cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
+            env={"PATH": os.environ.get("PATH", "/usr/bin"), "PYTHONPATH": str(PROJECT_ROOT)},
+        )
+    except BaseException:
+        _end(agent, "agent", 0.0)  # nothing will ever feed it: do not leave it waiting
+        raise
+    finally:
+        for fd in {to_agent_w, from_agent_r}:  # one socket is both ends over TCP
+            os.close(fd)
+    os.close(write_fd)
     before = _pin(conductor.pid, agent_cpu, host_cpus)
     link = RelayedReplies(wire.Endpoint(read_fd, max_message=wire.MAX_AGENT_MESSAGE + 1024))
     result = error = None
