@@ -17,6 +17,7 @@ from typing import Any
 import backtrader as bt
 
 from shared.errors import InvalidInputError
+from shared.fmel.quiet import QuietAnalyzer
 from shared.fmel.record import action_for, decision_ids
 from shared.fmel.reported import ReportedReads, note_text
 from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, indicator_reads, summarise
@@ -38,7 +39,7 @@ def num_to_utc(num: float) -> datetime:
     return datetime.fromtimestamp(seconds + _DAY_ONE_POSIX, UTC)
 
 
-class FmelAnalyzer(bt.Analyzer):
+class FmelAnalyzer(QuietAnalyzer):
     """Record every decision of the strategy it is attached to (`cerebro.addanalyzer`)."""
 
     params = (
@@ -119,23 +120,6 @@ class FmelAnalyzer(bt.Analyzer):
             "last_point": self._point,
             "rows": self.rows,
         }
-
-    # backtrader calls these on every analyzer every bar; this one has no children and uses
-    # none of them, so skipping the base class's dispatch keeps the per-bar cost down.
-    def _next(self) -> None:
-        pass
-
-    def _prenext(self) -> None:
-        pass
-
-    def _nextstart(self) -> None:
-        pass
-
-    def _notify_cashvalue(self, cash: float, value: float) -> None:
-        pass
-
-    def _notify_fund(self, cash: float, value: float, fundvalue: float, shares: float) -> None:
-        pass
 
     def _decision(self, stage: str, method: Callable[[], Any]) -> Callable[[], Any]:
         cell = self._tracker.cell

@@ -13,8 +13,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import backtrader as bt
-
+from shared.fmel.quiet import QuietAnalyzer
 from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, FeedLine, Lineage
 from shared.harness import wire
 from shared.harness.agent_feed import AgentChannel
@@ -45,7 +44,7 @@ class Notebook:
         self._channel.note = note
 
 
-class DecisionCapture(bt.Analyzer):
+class DecisionCapture(QuietAnalyzer):
     """Report each decision of the strategy (`prenext`, `nextstart`, `next`) to the channel."""
 
     params = (("channel", None),)
@@ -77,22 +76,6 @@ class DecisionCapture(bt.Analyzer):
         # At the first decision, not at start: indicators the agent makes in `start()` exist by then.
         self._tracker.install()
         self._index = {id(info): i for i, info in enumerate(self._tracker.feeds)}
-
-    # backtrader calls these on every analyzer every bar; this one needs none of them.
-    def _next(self) -> None:
-        pass
-
-    def _prenext(self) -> None:
-        pass
-
-    def _nextstart(self) -> None:
-        pass
-
-    def _notify_cashvalue(self, cash: float, value: float) -> None:
-        pass
-
-    def _notify_fund(self, cash: float, value: float, fundvalue: float, shares: float) -> None:
-        pass
 
     def _decision(self, stage: str, method: Callable[[], Any]) -> Callable[[], Any]:
         cell = self._tracker.cell
