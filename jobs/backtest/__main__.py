@@ -32,20 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shared.backtest.runner import run_job
     from shared.backtest.workspace import check_run_id
     from shared.bootstrap import bootstrap
+    from shared.harness.job_launchers import job_agent_launcher
 
     run_id = check_run_id(args.run_id)
     platform = bootstrap()
     work = args.work or Path(platform.settings.data_dir) / "jobs" / "work" / run_id
-    if args.agent_fifos is not None:
-        from shared.harness.fifos import FifoAgentLauncher
-
-        launcher = FifoAgentLauncher(args.agent_fifos)
-    else:
-        from shared.adapters.local.sandbox import SandboxLimits
-        from shared.harness.sandboxed import SandboxedAgentLauncher
-
-        limits = SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s))
-        launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir), limits)
+    launcher = job_agent_launcher(platform.settings, args.agent_fifos)
     try:
         run_job(run_id, platform, launcher, work)
     finally:

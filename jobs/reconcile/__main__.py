@@ -32,21 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from jobs.reconcile.job import run_reconciliation
-    from shared.adapters.local.sandbox import SandboxLimits
     from shared.backtest.workspace import check_run_id
     from shared.bootstrap import bootstrap
-    from shared.harness.sandboxed import SandboxedAgentLauncher
+    from shared.harness.job_launchers import job_agent_launcher
 
     reconciliation_id = check_run_id(args.reconciliation_id)
     platform = bootstrap()
     work = args.work or Path(tempfile.mkdtemp(prefix=f"reconcile-{reconciliation_id}-"))
-    if args.agent_fifos is not None:
-        from shared.harness.fifos import FifoAgentLauncher
-
-        launcher = FifoAgentLauncher(args.agent_fifos)
-    else:
-        limits = SandboxLimits(cpu_seconds=int(platform.settings.backtest_budget_s))
-        launcher = SandboxedAgentLauncher.for_data_dir(Path(platform.settings.data_dir), limits)
+    launcher = job_agent_launcher(platform.settings, args.agent_fifos)
     try:
         run_reconciliation(reconciliation_id, platform, launcher, work)
     except Exception:  # noqa: BLE001 - stored as failed by run_reconciliation; logged there
