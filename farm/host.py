@@ -19,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from farm.dispatch import DocumentDispatcher, TopicDispatcher
 from functions import _platform
-from functions._http import error_response
+from functions.edge.http import error_response
 from functions.registry import FUNCTIONS, DocumentTrigger, FunctionSpec, HttpTrigger, TopicTrigger
 from shared.bootstrap import Platform
 from shared.errors import NotFoundError

@@ -20,7 +20,7 @@ from typing import Any
 
 import flask
 
-from functions._http import error_response
+from functions.edge.http import error_response
 from shared.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from shared.settings import Settings
 

@@ -9,8 +9,8 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint
-from functions._leaderboard_args import leaderboards
+from functions.edge.http import http_endpoint
+from functions.edge.leaderboard_args import leaderboards
 from shared.domain.clock import now_iso
 from shared.ports.identity import Principal
 from shared.services import agents

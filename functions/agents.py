@@ -8,8 +8,8 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._agent_uploads import submission_from
-from functions._http import http_endpoint
+from functions.edge.agent_uploads import submission_from
+from functions.edge.http import http_endpoint
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services import agents

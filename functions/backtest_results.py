@@ -13,7 +13,7 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint
+from functions.edge.http import http_endpoint
 from shared.ports.identity import Principal
 from shared.services.agent_output import backtest_output
 from shared.services.backtest_charts import backtest_chart, backtest_curves

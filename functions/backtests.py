@@ -8,7 +8,7 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint, json_body
+from functions.edge.http import http_endpoint, json_body
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services import backtests

@@ -8,7 +8,7 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint
+from functions.edge.http import http_endpoint
 from shared import bootstrap
 from shared.ports.identity import Principal
 from shared.services import broker_accounts

@@ -8,7 +8,7 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint, json_body
+from functions.edge.http import http_endpoint, json_body
 from shared import bootstrap
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal

@@ -8,8 +8,8 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._fmel_args import filter_from
-from functions._http import http_endpoint
+from functions.edge.fmel_args import filter_from
+from functions.edge.http import http_endpoint
 from shared.ports.identity import Principal
 from shared.services.fmel_analytics import agent_analytics
 from shared.services.rate_limits import REQUESTS

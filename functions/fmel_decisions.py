@@ -8,8 +8,8 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._fmel_args import filter_from, page_size
-from functions._http import http_endpoint
+from functions.edge.fmel_args import filter_from, page_size
+from functions.edge.http import http_endpoint
 from shared.ports.identity import Principal
 from shared.services.fmel_analytics import list_decisions
 from shared.services.rate_limits import REQUESTS

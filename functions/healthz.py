@@ -9,7 +9,7 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint
+from functions.edge.http import http_endpoint
 
 
 @functions_framework.http

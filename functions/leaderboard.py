@@ -5,9 +5,9 @@ from __future__ import annotations
 import flask
 import functions_framework
 
-from functions._http import http_endpoint
-from functions._leaderboard_args import leaderboards, ranking_from
-from functions._server_timing import server_timed
+from functions.edge.http import http_endpoint
+from functions.edge.leaderboard_args import leaderboards, ranking_from
+from functions.edge.server_timing import server_timed
 from shared.services.leaderboard import CACHE_TTL_S, leaderboard, parse_limit
 
 NAME = "farm-leaderboard"

@@ -7,9 +7,9 @@ from typing import Any
 import flask
 import functions_framework
 
-from functions._http import http_endpoint
-from functions._leaderboard_args import leaderboards, ranking_from
-from functions._server_timing import server_timed
+from functions.edge.http import http_endpoint
+from functions.edge.leaderboard_args import leaderboards, ranking_from
+from functions.edge.server_timing import server_timed
 from shared.services.leaderboard import agent_standing
 
 NAME = "farm-leaderboard-agent"

@@ -16,7 +16,7 @@
     GET  /api/fmel/analytics           -> GET /api/fmel/agents/{id}/analytics   ?agent_id=
     GET  /api/fmel/agent/{id}          -> GET /api/fmel/decisions?agent={id}
 
-Every answer carries `Deprecation: true` and a `Link` to its successor (functions/_legacy.py).
+Every answer carries `Deprecation: true` and a `Link` to its successor (functions/edge/legacy.py).
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint
-from functions._legacy import account_id_from, agent_id_from, forward, legacy_body, without
 from functions.agent_item import agent_item
 from functions.agents import agents_collection
 from functions.broker_account_item import broker_account_item
 from functions.broker_accounts import broker_accounts_collection
 from functions.broker_funding import broker_funding
+from functions.edge.http import http_endpoint
+from functions.edge.legacy import account_id_from, agent_id_from, forward, legacy_body, without
 from functions.fmel_analytics import fmel_agent_analytics
 from functions.fmel_decisions import fmel_decisions
 from functions.leaderboard import leaderboard_page

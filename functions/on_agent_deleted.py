@@ -14,8 +14,8 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 from functions import _platform
-from functions._leaderboard_args import leaderboards
 from functions._runtimes import orchestrator_for
+from functions.edge.leaderboard_args import leaderboards
 from shared.domain.clock import now_iso
 from shared.errors import InvalidInputError
 from shared.events import decode_document_event

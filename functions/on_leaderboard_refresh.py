@@ -12,7 +12,7 @@ import logging
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from functions._leaderboard_args import leaderboards
+from functions.edge.leaderboard_args import leaderboards
 from shared.errors import InvalidInputError
 from shared.events import decode_pubsub_event
 from shared.schemas.messages import BacktestCompleted, PortfolioSnapshotted

@@ -7,8 +7,8 @@ from typing import Any
 import flask
 import functions_framework
 
-from functions._http import http_endpoint
-from functions._openapi_document import openapi_document
+from functions.edge.http import http_endpoint
+from functions.openapi_document import openapi_document
 
 NAME = "farm-openapi"
 

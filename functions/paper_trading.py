@@ -8,8 +8,8 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint, json_body
 from functions._runtimes import orchestrator_for
+from functions.edge.http import http_endpoint, json_body
 from shared.bootstrap import broker_accounts
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal

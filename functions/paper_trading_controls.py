@@ -13,8 +13,8 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._http import http_endpoint, json_body
 from functions._runtimes import orchestrator_for
+from functions.edge.http import http_endpoint, json_body
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services.agent_output import session_output

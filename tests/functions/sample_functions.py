@@ -11,7 +11,7 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from functions._http import http_endpoint, json_body
+from functions.edge.http import http_endpoint, json_body
 from functions.registry import DocumentTrigger, FunctionSpec, HttpTrigger, TopicTrigger
 from shared import errors
 

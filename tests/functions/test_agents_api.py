@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from farm.host import FunctionHost
-from functions._agent_uploads import MAX_BODY_BYTES
+from functions.edge.agent_uploads import MAX_BODY_BYTES
 from shared.bootstrap import Platform
 from shared.schemas.messages import RunBacktest
 from shared.services.auto_backtest import auto_run_id

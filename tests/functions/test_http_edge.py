@@ -1,4 +1,4 @@
-"""The HTTP edge (functions._http): error envelope, statuses, CORS, routes and methods.
+"""The HTTP edge (functions.edge.http): error envelope, statuses, CORS, routes and methods.
 
 Functions are served by functions-framework's own app, as in a deployed function.
 """
@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from functions_framework import create_app
 
 from functions import _platform
-from functions._http import Route
+from functions.edge.http import Route
 from tests.functions import sample_functions
 
 SOURCE = sample_functions.__file__
@@ -76,7 +76,7 @@ def test_rate_limited_answers_carry_retry_after_in_whole_seconds_rounded_up(
 def test_unexpected_errors_are_500s_that_hide_internals_but_are_logged(
     client: Client, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="functions._http"):
+    with caplog.at_level(logging.ERROR, logger="functions.edge.http"):
         response = client("sample_fail").get(f"/api/fail/{kind}")
     assert response.status_code == 500
     assert response.json == {"error": {"code": "internal", "message": "internal error"}}

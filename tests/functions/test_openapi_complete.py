@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 import schemathesis
 
-from functions._openapi_document import (
+from functions.openapi_document import (
     OPERATIONS,
     IncompleteDocumentError,
     check_complete,

@@ -35,8 +35,8 @@ from schemathesis.checks import (
 )
 
 from farm.host import FunctionHost
-from functions._openapi_document import openapi_document
 from functions._runtimes import close_orchestrator
+from functions.openapi_document import openapi_document
 from functions.registry import FUNCTIONS
 from shared.bootstrap import Platform
 from shared.schemas.messages import BacktestCompleted

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from functions._leaderboard_args import leaderboards
+from functions.edge.leaderboard_args import leaderboards
 from shared.backtest.bundle import extract_bundle, load_agent
 from shared.backtest.engine import run_strategy
 from shared.market.loader import load_bars

@@ -1,6 +1,6 @@
 """OpenAPI operations and schemas of the backtest, broker-account and paper-trading routes.
 
-Merged into the document by functions/_openapi_document. Fields follow the services' views:
+Merged into the document by functions/openapi_document. Fields follow the services' views:
 shared.services.backtests.get_backtest, BrokerAccount.to_json and
 shared.services.paper_trading.session_view.
 """
@@ -9,6 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.openapi_document.common import (
+    AUTHED,
+    BAD_ID,
+    INTEGER,
+    JSON,
+    NUMBER,
+    STRING,
+    error,
+    nullable,
+    ok,
+    path_param,
+    ref,
+)
 from shared.market.bars import TIMEFRAMES as BACKTEST_TIMEFRAMES
 from shared.ports.broker import DEFAULT_FUNDING
 from shared.services.backtests import FAILED, QUEUED, RUNNING, SUCCEEDED
@@ -18,47 +31,14 @@ from shared.services.paper_trading import MAX_RUNNING_SESSIONS
 from shared.services.paper_trading import MAX_SYMBOLS as MAX_PAPER_SYMBOLS
 from shared.services.paper_trading import TIMEFRAMES as PAPER_TIMEFRAMES
 
-JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
-
-
-def _ok(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "nullable": True}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
 
 def _json_body(schema: str) -> dict[str, Any]:
     # Every body here is optional: an empty request takes the documented defaults.
-    return {"required": False, "content": {JSON: {"schema": _ref(schema)}}}
+    return {"required": False, "content": {JSON: {"schema": ref(schema)}}}
 
 
-AUTHED = {
-    "401": _error("Missing, expired or invalid ID token"),
-    "429": {**_error("Too many requests; retry after the given seconds"),
-            "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}},
-    "503": _error("A backing service is briefly unavailable; retry"),
-}
-# The documents store refuses ids Firestore refuses (e.g. "__name__"): 400 before any lookup.
-BAD_ID = _error("The id is not a usable document id (e.g. the reserved __name__ form)")
 LOCATION = {"Location": {"schema": {"type": "string"}, "description": "where to read the created resource"}}
-STRING = {"type": "string"}
-NUMBER = {"type": "number"}
-INTEGER = {"type": "integer"}
-TIMESTAMP = _nullable({"type": "string"})
+TIMESTAMP = nullable({"type": "string"})
 SYMBOL = {"type": "string", "minLength": 1, "pattern": r"\S"}
 
 SCHEMAS: dict[str, Any] = {
@@ -88,21 +68,21 @@ SCHEMAS: dict[str, Any] = {
             "run_id": STRING,
             "agent_id": STRING,
             "status": {"type": "string", "enum": [QUEUED, RUNNING, SUCCEEDED, FAILED]},
-            "request": _nullable({"type": "object", "description": "the RunBacktest: symbols, window, cash..."}),
-            "metrics": _nullable({"type": "object", "additionalProperties": {"nullable": True}}),
-            "error": _nullable(STRING) | {"description": "why the run failed"},
-            "report_key": _nullable(STRING),
+            "request": nullable({"type": "object", "description": "the RunBacktest: symbols, window, cash..."}),
+            "metrics": nullable({"type": "object", "additionalProperties": {"nullable": True}}),
+            "error": nullable(STRING) | {"description": "why the run failed"},
+            "report_key": nullable(STRING),
             "created_at": TIMESTAMP,
             "started_at": TIMESTAMP,
             "finished_at": TIMESTAMP,
-            "automatic": _nullable({"type": "boolean"}),
+            "automatic": nullable({"type": "boolean"}),
             "standard": {"type": "boolean", "description": "the agent's standard evaluation: the only run ranked"},
-            "evaluation": _nullable({"type": "object", "description": "the StandardEvaluation it ran"}),
-            "data": {"allOf": [_ref("DataLabel")], "nullable": True},
-            "equity_curve": _nullable({"type": "array", "items": {"type": "object"}}),
-            "drawdown": _nullable({"type": "array", "items": {"type": "object"}}),
-            "trades": _nullable({"type": "array", "items": {"type": "object"}}),
-            "chart_key": _nullable(STRING),
+            "evaluation": nullable({"type": "object", "description": "the StandardEvaluation it ran"}),
+            "data": {"allOf": [ref("DataLabel")], "nullable": True},
+            "equity_curve": nullable({"type": "array", "items": {"type": "object"}}),
+            "drawdown": nullable({"type": "array", "items": {"type": "object"}}),
+            "trades": nullable({"type": "array", "items": {"type": "object"}}),
+            "chart_key": nullable(STRING),
         },
     },
     "BrokerAccountRequest": {
@@ -142,8 +122,8 @@ SCHEMAS: dict[str, Any] = {
             "cash": NUMBER,
             "funded_total": NUMBER,
             "funded": {"type": "boolean"},
-            "positions": {"type": "array", "items": _ref("Holding")},
-            "recent_trades": {"type": "array", "items": _ref("TradeFill")},
+            "positions": {"type": "array", "items": ref("Holding")},
+            "recent_trades": {"type": "array", "items": ref("TradeFill")},
             "trades": INTEGER,
         },
     },
@@ -164,19 +144,19 @@ SCHEMAS: dict[str, Any] = {
             "agent_id": STRING,
             "state": {"type": "string", "description": "deploying, trading, pausing, paused, stopping, stopped, "
                       "failed, or interrupted (its runtime stopped with the local stack; `farm up` resumes it)"},
-            "market": _ref("MarketStatus"),
-            "data": _ref("DataLabel"),
+            "market": ref("MarketStatus"),
+            "data": ref("DataLabel"),
             "paused_at": TIMESTAMP,
             "resumed_at": TIMESTAMP,
-            "last_restart_reason": _nullable(STRING),
+            "last_restart_reason": nullable(STRING),
             "symbols": {"type": "array", "items": STRING},
             "timeframe": STRING,
             "account_id": STRING,
-            "portfolio_value": _nullable(NUMBER),
-            "cash": _nullable(NUMBER),
-            "starting_value": _nullable(NUMBER),
-            "positions": {"type": "array", "items": _ref("Holding")},
-            "recent_trades": {"type": "array", "items": _ref("TradeFill")},
+            "portfolio_value": nullable(NUMBER),
+            "cash": nullable(NUMBER),
+            "starting_value": nullable(NUMBER),
+            "positions": {"type": "array", "items": ref("Holding")},
+            "recent_trades": {"type": "array", "items": ref("TradeFill")},
             "trades": INTEGER,
             "decisions": INTEGER,
             "last_decision_point": INTEGER,
@@ -185,7 +165,7 @@ SCHEMAS: dict[str, Any] = {
             "heartbeat_at": TIMESTAMP,
             "started_at": TIMESTAMP,
             "stopped_at": TIMESTAMP,
-            "error": _nullable(STRING),
+            "error": nullable(STRING),
             "created_at": STRING,
             "updated_at": STRING,
         },
@@ -196,56 +176,56 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "/api/agents/{agent_id}/backtests": {"post": {
         "operationId": "startBacktest",
         "summary": "Queue a backtest of one of the caller's agents",
-        "parameters": [_path("agent_id")],
+        "parameters": [path_param("agent_id")],
         "requestBody": _json_body("BacktestRequest"),
         "responses": {
-            "202": {**_ok("Queued; poll the Location", "BacktestQueued"), "headers": LOCATION},
-            "400": _error("Unknown field, bad symbols, dates, cash, commission or timeframe, or an unusable agent id"),
-            "404": _error("No such agent (or not yours)"),
-            "409": _error("The agent is not validated (rejected): it cannot be backtested"),
-            "415": _error("A body that is not application/json"),
+            "202": {**ok("Queued; poll the Location", "BacktestQueued"), "headers": LOCATION},
+            "400": error("Unknown field, bad symbols, dates, cash, commission or timeframe, or an unusable agent id"),
+            "404": error("No such agent (or not yours)"),
+            "409": error("The agent is not validated (rejected): it cannot be backtested"),
+            "415": error("A body that is not application/json"),
             **AUTHED,
         },
     }},
     "/api/backtests/{run_id}": {"get": {
         "operationId": "getBacktest",
         "summary": "A run's status and results (metrics, equity curve, drawdown, trades)",
-        "parameters": [_path("run_id")],
-        "responses": {"200": _ok("The run", "Backtest"), "400": BAD_ID,
-                      "404": _error("No such run (or not yours)"), **AUTHED},
+        "parameters": [path_param("run_id")],
+        "responses": {"200": ok("The run", "Backtest"), "400": BAD_ID,
+                      "404": error("No such run (or not yours)"), **AUTHED},
     }},
     "/api/broker/accounts": {"post": {
         "operationId": "openBrokerAccount",
         "summary": "Open the paper account of one of the caller's agents (one per agent)",
-        "requestBody": {"required": True, "content": {JSON: {"schema": _ref("BrokerAccountRequest")}}},
+        "requestBody": {"required": True, "content": {JSON: {"schema": ref("BrokerAccountRequest")}}},
         "responses": {
-            "201": _ok("Opened", "BrokerAccount"),
-            "200": _ok("The agent already had this account", "BrokerAccount"),
-            "400": _error("agent_id missing, or not a JSON object"),
-            "404": _error("No such agent (or not yours)"),
-            "415": _error("Not application/json"),
+            "201": ok("Opened", "BrokerAccount"),
+            "200": ok("The agent already had this account", "BrokerAccount"),
+            "400": error("agent_id missing, or not a JSON object"),
+            "404": error("No such agent (or not yours)"),
+            "415": error("Not application/json"),
             **AUTHED,
         },
     }},
     "/api/broker/accounts/{account_id}": {"get": {
         "operationId": "getBrokerAccount",
         "summary": "Balance, positions and recent trades of one of the caller's accounts",
-        "parameters": [_path("account_id")],
-        "responses": {"200": _ok("The account", "BrokerAccount"), "400": BAD_ID,
-                      "404": _error("No such account (or not yours)"), **AUTHED},
+        "parameters": [path_param("account_id")],
+        "responses": {"200": ok("The account", "BrokerAccount"), "400": BAD_ID,
+                      "404": error("No such account (or not yours)"), **AUTHED},
     }},
     "/api/broker/accounts/{account_id}/funding": {"post": {
         "operationId": "fundBrokerAccount",
         "summary": f"Add cash (default ${DEFAULT_FUNDING:,.0f}) once per idempotency key",
-        "parameters": [_path("account_id"), {
+        "parameters": [path_param("account_id"), {
             "name": "Idempotency-Key", "in": "header", "required": False,
             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
             "description": "required unless the body has idempotency_key; a repeat funds once"}],
         "requestBody": _json_body("Funding"),
         "responses": {
-            "200": _ok("The funded account", "BrokerAccount"),
-            "400": _error("Bad amount, missing or too long idempotency key, or a body that is not a JSON object"),
-            "404": _error("No such account (or not yours)"),
+            "200": ok("The funded account", "BrokerAccount"),
+            "400": error("Bad amount, missing or too long idempotency key, or a body that is not a JSON object"),
+            "404": error("No such account (or not yours)"),
             **AUTHED,
         },
     }},
@@ -253,33 +233,33 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "post": {
             "operationId": "startPaperTrading",
             "summary": "Start paper trading (needs a backtested agent and a funded account)",
-            "parameters": [_path("agent_id")],
+            "parameters": [path_param("agent_id")],
             "requestBody": _json_body("PaperTradingRequest"),
             "responses": {
-                "201": _ok("Deploying", "PaperSession"),
-                "400": _error("Unknown field, bad symbols or timeframe, symbols the market feed does not "
+                "201": ok("Deploying", "PaperSession"),
+                "400": error("Unknown field, bad symbols or timeframe, symbols the market feed does not "
                               "stream, or an unusable agent id"),
-                "404": _error("No such agent (or not yours)"),
-                "409": _error(f"Not backtested, no funded account, or already {MAX_RUNNING_SESSIONS} "
+                "404": error("No such agent (or not yours)"),
+                "409": error(f"Not backtested, no funded account, or already {MAX_RUNNING_SESSIONS} "
                               "sessions running"),
-                "415": _error("A body that is not application/json"),
+                "415": error("A body that is not application/json"),
                 **AUTHED,
             },
         },
         "get": {
             "operationId": "getPaperTrading",
             "summary": "The agent's latest session: state, value, positions, recent trades, heartbeat",
-            "parameters": [_path("agent_id")],
-            "responses": {"200": _ok("The session", "PaperSession"), "400": BAD_ID,
-                          "404": _error("No such agent (or not yours), or it never paper traded"), **AUTHED},
+            "parameters": [path_param("agent_id")],
+            "responses": {"200": ok("The session", "PaperSession"), "400": BAD_ID,
+                          "404": error("No such agent (or not yours), or it never paper traded"), **AUTHED},
         },
         "delete": {
             "operationId": "stopPaperTrading",
             "summary": "Stop the agent's session (waits for the runtime's graceful exit)",
-            "parameters": [_path("agent_id")],
-            "responses": {"200": _ok("Stopped", "PaperSession"), "400": BAD_ID,
-                          "404": _error("No such agent (or not yours)"),
-                          "409": _error("The agent is not paper trading"), **AUTHED},
+            "parameters": [path_param("agent_id")],
+            "responses": {"200": ok("Stopped", "PaperSession"), "400": BAD_ID,
+                          "404": error("No such agent (or not yours)"),
+                          "409": error("The agent is not paper trading"), **AUTHED},
         },
     },
 }

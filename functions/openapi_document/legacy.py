@@ -11,8 +11,8 @@ import copy
 import re
 from typing import Any
 
-JSON = "application/json"
-STRING = {"type": "string"}
+from functions.openapi_document.common import JSON, STRING
+
 DEPRECATION = {"Deprecation": {"schema": {"type": "string"}, "description": "always `true`: use the successor"},
                "Link": {"schema": {"type": "string"}, "description": 'the successor route, rel="successor-version"'}}
 ID_QUERY = [{"name": "agent_id", "in": "query", "schema": STRING},

@@ -4,46 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.openapi_document.common import AGENT_ID, AUTHED, error, ok, query, ref
 from shared.leaderboard.scoring import METRICS, MODES, PERIODS
 from shared.services.fmel_analytics import DEFAULT_PAGE, MAX_PAGE
 from shared.services.leaderboard import DEFAULT_LIMIT, MAX_LIMIT
 
-JSON = "application/json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
-
-
-def _ok(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
-
-
-def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "schema": schema, **({"description": description} if description else {})}
-
-
-AGENT_ID = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
-AUTHED = {"401": _error("Missing, expired or invalid ID token"),
-          "429": {**_error("Too many requests"), "headers": {"Retry-After": {"schema": {"type": "integer"}}}}}
-NUMBER = {"type": "number", "nullable": True}
+NULLABLE_NUMBER = {"type": "number", "nullable": True}
 RANKING_PARAMS = [
-    _q("mode", {"type": "string", "enum": list(MODES), "default": "backtest"}),
-    _q("metric", {"type": "string", "enum": list(METRICS), "default": "score"},
+    query("mode", {"type": "string", "enum": list(MODES), "default": "backtest"}),
+    query("metric", {"type": "string", "enum": list(METRICS), "default": "score"},
        "score = probabilistic Sharpe ratio with minimum trades/observations"),
-    _q("period", {"type": "string", "enum": list(PERIODS), "default": "all"}),
+    query("period", {"type": "string", "enum": list(PERIODS), "default": "all"}),
 ]
 FILTERS = [
-    _q("session", {"type": "string"}), _q("mode", {"type": "string", "enum": ["backtest", "paper"]}),
+    query("session", {"type": "string"}), query("mode", {"type": "string", "enum": ["backtest", "paper"]}),
     # One case only in the enum (generators turn values into names, and TRADED/traded collide);
     # the API also accepts any case.
-    _q("action", {"type": "string", "enum": ["TRADED", "HOLD", "INACTIVE"]}, "case-insensitive"),
-    _q("since", {"type": "string", "format": "date-time"}), _q("until", {"type": "string", "format": "date-time"}),
-    _q("from_decision", {"type": "integer", "minimum": 0}), _q("to_decision", {"type": "integer", "minimum": 0}),
+    query("action", {"type": "string", "enum": ["TRADED", "HOLD", "INACTIVE"]}, "case-insensitive"),
+    query("since", {"type": "string", "format": "date-time"}), query("until", {"type": "string", "format": "date-time"}),
+    query("from_decision", {"type": "integer", "minimum": 0}), query("to_decision", {"type": "integer", "minimum": 0}),
 ]
 TIMED = {"headers": {"Server-Timing": {"schema": {"type": "string"}, "description": "app;dur=<ms>"}}}
 
@@ -57,10 +36,10 @@ SCHEMAS: dict[str, Any] = {
             "owner": {"type": "string", "description": "display name (never a uid or email)"},
             "as_of": {"type": "string", "nullable": True},
             "metrics": {"type": "object", "properties": {
-                "return": NUMBER, "sharpe": NUMBER, "drawdown": NUMBER, "win_rate": NUMBER,
+                "return": NULLABLE_NUMBER, "sharpe": NULLABLE_NUMBER, "drawdown": NULLABLE_NUMBER, "win_rate": NULLABLE_NUMBER,
                 "trades": {"type": "integer", "nullable": True}}},
             "score": {"type": "object", "properties": {
-                "psr": NUMBER, "z": NUMBER, "sharpe_per_observation": NUMBER,
+                "psr": NULLABLE_NUMBER, "z": NULLABLE_NUMBER, "sharpe_per_observation": NULLABLE_NUMBER,
                 "observations": {"type": "integer", "nullable": True}, "eligible": {"type": "boolean"},
                 "min_trades": {"type": "integer"}, "min_observations": {"type": "integer"}}},
         },
@@ -71,13 +50,13 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "mode": {"type": "string"}, "metric": {"type": "string"}, "period": {"type": "string"},
             "source": {"type": "string", "enum": ["cache", "warehouse"]}, "as_of": {"type": "string"},
-            "total": {"type": "integer"}, "entries": {"type": "array", "items": _ref("LeaderboardEntry")},
-            "evaluation": _ref("StandardEvaluation"),
-            "data": {"allOf": [_ref("DataLabel")], "nullable": True},
+            "total": {"type": "integer"}, "entries": {"type": "array", "items": ref("LeaderboardEntry")},
+            "evaluation": ref("StandardEvaluation"),
+            "data": {"allOf": [ref("DataLabel")], "nullable": True},
             "min_track_record": {"type": "object", "properties": {"days": {"type": "number"},
                                                                   "trades": {"type": "integer"}}},
             "sharpe_annualisation": {"type": "string"},
-            "pending": {"type": "array", "items": _ref("NotYetRanked"),
+            "pending": {"type": "array", "items": ref("NotYetRanked"),
                         "description": "paper: agents whose track record is still too short to rank"},
         },
     },
@@ -94,7 +73,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["mode", "metric", "period", "source", "entry", "ranked"],
         "properties": {"mode": {"type": "string"}, "metric": {"type": "string"}, "period": {"type": "string"},
                        "source": {"type": "string", "enum": ["cache", "warehouse"]},
-                       "entry": {"allOf": [_ref("LeaderboardEntry")], "nullable": True},
+                       "entry": {"allOf": [ref("LeaderboardEntry")], "nullable": True},
                        "ranked": {"type": "boolean"},
                        "not_ranked": {"type": "string", "description": 'paper: "not yet ranked: N more days"'},
                        "days_remaining": {"type": "integer"}, "trades_remaining": {"type": "integer"},
@@ -153,41 +132,41 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "/api/leaderboard": {"get": {
         "operationId": "getLeaderboard", "summary": "Public ranking (cached 30 s, warehouse fallback)",
         "security": [],
-        "parameters": [*RANKING_PARAMS, _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+        "parameters": [*RANKING_PARAMS, query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                                                      "default": DEFAULT_LIMIT})],
-        "responses": {"200": {**_ok("One page of the ranking", "Leaderboard"), **TIMED},
-                      "400": _error("Unknown mode, metric or period, or limit out of range")},
+        "responses": {"200": {**ok("One page of the ranking", "Leaderboard"), **TIMED},
+                      "400": error("Unknown mode, metric or period, or limit out of range")},
     }},
     "/api/leaderboard/agents/{agent_id}": {"get": {
         "operationId": "getLeaderboardAgent", "summary": "One agent's rank, metrics and score", "security": [],
         "parameters": [AGENT_ID, *RANKING_PARAMS],
-        "responses": {"200": {**_ok("The agent's standing", "LeaderboardStanding"), **TIMED},
-                      "400": _error("Unknown mode, metric or period"),
-                      "404": _error("The agent is not ranked in this leaderboard")},
+        "responses": {"200": {**ok("The agent's standing", "LeaderboardStanding"), **TIMED},
+                      "400": error("Unknown mode, metric or period"),
+                      "404": error("The agent is not ranked in this leaderboard")},
     }},
     "/api/fmel/decisions": {"get": {
         "operationId": "listDecisions", "summary": "The caller's agents' FMEL decisions, oldest first",
-        "parameters": [_q("agent", {"type": "string"}), *FILTERS,
-                       _q("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}),
-                       _q("cursor", {"type": "string"})],
-        "responses": {"200": _ok("One page", "DecisionPage"), "400": _error("Bad filter, limit or cursor"),
-                      "404": _error("No such agent (or not yours)"), **AUTHED},
+        "parameters": [query("agent", {"type": "string"}), *FILTERS,
+                       query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE}),
+                       query("cursor", {"type": "string"})],
+        "responses": {"200": ok("One page", "DecisionPage"), "400": error("Bad filter, limit or cursor"),
+                      "404": error("No such agent (or not yours)"), **AUTHED},
     }},
     "/api/fmel/agents/{agent_id}/analytics": {"get": {
         "operationId": "getFmelAnalytics",
         "summary": "Decision counts by action, most-read fields and symbols, trades, P&L by decision",
         "parameters": [AGENT_ID, *FILTERS],
-        "responses": {"200": _ok("Analytics", "FmelAnalytics"), "400": _error("Bad filter"),
-                      "404": _error("No such agent (or not yours)"), **AUTHED},
+        "responses": {"200": ok("Analytics", "FmelAnalytics"), "400": error("Bad filter"),
+                      "404": error("No such agent (or not yours)"), **AUTHED},
     }},
     "/api/fmel/agents/{agent_id}/export": {"get": {
         "operationId": "exportDecisions", "summary": "Every matching decision, streamed",
-        "parameters": [AGENT_ID, _q("format", {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"}),
+        "parameters": [AGENT_ID, query("format", {"type": "string", "enum": ["jsonl", "csv"], "default": "jsonl"}),
                        *FILTERS],
         "responses": {"200": {"description": "JSON lines or CSV (nested columns as JSON text)", "content": {
                           "application/x-ndjson": {"schema": {"type": "string"}},
                           "text/csv": {"schema": {"type": "string"}}}},
-                      "400": _error("Bad filter or format"), "404": _error("No such agent (or not yours)"),
+                      "400": error("Bad filter or format"), "404": error("No such agent (or not yours)"),
                       **AUTHED},
     }},
 }

@@ -4,37 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.openapi_document.common import (
+    AUTHED,
+    INTEGER,
+    JSON,
+    NUMBER,
+    STRING,
+    error,
+    nullable,
+    path_param,
+    ref,
+)
 from shared.reconcile.diff import CAUSES
 
-JSON = "application/json"
-STRING = {"type": "string"}
-NUMBER = {"type": "number"}
-INTEGER = {"type": "integer"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "nullable": True}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": STRING}
-
-
-AUTHED = {
-    "401": _error("Missing, expired or invalid ID token"),
-    "429": {**_error("Too many requests; retry after the given seconds"),
-            "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}},
-    "503": _error("A backing service is briefly unavailable; retry"),
-}
-ITEM = [_path("agent_id"), _path("reconciliation_id")]
+ITEM = [path_param("agent_id"), path_param("reconciliation_id")]
 DIVERGENCE = {
     "type": "object",
     "required": ["bar_time", "cause", "kind", "detail"],
@@ -43,7 +26,7 @@ DIVERGENCE = {
         "kind": {"type": "string", "description": "missing, late, different, portfolio, decision, values, "
                                                   "fill_price, partial, rejection"},
         "detail": {"type": "string", "description": "the divergence in words"},
-        "left_point": _nullable(INTEGER), "right_point": _nullable(INTEGER), "segment": INTEGER,
+        "left_point": nullable(INTEGER), "right_point": nullable(INTEGER), "segment": INTEGER,
     },
 }
 SCHEMAS: dict[str, Any] = {
@@ -66,26 +49,26 @@ SCHEMAS: dict[str, Any] = {
         "required": ["reconciliation_id", "agent_id", "kind", "status"],
         "properties": {
             "reconciliation_id": STRING, "agent_id": STRING, "kind": {"type": "string", "enum": ["paper", "backtests"]},
-            "session_id": _nullable(STRING), "run_ids": _nullable({"type": "array", "items": STRING}),
+            "session_id": nullable(STRING), "run_ids": nullable({"type": "array", "items": STRING}),
             "status": {"type": "string", "enum": ["queued", "running", "succeeded", "failed"]},
-            "summary": _nullable({
+            "summary": nullable({
                 "type": "object",
                 "description": "decisions compared, identical (and %), diverged by cause, the first divergence, "
                                "tracking error and equity gaps, fill slippage per symbol (bps)",
                 "properties": {
-                    "decisions_compared": INTEGER, "identical": INTEGER, "identical_pct": _nullable(NUMBER),
+                    "decisions_compared": INTEGER, "identical": INTEGER, "identical_pct": nullable(NUMBER),
                     "diverged": INTEGER, "by_cause": {"type": "object", "additionalProperties": INTEGER},
-                    "first_divergence": _nullable(_ref("Divergence")),
+                    "first_divergence": nullable(ref("Divergence")),
                     "tracking": {"type": "object", "additionalProperties": {"nullable": True}},
                     "slippage_bps": {"type": "object", "additionalProperties": {"type": "object"}},
                 },
                 "additionalProperties": True,
             }),
-            "first_divergences": _nullable({"type": "array", "items": _ref("Divergence")}),
-            "findings": _nullable({"type": "object", "description": "runs replayed, bars between runs, "
+            "first_divergences": nullable({"type": "array", "items": ref("Divergence")}),
+            "findings": nullable({"type": "object", "description": "runs replayed, bars between runs, "
                                                                     "cited bars the archive lacks, broker model"}),
-            "report_key": _nullable(STRING), "chart_key": _nullable(STRING), "error": _nullable(STRING),
-            "created_at": _nullable(STRING), "started_at": _nullable(STRING), "finished_at": _nullable(STRING),
+            "report_key": nullable(STRING), "chart_key": nullable(STRING), "error": nullable(STRING),
+            "created_at": nullable(STRING), "started_at": nullable(STRING), "finished_at": nullable(STRING),
         },
     },
 }
@@ -95,23 +78,23 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "operationId": "startReconciliation",
         "summary": "Replay the agent's paper session through the backtest host and diff it decision by "
                    "decision (or diff two of its backtests)",
-        "parameters": [_path("agent_id")],
-        "requestBody": {"required": False, "content": {JSON: {"schema": _ref("ReconciliationRequest")}}},
+        "parameters": [path_param("agent_id")],
+        "requestBody": {"required": False, "content": {JSON: {"schema": ref("ReconciliationRequest")}}},
         "responses": {
             "202": {"description": "Queued; poll the Location",
                     "headers": {"Location": {"schema": STRING}},
-                    "content": {JSON: {"schema": _ref("ReconciliationQueued")}}},
-            "400": _error("Unknown fields or bad ids"), "404": _error("No such agent, session or run (or not yours)"),
-            "409": _error("The agent never paper traded, or a backtest has not succeeded"),
-            "415": _error("The body is not JSON"), **AUTHED,
+                    "content": {JSON: {"schema": ref("ReconciliationQueued")}}},
+            "400": error("Unknown fields or bad ids"), "404": error("No such agent, session or run (or not yours)"),
+            "409": error("The agent never paper traded, or a backtest has not succeeded"),
+            "415": error("The body is not JSON"), **AUTHED,
         },
     }},
     BASE + "/{reconciliation_id}": {"get": {
         "operationId": "getReconciliation",
         "summary": "A reconciliation: status, summary, first divergences (the report has them all)",
         "parameters": ITEM,
-        "responses": {"200": {"description": "The reconciliation", "content": {JSON: {"schema": _ref("Reconciliation")}}},
-                      "400": _error("A bad id"), "404": _error("No such reconciliation (or not yours)"), **AUTHED},
+        "responses": {"200": {"description": "The reconciliation", "content": {JSON: {"schema": ref("Reconciliation")}}},
+                      "400": error("A bad id"), "404": error("No such reconciliation (or not yours)"), **AUTHED},
     }},
     BASE + "/{reconciliation_id}/chart": {"get": {
         "operationId": "getReconciliationChart",
@@ -119,7 +102,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "parameters": ITEM,
         "responses": {"200": {"description": "The chart",
                               "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
-                      "400": _error("A bad id"), "404": _error("No such reconciliation (or not yours)"),
-                      "409": _error("Not finished (yet)"), **AUTHED},
+                      "400": error("A bad id"), "404": error("No such reconciliation (or not yours)"),
+                      "409": error("Not finished (yet)"), **AUTHED},
     }},
 }

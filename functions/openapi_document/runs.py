@@ -1,46 +1,25 @@
 """OpenAPI operations and schemas of an agent's runs, a run's chart and output, and the paper
-session's pause, resume and output (merged into the document by functions/_openapi_document)."""
+session's pause, resume and output (merged into the document by functions/openapi_document)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from functions.openapi_document.common import (
+    AUTHED,
+    BAD_ID,
+    NUMBER,
+    STRING,
+    error,
+    nullable,
+    ok,
+    path_param,
+    ref,
+)
 from shared.services.agent_output import MAX_OUTPUT_BYTES
 from shared.services.backtest_views import DEFAULT_RUNS_PAGE, MAX_RUNS_PAGE
 
-JSON = "application/json"
-STRING = {"type": "string"}
-NUMBER = {"type": "number"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref("Error")}}}
-
-
-def _ok(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
-
-
-def _path(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {**schema, "nullable": True}
-
-
-AUTHED = {
-    "401": _error("Missing, expired or invalid ID token"),
-    "429": {**_error("Too many requests; retry after the given seconds"),
-            "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}},
-    "503": _error("A backing service is briefly unavailable; retry"),
-}
-BAD_ID = _error("The id is not a usable document id (e.g. the reserved __name__ form)")
-POINT = {"type": "object", "required": ["t", "v"], "properties": {"t": STRING, "v": _nullable(NUMBER)}}
+POINT = {"type": "object", "required": ["t", "v"], "properties": {"t": STRING, "v": nullable(NUMBER)}}
 
 SCHEMAS: dict[str, Any] = {
     "DataLabel": {
@@ -65,25 +44,25 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "run_id": STRING, "agent_id": STRING, "status": STRING,
             "standard": {"type": "boolean", "description": "the agent's standard evaluation (ranked)"},
-            "automatic": _nullable({"type": "boolean"}),
-            "request": _nullable({"type": "object"}),
-            "metrics": _nullable({"type": "object", "additionalProperties": {"nullable": True}}),
-            "error": _nullable(STRING), "created_at": _nullable(STRING), "started_at": _nullable(STRING),
-            "finished_at": _nullable(STRING),
+            "automatic": nullable({"type": "boolean"}),
+            "request": nullable({"type": "object"}),
+            "metrics": nullable({"type": "object", "additionalProperties": {"nullable": True}}),
+            "error": nullable(STRING), "created_at": nullable(STRING), "started_at": nullable(STRING),
+            "finished_at": nullable(STRING),
         },
     },
     "BacktestPage": {
         "type": "object",
         "required": ["runs", "next_page_token"],
-        "properties": {"runs": {"type": "array", "items": _ref("BacktestSummary")},
-                       "next_page_token": _nullable(STRING)},
+        "properties": {"runs": {"type": "array", "items": ref("BacktestSummary")},
+                       "next_page_token": nullable(STRING)},
     },
     "BacktestCurves": {
         "type": "object",
         "required": ["run_id", "title", "equity", "benchmark", "drawdown", "markers"],
         "properties": {
-            "version": {"type": "integer"}, "run_id": STRING, "agent_id": _nullable(STRING), "title": STRING,
-            "standard": {"type": "boolean"}, "data": _nullable(_ref("DataLabel")),
+            "version": {"type": "integer"}, "run_id": STRING, "agent_id": nullable(STRING), "title": STRING,
+            "standard": {"type": "boolean"}, "data": nullable(ref("DataLabel")),
             "equity": {"type": "array", "items": POINT},
             "benchmark": {"type": "array", "items": POINT,
                           "description": "equal-weight buy and hold of the run's symbols, from the same cash"},
@@ -91,8 +70,8 @@ SCHEMAS: dict[str, Any] = {
             "markers": {"type": "array", "items": {
                 "type": "object", "required": ["t", "kind"],
                 "properties": {"t": STRING, "kind": {"type": "string", "enum": ["entry", "exit"]},
-                               "symbol": _nullable(STRING), "size": _nullable(NUMBER), "pnl": _nullable(NUMBER),
-                               "v": _nullable(NUMBER)}}},
+                               "symbol": nullable(STRING), "size": nullable(NUMBER), "pnl": nullable(NUMBER),
+                               "v": nullable(NUMBER)}}},
         },
     },
     "AgentOutput": {
@@ -100,8 +79,8 @@ SCHEMAS: dict[str, Any] = {
         "description": f"the agent's own output (print, logging): the last {MAX_OUTPUT_BYTES} bytes",
         "required": ["agent_id", "source", "text", "bytes", "truncated", "max_bytes"],
         "properties": {
-            "run_id": STRING, "session_id": STRING, "agent_id": _nullable(STRING), "status": _nullable(STRING),
-            "state": _nullable(STRING), "source": STRING, "text": STRING, "bytes": {"type": "integer"},
+            "run_id": STRING, "session_id": STRING, "agent_id": nullable(STRING), "status": nullable(STRING),
+            "state": nullable(STRING), "source": STRING, "text": STRING, "bytes": {"type": "integer"},
             "truncated": {"type": "boolean"}, "max_bytes": {"type": "integer"},
         },
     },
@@ -109,13 +88,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["clock", "open", "message"],
         "properties": {"clock": {"type": "string", "enum": ["exchange", "replay"]}, "open": {"type": "boolean"},
-                       "closed_hours": STRING, "next_open": _nullable(STRING), "next_bar_due": _nullable(STRING),
+                       "closed_hours": STRING, "next_open": nullable(STRING), "next_bar_due": nullable(STRING),
                        "message": STRING},
     },
 }
 
-RUN = [_path("run_id")]
-AGENT = [_path("agent_id")]
+RUN = [path_param("run_id")]
+AGENT = [path_param("agent_id")]
 OPERATIONS: dict[str, dict[str, Any]] = {
     "/api/agents/{agent_id}/backtests": {"get": {
         "operationId": "listBacktests",
@@ -124,8 +103,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                     "maximum": MAX_RUNS_PAGE, "default": DEFAULT_RUNS_PAGE}},
                        {"name": "page_token", "in": "query", "schema": STRING}],
-        "responses": {"200": _ok("One page", "BacktestPage"), "400": _error("Bad limit, page_token or id"),
-                      "404": _error("No such agent (or not yours)"), **AUTHED},
+        "responses": {"200": ok("One page", "BacktestPage"), "400": error("Bad limit, page_token or id"),
+                      "404": error("No such agent (or not yours)"), **AUTHED},
     }},
     "/api/backtests/{run_id}/chart": {"get": {
         "operationId": "getBacktestChart",
@@ -133,53 +112,46 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "parameters": RUN,
         "responses": {"200": {"description": "The chart (its title says when the data is synthetic)",
                               "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
-                      "400": BAD_ID, "404": _error("No such run (or not yours)"),
-                      "409": _error("The run has not succeeded (yet)"), **AUTHED},
+                      "400": BAD_ID, "404": error("No such run (or not yours)"),
+                      "409": error("The run has not succeeded (yet)"), **AUTHED},
     }},
     "/api/backtests/{run_id}/curves": {"get": {
         "operationId": "getBacktestCurves",
         "summary": "The run's equity, benchmark, drawdown and trade markers, for a client to draw",
         "parameters": RUN,
-        "responses": {"200": _ok("The curves", "BacktestCurves"), "400": BAD_ID,
-                      "404": _error("No such run (or not yours)"),
-                      "409": _error("The run has not succeeded (yet)"), **AUTHED},
+        "responses": {"200": ok("The curves", "BacktestCurves"), "400": BAD_ID,
+                      "404": error("No such run (or not yours)"),
+                      "409": error("The run has not succeeded (yet)"), **AUTHED},
     }},
     "/api/backtests/{run_id}/output": {"get": {
         "operationId": "getBacktestOutput",
         "summary": "What the agent printed or logged during the run (owner only, size-capped)",
         "parameters": RUN,
-        "responses": {"200": _ok("The output", "AgentOutput"), "400": BAD_ID,
-                      "404": _error("No such run (or not yours)"), **AUTHED},
+        "responses": {"200": ok("The output", "AgentOutput"), "400": BAD_ID,
+                      "404": error("No such run (or not yours)"), **AUTHED},
     }},
     "/api/agents/{agent_id}/paper-trading/pause": {"post": {
         "operationId": "pausePaperTrading",
         "summary": "Pause the session: the runtime stops, positions and account stay (trading -> paused)",
         "parameters": AGENT,
-        "responses": {"200": _ok("Paused", "PaperSession"), "400": _error("A body with fields, or a bad id"),
-                      "404": _error("No such agent (or not yours)"),
-                      "409": _error("The agent is not trading"), **AUTHED},
+        "responses": {"200": ok("Paused", "PaperSession"), "400": error("A body with fields, or a bad id"),
+                      "404": error("No such agent (or not yours)"),
+                      "409": error("The agent is not trading"), **AUTHED},
     }},
     "/api/agents/{agent_id}/paper-trading/resume": {"post": {
         "operationId": "resumePaperTrading",
         "summary": "Resume a paused session (paused -> trading); decision numbering continues",
         "parameters": AGENT,
-        "responses": {"200": _ok("Deploying again", "PaperSession"),
-                      "400": _error("A body with fields, or a bad id"),
-                      "404": _error("No such agent (or not yours)"),
-                      "409": _error("The agent is not paused"), **AUTHED},
+        "responses": {"200": ok("Deploying again", "PaperSession"),
+                      "400": error("A body with fields, or a bad id"),
+                      "404": error("No such agent (or not yours)"),
+                      "409": error("The agent is not paused"), **AUTHED},
     }},
     "/api/agents/{agent_id}/paper-trading/output": {"get": {
         "operationId": "getPaperTradingOutput",
         "summary": "What the agent printed or logged in its latest session (owner only, size-capped)",
         "parameters": AGENT,
-        "responses": {"200": _ok("The output", "AgentOutput"), "400": BAD_ID,
-                      "404": _error("No such agent (or not yours), or it never paper traded"), **AUTHED},
+        "responses": {"200": ok("The output", "AgentOutput"), "400": BAD_ID,
+                      "404": error("No such agent (or not yours), or it never paper traded"), **AUTHED},
     }},
 }
-
-# Reconciliations (decision-by-decision backtest-vs-paper diff) are documented in their own module.
-from functions._openapi_reconcile import OPERATIONS as _RECONCILE_OPERATIONS
-from functions._openapi_reconcile import SCHEMAS as _RECONCILE_SCHEMAS
-
-OPERATIONS.update(_RECONCILE_OPERATIONS)
-SCHEMAS.update(_RECONCILE_SCHEMAS)
