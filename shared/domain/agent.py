@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from shared.domain.aggregate import OwnedRepository
 from shared.domain.lifecycle import HISTORY_LIMIT, TRADING_STATES, AgentStatus, can_transition
+from shared.domain.stored_fields import NOT_STORED, join_document, split_document
 from shared.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
 from shared.schemas.collections import AGENTS
 
@@ -57,7 +58,7 @@ class Agent:
     # Modelled fields the stored document did not hold: left out again while they keep their default.
     absent: frozenset[str] = field(default=frozenset(), repr=False)
 
-    _NOT_STORED: ClassVar[frozenset[str]] = frozenset({"agent_id", "extra", "absent"})
+    _NOT_STORED: ClassVar[frozenset[str]] = NOT_STORED | {"agent_id"}
 
     @classmethod
     def submitted(
@@ -81,19 +82,16 @@ class Agent:
     @classmethod
     def from_document(cls, agent_id: str, document: Mapping[str, Any]) -> Agent:
         """The agent stored under `agent_id`; InvalidInputError when the document is malformed."""
-        modelled = {f.name for f in fields(cls)} - cls._NOT_STORED
-        values = {k: v for k, v in document.items() if k in modelled}
+        values, extra, absent = split_document(cls, document, not_stored=cls._NOT_STORED)
         try:
             values["status"] = AgentStatus(document["status"])
-            owner_uid = document["owner_uid"]
-            if not isinstance(owner_uid, str):
+            if not isinstance(document["owner_uid"], str):
                 raise TypeError("owner_uid is not a string")
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"agent {agent_id} document is malformed: {exc!r}") from exc
         values["history"] = list(values.get("history") or [])
         values["tags"] = list(values.get("tags") or [])
-        return cls(agent_id=agent_id, **values, extra={k: v for k, v in document.items() if k not in modelled},
-                   absent=frozenset(modelled - set(document)))
+        return cls(agent_id=agent_id, **values, extra=extra, absent=absent)
 
     @property
     def id(self) -> str:
@@ -101,15 +99,7 @@ class Agent:
 
     def to_document(self) -> dict[str, Any]:
         """The document as stored: unknown fields kept, absent fields left out while unset."""
-        document = dict(self.extra)
-        for f in fields(self):
-            if f.name in self._NOT_STORED:
-                continue
-            value = getattr(self, f.name)
-            if f.name in self.absent and value == _default(f):
-                continue
-            document[f.name] = value.value if isinstance(value, AgentStatus) else value
-        return document
+        return join_document(self, not_stored=self._NOT_STORED)
 
     def visible_to(self, uid: str) -> bool:
         """Whether `uid` may see it: its owner, and only while it is not deleted."""
@@ -174,10 +164,6 @@ class Agent:
             target = AgentStatus.BACKTESTED if passed else AgentStatus.BACKTEST_FAILED
             self.move_to(target, at=at, reason=summary.get("run_id"))
             self.backtesting_run = None
-
-
-def _default(f: Field[Any]) -> Any:
-    return f.default_factory() if f.default_factory is not MISSING else f.default
 
 
 class AgentRepository(OwnedRepository[Agent]):
