@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from shared.domain.aggregate import OwnedRepository
-from shared.domain.lifecycle import HISTORY_LIMIT, TRADING_STATES, AgentStatus, can_transition
+from shared.domain.lifecycle import (
+    TRADING_STATES,
+    AgentStatus,
+    can_transition,
+    history_entry,
+    with_entry,
+)
 from shared.domain.stored_fields import NOT_STORED, join_document, split_document
-from shared.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
+from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.schemas.collections import AGENTS
 
 # Ids are ours (uuid4 hex); anything else cannot name an agent and must not reach the store.
@@ -107,16 +113,7 @@ class Agent:
 
     def move_to(self, target: AgentStatus, *, at: str, reason: str | None = None) -> None:
         """Move to `target` with a history entry; IllegalTransitionError when the lifecycle forbids it."""
-        current = self.status
-        if not can_transition(current, target):
-            raise IllegalTransitionError(
-                f"agent cannot go from {current.value} to {target.value}",
-                details={"from": current.value, "to": target.value},
-            )
-        entry: dict[str, Any] = {"from": current.value, "to": target.value, "at": at}
-        if reason:
-            entry["reason"] = reason
-        self.history = [*self.history, entry][-HISTORY_LIMIT:]
+        self.history = with_entry(self.history, history_entry(self.status, target, at=at, reason=reason))
         self.status = target
         self.updated_at = at
 

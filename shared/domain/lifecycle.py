@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -56,15 +56,10 @@ def can_transition(current: AgentStatus | str, target: AgentStatus | str) -> boo
     return AgentStatus(target) in TRANSITIONS[AgentStatus(current)]
 
 
-def transition(
-    agent: Mapping[str, Any], target: AgentStatus, *, at: str, reason: str | None = None
+def history_entry(
+    current: AgentStatus, target: AgentStatus, *, at: str, reason: str | None = None
 ) -> dict[str, Any]:
-    """Return the document changes that move `agent` to `target`, with a history entry.
-
-    Raises IllegalTransitionError when the lifecycle does not allow it; callers write the
-    returned changes inside the same transaction that read `agent`.
-    """
-    current = AgentStatus(agent["status"])
+    """The history entry of a move from `current` to `target`; IllegalTransitionError if forbidden."""
     if not can_transition(current, target):
         raise IllegalTransitionError(
             f"agent cannot go from {current.value} to {target.value}",
@@ -73,5 +68,21 @@ def transition(
     entry: dict[str, Any] = {"from": current.value, "to": target.value, "at": at}
     if reason:
         entry["reason"] = reason
-    history = [*agent.get("history", []), entry][-HISTORY_LIMIT:]
-    return {"status": target.value, "history": history, "updated_at": at}
+    return entry
+
+
+def with_entry(history: Sequence[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """`history` with `entry` appended, the oldest entries dropped past HISTORY_LIMIT."""
+    return [*history, entry][-HISTORY_LIMIT:]
+
+
+def transition(
+    agent: Mapping[str, Any], target: AgentStatus, *, at: str, reason: str | None = None
+) -> dict[str, Any]:
+    """Return the document changes that move the agent document `agent` to `target`.
+
+    Kept for code that still holds agent documents as dicts; `shared.domain.agent.Agent.move_to`
+    is the aggregate's way, with the same rule and history.
+    """
+    entry = history_entry(AgentStatus(agent["status"]), target, at=at, reason=reason)
+    return {"status": target.value, "history": with_entry(agent.get("history", []), entry), "updated_at": at}

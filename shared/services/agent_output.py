@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shared.domain.unit_of_work import run_in_transaction
 from shared.errors import NotFoundError
 from shared.ports.blobs import BlobStore
 from shared.ports.documents import DocumentStore
-from shared.schemas.collections import AGENTS, SESSIONS
+from shared.schemas.collections import SESSIONS
 from shared.services.backtest_views import owned_run
 
 MAX_OUTPUT_BYTES = 64 * 1024
@@ -46,10 +47,7 @@ def session_output(
     owner_uid: str, agent_id: str, *, documents: DocumentStore, blobs: BlobStore, data_dir: Path | None = None
 ) -> dict[str, Any]:
     """The output of the caller's agent's latest paper session (the last MAX_OUTPUT_BYTES)."""
-    agent = documents.get(AGENTS, agent_id)
-    if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
-        raise NotFoundError(f"no agent {agent_id!r}")
-    session_id = agent.get("paper_session")
+    session_id = run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid).paper_session)
     session = documents.get(SESSIONS, session_id) if session_id else None
     if session is None:
         raise NotFoundError(f"agent {agent_id} has no paper-trading session")

@@ -1,37 +1,36 @@
 """Agent use cases (SPEC §4, §5, §6): submit, list, get and soft-delete a user's agents.
 
-Each use case takes the ports it needs and a small command; ownership is checked here, and
-someone else's agent is reported exactly like a missing one (NotFoundError, never a 403).
+Each use case takes the ports it needs and a small command, loads the `Agent` in a unit of
+work and calls one of its methods; someone else's agent is reported exactly like a missing one
+(NotFoundError from the repository's one ownership check, never a 403).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.domain.agent import AGENT_ID, Agent, check_agent_id
 from shared.domain.clock import now_iso
-from shared.domain.lifecycle import TRADING_STATES, AgentStatus, transition
-from shared.errors import ConflictError, NotFoundError
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.errors import ConflictError
 from shared.ports.blobs import BlobStore
-from shared.ports.documents import DocumentStore, Transaction
-from shared.schemas.collections import AGENTS
+from shared.ports.documents import DocumentStore
 from shared.services.agent_fields import AgentFields
 from shared.services.agent_pages import AgentPage, ListAgents, agent_detail, list_agents
 from shared.validation import validate_submission
 
 __all__ = [
-    "AgentFields", "AgentPage", "DeleteAgent", "DeletedAgent", "ListAgents", "SubmitAgent",
+    "AGENT_ID", "AgentFields", "AgentPage", "DeleteAgent", "DeletedAgent", "ListAgents", "SubmitAgent",
     "SubmittedAgent", "agent_detail", "delete_agent", "get_agent", "list_agents", "submit_agent",
 ]
 
 # One lock document per (user, code): created in the same transaction as the agent, so two
 # concurrent identical submissions cannot both succeed (SPEC §4: duplicate code -> 409).
 CODE_LOCKS = "agent-code-locks"
-AGENT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,107 +91,67 @@ def submit_agent(
     report.raise_if_failed()
     assert report.bundle is not None and report.code_hash is not None  # ok implies both
     lock_id = _lock_id(cmd.owner_uid, report.code_hash)
-    _check_not_duplicate(documents.get(CODE_LOCKS, lock_id), documents.get, cmd.owner_uid)
+    run_in_transaction(documents, lambda uow: _check_not_duplicate(uow, lock_id, cmd.owner_uid))
     agent_id, at = new_id(), clock()
     key = bundle_key(cmd.owner_uid, agent_id)
     bundle = report.bundle.to_zip()
     blobs.put(key, bundle, content_type="application/zip", if_absent=True)
-    agent = _new_agent(cmd, report.to_dict(), key, len(bundle), at)
+    checked = report.to_dict()
+    agent = Agent.submitted(
+        agent_id, owner_uid=cmd.owner_uid, at=at, described=cmd.fields.to_document(), code_hash=checked["code_hash"],
+        extra={"files": checked["files"], "bundle_key": key, "bundle_bytes": len(bundle), "validation": checked},
+    )
 
-    def create(txn: Transaction) -> None:
-        _check_not_duplicate(txn.get(CODE_LOCKS, lock_id), txn.get, cmd.owner_uid)
-        txn.create(AGENTS, agent_id, agent)
-        txn.set(CODE_LOCKS, lock_id, {"owner_uid": cmd.owner_uid, "agent_id": agent_id,
-                                      "created_at": at, "updated_at": at})
+    def create(uow: UnitOfWork) -> None:
+        _check_not_duplicate(uow, lock_id, cmd.owner_uid)
+        uow.agents.add(agent)
+        uow.txn.set(CODE_LOCKS, lock_id, {"owner_uid": cmd.owner_uid, "agent_id": agent_id,
+                                          "created_at": at, "updated_at": at})
 
     try:
-        documents.transaction(create)
+        run_in_transaction(documents, create)
     except BaseException:
         blobs.delete(key)  # nothing points at it; do not leave an orphan bundle behind
         raise
-    return SubmittedAgent(agent_id, agent["status"])
+    return SubmittedAgent(agent_id, agent.status.value)
 
 
 def get_agent(documents: DocumentStore, owner_uid: str, agent_id: str) -> dict[str, Any]:
     """Return the caller's agent document; NotFoundError when missing, deleted or not theirs."""
-    _check_id(agent_id)
-    return _owned(documents.get(AGENTS, agent_id), owner_uid, agent_id)
+    check_agent_id(agent_id)
+    return run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid).to_document())
 
 
 def delete_agent(
     cmd: DeleteAgent, *, documents: DocumentStore, clock: Callable[[], str] = now_iso
 ) -> DeletedAgent:
     """Soft-delete: mark `deleted`, stop a trading agent, keep everything else (FMEL too)."""
-    _check_id(cmd.agent_id)
+    check_agent_id(cmd.agent_id)
 
-    def mark(txn: Transaction) -> DeletedAgent:
-        agent = _owned(txn.get(AGENTS, cmd.agent_id), cmd.owner_uid, cmd.agent_id)
-        lock_id = _lock_id(cmd.owner_uid, agent["code_hash"])
-        lock = txn.get(CODE_LOCKS, lock_id)
-        at = clock()
-        changes: dict[str, Any] = {"deleted": True, "deleted_at": at, "updated_at": at}
-        stop = AgentStatus(agent["status"]) in TRADING_STATES
-        if stop:
-            changes |= transition(agent, AgentStatus.STOPPING, at=at, reason="agent deleted")
-        txn.update(AGENTS, cmd.agent_id, changes)
+    def mark(uow: UnitOfWork) -> DeletedAgent:
+        agent = uow.agents.owned(cmd.agent_id, cmd.owner_uid)
+        lock_id = _lock_id(cmd.owner_uid, str(agent.code_hash))
+        lock = uow.txn.get(CODE_LOCKS, lock_id)
+        stop = agent.delete(at=clock())
+        uow.agents.save(agent)
         if lock is not None and lock.get("agent_id") == cmd.agent_id:
-            txn.delete(CODE_LOCKS, lock_id)  # the same code may be submitted again
-        return DeletedAgent(cmd.agent_id, changes.get("status", agent["status"]), stop)
+            uow.txn.delete(CODE_LOCKS, lock_id)  # the same code may be submitted again
+        return DeletedAgent(cmd.agent_id, agent.status.value, stop)
 
-    return documents.transaction(mark)
-
-
-def _new_agent(
-    cmd: SubmitAgent, report: dict[str, Any], key: str, size: int, at: str
-) -> dict[str, Any]:
-    agent: dict[str, Any] = {
-        "owner_uid": cmd.owner_uid,
-        **cmd.fields.to_document(),
-        "code_hash": report["code_hash"],
-        "files": report["files"],
-        "bundle_key": key,
-        "bundle_bytes": size,
-        "status": AgentStatus.SUBMITTED.value,
-        "history": [{"from": None, "to": AgentStatus.SUBMITTED.value, "at": at}],
-        "validation": report,
-        "latest_backtest": None,
-        "paper_session": None,
-        "deleted": False,
-        "deleted_at": None,
-        "created_at": at,
-        "updated_at": at,
-    }
-    for target in (AgentStatus.VALIDATING, AgentStatus.STORED):
-        agent |= transition(agent, target, at=at)
-    return agent
+    return run_in_transaction(documents, mark)
 
 
-def _check_not_duplicate(
-    lock: dict[str, Any] | None,
-    read: Callable[[str, str], dict[str, Any] | None],
-    owner_uid: str,
-) -> None:
+def _check_not_duplicate(uow: UnitOfWork, lock_id: str, owner_uid: str) -> None:
+    lock = uow.txn.get(CODE_LOCKS, lock_id)
     if lock is None:
         return
-    existing = read(AGENTS, lock["agent_id"])
-    if existing is not None and not existing.get("deleted") and existing["owner_uid"] == owner_uid:
-        name = existing.get("name") or lock["agent_id"]
+    existing = uow.agents.get(lock["agent_id"])
+    if existing is not None and existing.visible_to(owner_uid):
+        name = existing.name or lock["agent_id"]
         raise ConflictError(
             f"you already submitted this code as agent {name!r} ({lock['agent_id']})",
             details={"agent_id": lock["agent_id"], "name": name},
         )
-
-
-def _owned(agent: dict[str, Any] | None, owner_uid: str, agent_id: str) -> dict[str, Any]:
-    if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
-        raise NotFoundError(f"no agent {agent_id!r}")
-    return agent
-
-
-def _check_id(agent_id: str) -> None:
-    # Ids are ours (uuid4 hex); anything else cannot name an agent, and must not reach the store.
-    if not AGENT_ID.fullmatch(agent_id):
-        raise NotFoundError(f"no agent {agent_id[:80]!r}")
 
 
 def _lock_id(owner_uid: str, code_hash: str) -> str:

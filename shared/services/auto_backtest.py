@@ -12,17 +12,17 @@ dedupes on run_id) and never a second run.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
 
+from shared.domain.agent import Agent
+from shared.domain.backtest_run import BacktestRun
 from shared.domain.clock import now_iso
 from shared.domain.lifecycle import AgentStatus
-from shared.errors import InvalidInputError
-from shared.ports.documents import DocumentStore, Transaction
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.ports.documents import DocumentStore
 from shared.ports.messages import MessageBus, OutgoingMessage
-from shared.schemas.collections import BACKTESTS
 from shared.schemas.messages import RunBacktest
 from shared.services.standard_evaluation import (
     DEFAULT_CASH,
@@ -33,7 +33,6 @@ from shared.services.standard_evaluation import (
 
 log = logging.getLogger(__name__)
 
-QUEUED = "queued"
 __all__ = ["DEFAULT_CASH", "DEFAULT_COMMISSION", "auto_run_id", "default_request", "request_auto_backtest"]
 
 
@@ -42,14 +41,12 @@ def auto_run_id(agent_id: str) -> str:
     return f"{agent_id}-auto"
 
 
-def default_request(
-    agent_id: str, agent: dict[str, Any], *, requested_at: str, evaluation: StandardEvaluation
-) -> RunBacktest:
+def default_request(agent: Agent, *, requested_at: str, evaluation: StandardEvaluation) -> RunBacktest:
     """The agent's standard evaluation as a RunBacktest (the same request for every agent)."""
     return RunBacktest(
-        run_id=auto_run_id(agent_id),
-        agent_id=agent_id,
-        owner_uid=agent["owner_uid"],
+        run_id=auto_run_id(agent.agent_id),
+        agent_id=agent.agent_id,
+        owner_uid=agent.owner_uid,
         symbols=list(evaluation.symbols),
         start=evaluation.start,
         end=evaluation.end,
@@ -73,30 +70,23 @@ def request_auto_backtest(
     InvalidInputError for a malformed agent document (permanent); TransientError and other
     store/bus failures propagate so the trigger is retried.
     """
-    if agent.get("status") != AgentStatus.STORED.value or agent.get("deleted"):
-        log.info("agent %s is %s: no automatic backtest", agent_id, agent.get("status"))
+    stored = Agent.from_document(agent_id, agent)
+    if stored.status is not AgentStatus.STORED or stored.deleted:
+        log.info("agent %s is %s: no automatic backtest", agent_id, stored.status.value)
         return None
     at = clock()
     evaluation = standard_evaluation(documents, clock=clock)
-    try:
-        proposed = default_request(agent_id, agent, requested_at=at, evaluation=evaluation)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidInputError(f"agent {agent_id} document is malformed: {exc!r}") from exc
+    proposed = default_request(stored, requested_at=at, evaluation=evaluation)
     run_id = proposed.run_id
 
-    def queue(txn: Transaction) -> dict[str, Any]:
-        existing = txn.get(BACKTESTS, run_id)
+    def queue(uow: UnitOfWork) -> RunBacktest:
+        existing = uow.backtest_runs.get(run_id)
         if existing is not None:
-            return existing["request"]
-        request = dataclasses.asdict(proposed)
-        txn.create(BACKTESTS, run_id, {
-            "owner_uid": proposed.owner_uid, "agent_id": agent_id, "status": QUEUED,
-            "automatic": True, "standard": True, "evaluation": evaluation.to_json(),
-            "request": request, "created_at": at, "updated_at": at,
-        })
-        return request
+            return existing.run_request()
+        uow.backtest_runs.add(BacktestRun.requested(proposed, at=at, automatic=True, evaluation=evaluation.to_json()))
+        return proposed
 
-    message = RunBacktest(**documents.transaction(queue))
+    message = run_in_transaction(documents, queue)
     attributes = {"run_id": run_id, "agent_id": agent_id}
     messages.publish(RunBacktest.TOPIC, [OutgoingMessage(message.encode(), attributes)])
     log.info("published %s for agent %s", run_id, agent_id)

@@ -15,6 +15,8 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.domain.money import DEFAULT_CASH
+from shared.domain.timeframe import Timeframe
 from shared.errors import ConflictError
 from shared.ports.blobs import BlobStore
 from shared.ports.documents import DocumentStore
@@ -84,7 +86,7 @@ def benchmark(warehouse: Warehouse, request: dict[str, Any], times: list[str]) -
     if not times or not request.get("symbols"):
         return []
     rows = warehouse.query(CLOSES_SQL, {
-        "symbols": list(request["symbols"]), "timeframe": request.get("timeframe") or "1Day",
+        "symbols": list(request["symbols"]), "timeframe": request.get("timeframe") or Timeframe.DAY.value,
         "start": _midnight(request["start"]), "end": _midnight(request["end"]),
     })
     series: dict[str, tuple[list[datetime], list[float]]] = {}
@@ -95,7 +97,7 @@ def benchmark(warehouse: Warehouse, request: dict[str, Any], times: list[str]) -
     usable = {s: v for s, v in series.items() if v[1] and v[1][0] > 0}
     if not usable:
         return []
-    cash = float(request.get("cash") or 25_000.0)
+    cash = float(request.get("cash") or DEFAULT_CASH)
     points = []
     for t in times:
         at = _utc(t)
@@ -155,7 +157,7 @@ def render_png(curves: dict[str, Any]) -> bytes:
 
 
 def _title(run_id: str, request: dict[str, Any], data: dict[str, Any] | None) -> str:
-    window = f"{request.get('start', '?')} to {request.get('end', '?')} ({request.get('timeframe', '1Day')})"
+    window = f"{request.get('start', '?')} to {request.get('end', '?')} ({request.get('timeframe', Timeframe.DAY.value)})"
     title = f"backtest {run_id}: {len(request.get('symbols') or [])} symbols, {window}"
     return title + (" - SYNTHETIC DATA" if data and data.get("synthetic") else "")
 

@@ -1,7 +1,7 @@
 """Reading backtest runs (SPEC §4 wave 2): one run in full, and an agent's runs page by page.
 
-Only the owner reads a run; someone else's run, or a run of a deleted agent's owner mismatch,
-is reported exactly like a missing one (NotFoundError). Every finished run says which market
+Only the owner reads a run; someone else's run is reported exactly like a missing one
+(NotFoundError from the repository's one ownership check). Every finished run says which market
 data it ran on (`data`: synthetic or real, from the bars themselves) and whether it is the
 agent's standard evaluation (`standard`), the only run the leaderboard ranks.
 """
@@ -12,17 +12,19 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from shared.errors import InvalidInputError, NotFoundError
+from shared.domain.backtest_run import FINISHED
+from shared.domain.timeframe import Timeframe
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.errors import InvalidInputError
 from shared.ports.blobs import BlobStore
 from shared.ports.documents import DocumentStore, Filter
 from shared.ports.warehouse import Warehouse
-from shared.schemas.collections import AGENTS, BACKTESTS
+from shared.schemas.collections import BACKTESTS
 from shared.services.agent_pages import decode_token, encode_token
 from shared.services.market_labels import bars_label
 
 DEFAULT_RUNS_PAGE = 20
 MAX_RUNS_PAGE = 100
-FINISHED = ("succeeded", "failed")
 RUN_FIELDS = ("agent_id", "status", "request", "metrics", "error", "report_key", "created_at", "started_at",
               "finished_at", "automatic", "standard", "evaluation", "data")
 SUMMARY_FIELDS = ("agent_id", "status", "request", "created_at", "started_at", "finished_at", "automatic",
@@ -40,10 +42,7 @@ class RunPage:
 
 def owned_run(documents: DocumentStore, owner_uid: str, run_id: str) -> dict[str, Any]:
     """The caller's run document; NotFoundError when missing or someone else's."""
-    doc = documents.get(BACKTESTS, run_id)
-    if doc is None or doc.get("owner_uid") != owner_uid:
-        raise NotFoundError(f"no backtest {run_id!r}")
-    return doc
+    return run_in_transaction(documents, lambda uow: uow.backtest_runs.owned(run_id, owner_uid).to_document())
 
 
 def get_backtest(
@@ -54,7 +53,7 @@ def get_backtest(
     if warehouse is not None and doc.get("data") is None and doc.get("status") in FINISHED:
         doc["data"] = run_data_label(doc, warehouse)
         if doc["data"] is not None:  # a finished run's bars never change: label it once
-            documents.update(BACKTESTS, run_id, {"data": doc["data"]})
+            _label(documents, run_id, doc["data"])
     body = {"run_id": run_id, **{k: doc.get(k) for k in RUN_FIELDS}}
     body["standard"] = bool(doc.get("standard"))
     if doc.get("report_key"):
@@ -63,13 +62,22 @@ def get_backtest(
     return body
 
 
+def _label(documents: DocumentStore, run_id: str, data: dict[str, Any]) -> None:
+    def label(uow: UnitOfWork) -> None:
+        run = uow.backtest_runs.require(run_id)
+        run.label_data(data)
+        uow.backtest_runs.save(run)
+
+    run_in_transaction(documents, label)
+
+
 def run_data_label(doc: dict[str, Any], warehouse: Warehouse) -> dict[str, Any] | None:
     """Where the run's bars came from; None when the run document holds no request."""
     request = doc.get("request") or {}
     if not request.get("symbols"):
         return None
     return bars_label(warehouse, request["symbols"], request["start"], request["end"],
-                      request.get("timeframe") or "1Day")
+                      request.get("timeframe") or Timeframe.DAY.value)
 
 
 def list_backtests(
@@ -79,9 +87,7 @@ def list_backtests(
     """The caller's runs of one of their agents, newest first; NotFoundError when the agent is not theirs."""
     if not 1 <= limit <= MAX_RUNS_PAGE:
         raise InvalidInputError(f"limit must be an integer from 1 to {MAX_RUNS_PAGE}")
-    agent = documents.get(AGENTS, agent_id)
-    if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
-        raise NotFoundError(f"no agent {agent_id!r}")
+    run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid))
     where = [Filter("agent_id", "==", agent_id), Filter("owner_uid", "==", owner_uid)]
     after = decode_token(page_token) if page_token else None
     if after is not None:

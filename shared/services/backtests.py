@@ -1,9 +1,8 @@
-"""Backtest use cases (SPEC §4, §7): request, launch, record and show a run.
+"""Backtest use cases (SPEC §4, §7): request, launch and record a run.
 
-A run lives on `backtests/{run_id}` (status queued -> running -> succeeded | failed). Only an
-agent that has no passed backtest yet (`stored`, `backtest_failed`) moves `backtesting ->
-backtested | backtest_failed` with it: an agent that is backtested, paper trading, paused or
-stopped can be backtested again without leaving its state, so a backtest never blocks paper
+Each handler loads the `BacktestRun` and its `Agent` in one unit of work, calls their methods
+and commits. Only an agent without a passed backtest moves `backtesting -> backtested |
+backtest_failed` with a run (`Agent.backtest_started`), so a backtest never blocks paper
 trading and paper trading never blocks a backtest. `run_id` is the idempotency key of every
 handler: a redelivered RunBacktest never launches twice, a redelivered BacktestCompleted
 changes nothing. Reading runs is shared.services.backtest_views.
@@ -18,25 +17,22 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
+from shared.domain.backtest_run import BacktestRun, RunStatus
 from shared.domain.clock import now_iso
-from shared.domain.lifecycle import AgentStatus, can_transition, transition
-from shared.errors import ConflictError, InvalidInputError, NotFoundError
-from shared.market.bars import TIMEFRAMES
+from shared.domain.money import DEFAULT_CASH
+from shared.domain.timeframe import Timeframe
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.errors import InvalidInputError
 from shared.market.universe import DEFAULT_SYMBOLS, DEFAULT_TIMEFRAME, default_window
-from shared.ports import DocumentStore, MessageBus, OutgoingMessage, Transaction
+from shared.ports import DocumentStore, MessageBus, OutgoingMessage
 from shared.ports.jobs import JobHandle, JobLauncher
-from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.schemas.messages import BacktestCompleted, RunBacktest
 from shared.services.backtest_views import get_backtest
 
 log = logging.getLogger(__name__)
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+QUEUED, RUNNING, SUCCEEDED, FAILED = (s.value for s in RunStatus)
 FINAL = frozenset({SUCCEEDED, FAILED})
 MAX_SYMBOLS = 100
-# Not validated yet, or refused: nothing to backtest.
-UNBACKTESTABLE = frozenset({AgentStatus.SUBMITTED, AgentStatus.VALIDATING, AgentStatus.REJECTED})
-# Without a passed backtest: a run moves the agent (to `backtesting`, then on with the result).
-UNPROVEN = frozenset({AgentStatus.STORED, AgentStatus.BACKTEST_FAILED})
 __all__ = ["FAILED", "FINAL", "QUEUED", "RUNNING", "SUCCEEDED", "get_backtest", "launch_backtest",
            "parse_request", "publish_completed", "record_backtest_result", "request_backtest"]
 Clock = Callable[[], str]
@@ -47,16 +43,15 @@ def request_backtest(
     messages: MessageBus, clock: Clock = now_iso,
 ) -> dict[str, Any]:
     """Queue a backtest of the caller's agent and publish its RunBacktest; return {run_id, status}."""
-    agent = _owned_agent(documents.get(AGENTS, agent_id), owner_uid, agent_id)
-    if agent["status"] in UNBACKTESTABLE:
-        raise ConflictError(f"agent {agent_id} is {agent['status']}: it cannot be backtested")
     at = clock()
     run = RunBacktest(run_id=f"{agent_id}-{secrets.token_hex(6)}", agent_id=agent_id, owner_uid=owner_uid,
                       requested_at=at, **parse_request(body))
-    documents.create(BACKTESTS, run.run_id, {
-        "owner_uid": owner_uid, "agent_id": agent_id, "status": QUEUED, "automatic": False, "standard": False,
-        "request": dataclasses.asdict(run), "created_at": at, "updated_at": at,
-    })
+
+    def queue(uow: UnitOfWork) -> None:
+        uow.agents.owned(agent_id, owner_uid).check_backtestable()
+        uow.backtest_runs.add(BacktestRun.requested(run, at=at))
+
+    run_in_transaction(documents, queue)
     attributes = {"run_id": run.run_id, "agent_id": agent_id}
     messages.publish(RunBacktest.TOPIC, [OutgoingMessage(run.encode(), attributes)])
     return {"run_id": run.run_id, "status": QUEUED}
@@ -78,10 +73,8 @@ def parse_request(body: Mapping[str, Any]) -> dict[str, Any]:
     end = _date(body.get("end"), "end", default_end.date())
     if start >= end:
         raise InvalidInputError(f"start {start} must be before end {end}")
-    timeframe = body.get("timeframe", DEFAULT_TIMEFRAME)
-    if timeframe not in TIMEFRAMES:
-        raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}")
-    cash, commission = _number(body.get("cash", 25_000.0), "cash"), _number(body.get("commission", 0.0), "commission")
+    timeframe = Timeframe.parse(body.get("timeframe", DEFAULT_TIMEFRAME)).value
+    cash, commission = _number(body.get("cash", DEFAULT_CASH), "cash"), _number(body.get("commission", 0.0), "commission")
     if cash <= 0 or not 0 <= commission < 1:
         raise InvalidInputError("cash must be > 0 and commission a fraction in [0, 1)")
     return {"symbols": [s.strip().upper() for s in symbols], "start": start.isoformat(), "end": end.isoformat(),
@@ -92,30 +85,27 @@ def launch_backtest(
     run: RunBacktest, *, documents: DocumentStore, messages: MessageBus, launcher: JobLauncher,
     clock: Clock = now_iso,
 ) -> JobHandle | None:
-    """Mark the run `running` and its agent `backtesting`, then launch the job; None if already done."""
+    """Mark the run `running` (and its agent `backtesting`), then launch the job; None if already done."""
     at = clock()
 
-    def claim(txn: Transaction) -> bool:
-        doc = txn.get(BACKTESTS, run.run_id)
-        if doc is not None and doc.get("status") != QUEUED:
+    def claim(uow: UnitOfWork) -> bool:
+        stored, agent = uow.backtest_runs.get(run.run_id), uow.agents.get(run.agent_id)
+        if stored is not None and stored.status is not RunStatus.QUEUED:
             return False  # running or finished: a redelivery, never a second launch
-        agent = txn.get(AGENTS, run.agent_id)
-        if agent is None or agent.get("owner_uid") != run.owner_uid:
+        if agent is None or agent.owner_uid != run.owner_uid:
             raise InvalidInputError(f"run {run.run_id} names unknown agent {run.agent_id}")
-        if agent["status"] in UNPROVEN and can_transition(agent["status"], AgentStatus.BACKTESTING):
-            moved = transition(agent, AgentStatus.BACKTESTING, at=at, reason=run.run_id)
-            txn.update(AGENTS, run.agent_id, moved | {"backtesting_run": run.run_id})
-        changes = {"status": RUNNING, "started_at": at, "updated_at": at}
-        if doc is None:
-            txn.create(BACKTESTS, run.run_id, {
-                "owner_uid": run.owner_uid, "agent_id": run.agent_id, "automatic": False, "standard": False,
-                "request": dataclasses.asdict(run), "created_at": at, **changes,
-            })
+        agent.backtest_started(run.run_id, at=at)
+        uow.agents.save(agent)
+        if stored is None:  # the request never reached the store (another queue): keep it now
+            stored = BacktestRun.requested(run, at=at)
+            stored.start(at=at)
+            uow.backtest_runs.add(stored)
         else:
-            txn.update(BACKTESTS, run.run_id, changes)
+            stored.start(at=at)
+            uow.backtest_runs.save(stored)
         return True
 
-    if not documents.transaction(claim):
+    if not run_in_transaction(documents, claim):
         log.info("backtest %s already launched: redelivery ignored", run.run_id)
         return None
     try:
@@ -126,7 +116,13 @@ def launch_backtest(
                                   status=FAILED, finished_at=clock(), error=f"the job could not be launched: {exc}")
         publish_completed(messages, event)
         return None
-    documents.update(BACKTESTS, run.run_id, {"job": dataclasses.asdict(handle), "updated_at": clock()})
+
+    def remember(uow: UnitOfWork) -> None:
+        launched = uow.backtest_runs.require(run.run_id)
+        launched.job_launched(dataclasses.asdict(handle), at=clock())
+        uow.backtest_runs.save(launched)
+
+    run_in_transaction(documents, remember)
     return handle
 
 
@@ -138,49 +134,24 @@ def publish_completed(messages: MessageBus, event: BacktestCompleted) -> None:
 
 
 def record_backtest_result(event: BacktestCompleted, *, documents: DocumentStore, clock: Clock = now_iso) -> bool:
-    """Store the result on the run and move the agent; False (nothing changed) for a redelivery."""
+    """Store the result on the run and the agent's summary; False (nothing changed) for a redelivery."""
     at = clock()
-    summary = {"run_id": event.run_id, "status": event.status, "finished_at": event.finished_at,
-               "metrics": event.metrics, "report_key": event.report_key, "error": event.error}
 
-    def record(txn: Transaction) -> bool:
-        doc = txn.get(BACKTESTS, event.run_id)
-        if doc is not None and doc.get("status") in FINAL:
+    def record(uow: UnitOfWork) -> bool:
+        stored, agent = uow.backtest_runs.get(event.run_id), uow.agents.get(event.agent_id)
+        run = stored or BacktestRun.unseen(event.run_id, owner_uid=event.owner_uid, agent_id=event.agent_id, at=at)
+        if not run.record(event, at=at):
             return False
-        agent = txn.get(AGENTS, event.agent_id)
-        changes = {"status": event.status, "finished_at": event.finished_at, "metrics": event.metrics,
-                   "report_key": event.report_key, "error": event.error, "updated_at": at}
-        if doc is None:  # a result for a run we never saw queued: keep it anyway
-            txn.create(BACKTESTS, event.run_id, {"owner_uid": event.owner_uid, "agent_id": event.agent_id,
-                                                 "created_at": at, **changes})
+        if stored is None:
+            uow.backtest_runs.add(run)
         else:
-            txn.update(BACKTESTS, event.run_id, changes)
-        if agent is not None and agent.get("owner_uid") == event.owner_uid:
-            txn.update(AGENTS, event.agent_id, _agent_changes(agent, event, summary, doc or {}, at))
+            uow.backtest_runs.save(run)
+        if agent is not None and agent.owner_uid == event.owner_uid:
+            agent.backtest_finished(run.summary(), standard=run.standard, at=at)
+            uow.agents.save(agent)
         return True
 
-    return documents.transaction(record)
-
-
-def _agent_changes(
-    agent: dict[str, Any], event: BacktestCompleted, summary: dict[str, Any], run: dict[str, Any], at: str
-) -> dict[str, Any]:
-    # The run that moved the agent to `backtesting` decides where it goes; another run that
-    # passes meanwhile proves the agent too, one that fails does not fail it.
-    changes: dict[str, Any] = {"latest_backtest": summary, "updated_at": at}
-    if run.get("standard"):
-        changes["standard_backtest"] = summary
-    mover = agent.get("backtesting_run")
-    if agent["status"] == AgentStatus.BACKTESTING and (mover in (None, event.run_id) or event.status == SUCCEEDED):
-        target = AgentStatus.BACKTESTED if event.status == SUCCEEDED else AgentStatus.BACKTEST_FAILED
-        changes |= transition(agent, target, at=at, reason=event.run_id) | {"backtesting_run": None}
-    return changes
-
-
-def _owned_agent(agent: dict[str, Any] | None, owner_uid: str, agent_id: str) -> dict[str, Any]:
-    if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
-        raise NotFoundError(f"no agent {agent_id!r}")
-    return agent
+    return run_in_transaction(documents, record)
 
 
 def _date(value: Any, name: str, default: date) -> date:

@@ -13,11 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from shared.errors import NotFoundError
+from shared.domain.agent import check_agent_id
+from shared.domain.unit_of_work import run_in_transaction
 from shared.ports.documents import DocumentStore
 from shared.ports.warehouse import Warehouse
-from shared.schemas.collections import AGENTS
-from shared.services.agents import AGENT_ID
 from shared.services.fmel_queries import DecisionFilter, decode_cursor, encode_cursor
 
 MAX_PAGE = 500
@@ -37,12 +36,8 @@ class DecisionPage:
 
 def owned_agent(documents: DocumentStore, user_id: str, agent_id: str) -> dict[str, Any]:
     """The caller's agent document, deleted ones included (their FMEL history stays readable)."""
-    if not AGENT_ID.fullmatch(agent_id):
-        raise NotFoundError(f"no agent {agent_id[:80]!r}")
-    agent = documents.get(AGENTS, agent_id)
-    if agent is None or agent.get("owner_uid") != user_id:
-        raise NotFoundError(f"no agent {agent_id!r}")
-    return agent
+    check_agent_id(agent_id)
+    return run_in_transaction(documents, lambda uow: uow.agents.owned_or_deleted(agent_id, user_id).to_document())
 
 
 def list_decisions(

@@ -21,11 +21,12 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.clock import now_iso, parse_iso
+from shared.domain.money import DEFAULT_CASH
 from shared.market.universe import DEFAULT_SYMBOLS, DEFAULT_TIMEFRAME, default_window
 from shared.ports.documents import DocumentStore, Transaction
 
 COLLECTION, DOC_ID = "settings", "standard-evaluation"
-DEFAULT_CASH = 25_000.0
+__all__ = ["DEFAULT_CASH", "DEFAULT_COMMISSION", "StandardEvaluation", "proposed", "standard_evaluation"]
 DEFAULT_COMMISSION = 0.0
 
 

@@ -12,9 +12,11 @@ from functions import _platform
 from functions.on_agent_created import on_agent_created
 from shared.adapters.local.blobs import DirectoryBlobStore
 from shared.adapters.local.documents import SqliteDocumentStore
-from shared.adapters.local.memory_cache import InProcessCache, InProcessRateLimiter
+from shared.adapters.local.memory_cache import InProcessRateLimiter
 from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.bootstrap import Platform
+from shared.app import Application
+from shared.domain.lifecycle import AgentStatus
+from shared.domain.unit_of_work import run_in_transaction
 from shared.errors import InvalidInputError, NotFoundError, RateLimitedError, SettingsError
 from shared.events import encode_document_event
 from shared.ports.documents import DocumentChange
@@ -45,6 +47,18 @@ def _submit(stores, uid: str, variant: int, clock=lambda: FIXED) -> str:  # type
     return agents.submit_agent(cmd, documents=documents, blobs=blobs, clock=clock).agent_id
 
 
+def _move(documents: SqliteDocumentStore, agent_id: str, *targets: AgentStatus) -> None:
+    """Walk an agent through legal lifecycle moves (tests never write a raw status)."""
+
+    def walk(uow) -> None:  # type: ignore[no-untyped-def]
+        agent = uow.agents.require(agent_id)
+        for target in targets:
+            agent.move_to(target, at=FIXED)
+        uow.agents.save(agent)
+
+    run_in_transaction(documents, walk)
+
+
 def test_pages_never_repeat_or_skip_agents_created_in_the_same_microsecond(stores) -> None:  # type: ignore[no-untyped-def]
     created = {_submit(stores, "alice", i) for i in range(7)}  # all share created_at
     seen: list[str] = []
@@ -60,7 +74,8 @@ def test_pages_never_repeat_or_skip_agents_created_in_the_same_microsecond(store
 def test_deleting_a_trading_agent_moves_it_to_stopping_and_asks_for_the_runtime_to_stop(stores) -> None:  # type: ignore[no-untyped-def]
     documents = stores[0]
     agent_id = _submit(stores, "alice", 1)
-    documents.update("agents", agent_id, {"status": "trading"})
+    _move(documents, agent_id, AgentStatus.BACKTESTING, AgentStatus.BACKTESTED, AgentStatus.DEPLOYING,
+          AgentStatus.TRADING)
     deleted = agents.delete_agent(agents.DeleteAgent("alice", agent_id), documents=documents)
     assert (deleted.status, deleted.stop_runtime) == ("stopping", True)
     doc = documents.get("agents", agent_id)
@@ -121,8 +136,7 @@ def test_the_trigger_acknowledges_a_malformed_agent_document_without_raising(
     stores, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
 ) -> None:
     documents, blobs, bus = stores
-    platform = Platform(Settings(), documents, bus, None, blobs, InProcessCache(),  # type: ignore[arg-type]
-                        InProcessRateLimiter(), None)  # type: ignore[arg-type]
+    platform = Application(Settings(backend="local"), documents=documents, messages=bus, blobs=blobs)
     previous = _platform.use_platform(platform)
     try:
         change = DocumentChange("created", "agents", "abc", None, {"status": "stored"}, "c1", 1.0)
