@@ -18,22 +18,21 @@ from datetime import UTC
 
 import backtrader as bt
 
+from shared.domain.timeframe import Timeframe
 from shared.errors import FarmError, InvalidInputError
+from shared.market.backtrader_timeframes import BACKTRADER_TIMEFRAMES
 from shared.market.messages import BarMessage, decode
 from shared.messaging.filters import MAX_FILTER_LENGTH
 from shared.ports.messages import MessageBus
 
 log = logging.getLogger(__name__)
-_TIMEFRAMES = {"1Min": (bt.TimeFrame.Minutes, 1), "5Min": (bt.TimeFrame.Minutes, 5),
-               "15Min": (bt.TimeFrame.Minutes, 15), "1Hour": (bt.TimeFrame.Minutes, 60),
-               "1Day": (bt.TimeFrame.Days, 1)}
 
 
 class BusDataFeed(bt.feed.DataBase):
     """One symbol's live bars; `vwap` and `trade_count` are extra lines."""
 
     lines = ("vwap", "trade_count")
-    params = (("symbol", ""), ("bar_timeframe", "1Min"), ("qcheck", 0.05))
+    params = (("symbol", ""), ("bar_timeframe", Timeframe.MINUTE.value), ("qcheck", 0.05))
 
     def __init__(self) -> None:
         super().__init__()
@@ -93,12 +92,11 @@ class BusDataFeed(bt.feed.DataBase):
             return True
 
 
-def make_feed(symbol: str, timeframe: str = "1Min") -> BusDataFeed:
+def make_feed(symbol: str, timeframe: str = Timeframe.MINUTE) -> BusDataFeed:
     """A feed for `symbol` named after it (FMEL and the broker key on the name)."""
-    if timeframe not in _TIMEFRAMES:
-        raise InvalidInputError(f"timeframe must be one of {tuple(_TIMEFRAMES)}, got {timeframe!r}")
-    tf, compression = _TIMEFRAMES[timeframe]
-    return BusDataFeed(name=symbol, symbol=symbol, bar_timeframe=timeframe, timeframe=tf, compression=compression)
+    known = Timeframe.parse(timeframe)
+    tf, compression = BACKTRADER_TIMEFRAMES[known]
+    return BusDataFeed(name=symbol, symbol=symbol, bar_timeframe=known.value, timeframe=tf, compression=compression)
 
 
 # Every bar type the router hands to feeds; a filter on these fits any universe.

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from shared.domain.money import DEFAULT_CASH
+from shared.domain.timeframe import TIMEFRAMES, Timeframe
 from shared.errors import (
     ConflictError,
     FarmError,
@@ -39,8 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("agent_id")
     parser.add_argument("action", choices=("start", "stop", "status"))
     parser.add_argument("--symbols", default=None, help="comma-separated (default: the agent's backtest's)")
-    parser.add_argument("--timeframe", default=None, help="bar timeframe (default 1Min)")
-    parser.add_argument("--fund", type=float, default=25_000.0, help="cash for an empty account (default 25000)")
+    parser.add_argument("--timeframe", default=None, choices=TIMEFRAMES,
+                        help=f"bar timeframe (default {Timeframe.MINUTE.value})")
+    parser.add_argument("--fund", type=float, default=DEFAULT_CASH,
+                        help=f"cash for an empty account (default {DEFAULT_CASH:g})")
     parser.add_argument("--user", default=None, help="mint a local token for this user")
     parser.add_argument("--token", default=None, help="an ID token (default: --user's local token)")
     parser.add_argument("--url", default=DEFAULT_URL, help=f"the API's base URL (default {DEFAULT_URL})")

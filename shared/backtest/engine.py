@@ -18,14 +18,18 @@ import backtrader as bt
 import pandas as pd
 
 from shared.backtest.metrics import DAILY, MINUTE, BacktestMetrics, ClosedTrade, compute_metrics
+from shared.domain.money import DEFAULT_CASH
+from shared.domain.timeframe import Timeframe
 from shared.errors import InvalidInputError
 from shared.fmel import FmelAnalyzer
 from shared.fmel.analyzer import num_to_utc
 from shared.market.loader import make_feed
 
-PERIODS_PER_YEAR = {"1Day": DAILY, "1Hour": DAILY * 7, "15Min": DAILY * 26, "5Min": DAILY * 78, "1Min": MINUTE}
+T = Timeframe
+PERIODS_PER_YEAR: dict[Timeframe, float] = {T.DAY: DAILY, T.HOUR: DAILY * 7, T.FIFTEEN_MINUTES: DAILY * 26,
+                                            T.FIVE_MINUTES: DAILY * 78, T.MINUTE: MINUTE}
 Row = dict[str, Any]
-DEFAULT_CASH = 25_000.0
+__all__ = ["DEFAULT_CASH", "PERIODS_PER_YEAR", "EngineResult", "FmelContext", "build_cerebro", "collect"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,8 +124,7 @@ def build_cerebro(
     frames = {s: f for s, f in frames.items() if len(f)}
     if not frames:
         raise InvalidInputError("no bars for any requested symbol in the window")
-    if timeframe not in PERIODS_PER_YEAR:
-        raise InvalidInputError(f"timeframe must be one of {tuple(PERIODS_PER_YEAR)}, got {timeframe!r}")
+    Timeframe.parse(timeframe)  # InvalidInputError for an unknown one
     cerebro = bt.Cerebro(stdstats=False)
     for symbol, frame in frames.items():
         cerebro.adddata(make_feed(symbol, frame, timeframe))
@@ -159,7 +162,7 @@ def run_strategy(
     agent: type[bt.Strategy],
     frames: Mapping[str, pd.DataFrame],
     *,
-    timeframe: str = "1Day",
+    timeframe: str = Timeframe.DAY,
     cash: float = DEFAULT_CASH,
     commission: float = 0.0,
     fmel: FmelContext | None = None,

@@ -16,10 +16,8 @@ from typing import Any
 import backtrader as bt
 
 from shared.harness import wire
+from shared.market.backtrader_timeframes import backtrader_timeframe
 
-_TIMEFRAMES = {"1Min": (bt.TimeFrame.Minutes, 1), "5Min": (bt.TimeFrame.Minutes, 5),
-               "15Min": (bt.TimeFrame.Minutes, 15), "1Hour": (bt.TimeFrame.Minutes, 60),
-               "1Day": (bt.TimeFrame.Days, 1)}
 BAR_FIELDS = ("open", "high", "low", "close", "volume", "openinterest", "trade_count", "vwap")
 
 
@@ -114,7 +112,7 @@ class ChannelFeed(bt.feed.DataBase):
 
 def make_feeds(channel: AgentChannel, timeframe: str) -> list[ChannelFeed]:
     """One feed per symbol of the run, named after it (strategies look feeds up by name)."""
-    tf, compression = _TIMEFRAMES[timeframe]
+    tf, compression = backtrader_timeframe(timeframe)
     return [
         ChannelFeed(channel=channel, index=i, name=symbol, timeframe=tf, compression=compression)
         for i, symbol in enumerate(channel.symbols)

@@ -24,6 +24,8 @@ from typing import Protocol
 import pandas as pd
 
 from shared.backtest.engine import EngineResult, FmelContext, add_fmel, build_cerebro, collect
+from shared.domain.money import DEFAULT_CASH
+from shared.domain.timeframe import Timeframe
 from shared.harness import frames as framing
 from shared.harness import wire
 from shared.harness.links import NO_RESULT, RelayedReplies
@@ -72,8 +74,8 @@ def run_backtest(
     frames: Mapping[str, pd.DataFrame],
     *,
     scratch: Path,
-    timeframe: str = "1Day",
-    cash: float = 25_000.0,
+    timeframe: str = Timeframe.DAY,
+    cash: float = DEFAULT_CASH,
     commission: float = 0.0,
     fmel: FmelContext | None = None,
 ) -> HarnessRun:

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.domain.timeframe import TIMEFRAMES, Timeframe
 from shared.errors import InvalidInputError
 
-TIMEFRAMES: tuple[str, ...] = ("1Min", "5Min", "15Min", "1Hour", "1Day")
-_TIMEFRAME_SET = frozenset(TIMEFRAMES)
+__all__ = ["TIMEFRAMES", "Bar", "hash_bar_values"]
+_TIMEFRAME_SET = frozenset(TIMEFRAMES)  # a set lookup per bar: the ingester builds many
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Bar:
         if not self.symbol:
             raise InvalidInputError("a bar needs a symbol")
         if self.timeframe not in _TIMEFRAME_SET:
-            raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {self.timeframe!r}")
+            Timeframe.parse(self.timeframe)  # raises the one message for an unknown timeframe
         timestamp = self.timestamp
         tz = timestamp.tzinfo
         if tz is None:

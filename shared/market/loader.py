@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import backtrader as bt
 import pandas as pd
 
+from shared.domain.timeframe import Timeframe
 from shared.errors import InvalidInputError
-from shared.market.bars import TIMEFRAMES
+from shared.market.backtrader_timeframes import BACKTRADER_TIMEFRAMES
 from shared.ports.warehouse import Warehouse
 
 BARS_QUERY = """
@@ -24,13 +25,6 @@ WHERE symbol IN UNNEST(@symbols) AND timeframe = @timeframe
 ORDER BY symbol, timestamp
 """
 COLUMNS = ("open", "high", "low", "close", "volume", "trade_count", "vwap", "data_hash")
-_BT_TIMEFRAMES = {
-    "1Min": (bt.TimeFrame.Minutes, 1),
-    "5Min": (bt.TimeFrame.Minutes, 5),
-    "15Min": (bt.TimeFrame.Minutes, 15),
-    "1Hour": (bt.TimeFrame.Minutes, 60),
-    "1Day": (bt.TimeFrame.Days, 1),
-}
 
 
 def _utc(value: datetime) -> datetime:
@@ -38,13 +32,12 @@ def _utc(value: datetime) -> datetime:
 
 
 def load_bars(
-    warehouse: Warehouse, symbols: Sequence[str], start: datetime, end: datetime, timeframe: str = "1Day"
+    warehouse: Warehouse, symbols: Sequence[str], start: datetime, end: datetime, timeframe: str = Timeframe.DAY
 ) -> dict[str, pd.DataFrame]:
     """Return a frame per requested symbol (empty when the warehouse has none) for `[start, end)`."""
     if not symbols or any(not isinstance(s, str) or not s for s in symbols):
         raise InvalidInputError(f"symbols must be a non-empty list of names, got {symbols!r}")
-    if timeframe not in TIMEFRAMES:
-        raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {timeframe!r}")
+    timeframe = Timeframe.parse(timeframe).value  # the warehouse gets a plain string
     start, end = _utc(start), _utc(end)
     if start >= end:
         raise InvalidInputError(f"start {start.isoformat()} must be before end {end.isoformat()}")
@@ -81,11 +74,12 @@ class BarsFeed(bt.feeds.PandasData):
     params = (("trade_count", "trade_count"), ("vwap", "vwap"))
 
 
-def make_feed(symbol: str, frame: pd.DataFrame, timeframe: str = "1Day") -> BarsFeed:
+def make_feed(symbol: str, frame: pd.DataFrame, timeframe: str = Timeframe.DAY) -> BarsFeed:
     """Return a backtrader feed named `symbol` that carries the frame's per-bar `data_hash`."""
-    tf, compression = _BT_TIMEFRAMES[timeframe]
+    known = Timeframe.parse(timeframe)
+    tf, compression = BACKTRADER_TIMEFRAMES[known]
     feed = BarsFeed(dataname=frame, name=symbol, timeframe=tf, compression=compression)
-    feed.fmel_timeframe = timeframe
+    feed.fmel_timeframe = known.value
     if "data_hash" in frame.columns:
         # FMEL looks bars up by backtrader's float datetime, the key it can read from the feed.
         stamps = frame.index.to_pydatetime()

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeVar
 
+from shared.domain.money import DEFAULT_CASH
+from shared.domain.timeframe import Timeframe
 from shared.errors import InvalidInputError
 
 SCHEMA_VERSION = 1
@@ -67,8 +69,8 @@ class RunBacktest(Message):
     symbols: list[str]
     start: str  # ISO date, inclusive
     end: str  # ISO date, exclusive
-    timeframe: str = "1Day"
-    cash: float = 25_000.0
+    timeframe: str = Timeframe.DAY.value
+    cash: float = DEFAULT_CASH
     commission: float = 0.0
     requested_at: str = ""
 
