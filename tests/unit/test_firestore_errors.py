@@ -1,11 +1,12 @@
-"""The Firestore adapter's translation of google.api_core exceptions into shared.errors."""
+"""The Firestore adapter's translation of google.api_core exceptions into shared.errors (the base table:
+shared.adapters.gcp.errors; the other services and their overrides: test_google_api_errors.py)."""
 
 from __future__ import annotations
 
 import pytest
 from google.api_core import exceptions as gexc
 
-from shared.adapters.gcp.firestore_values import translated
+from shared.adapters.gcp.errors import FIRESTORE
 from shared.errors import (
     BackendAccessError,
     ConflictError,
@@ -29,18 +30,22 @@ from shared.errors import (
         (gexc.InvalidArgument("bad"), InvalidInputError),
         (gexc.FailedPrecondition("needs index"), InvalidInputError),
         (gexc.PermissionDenied("no"), BackendAccessError),
+        (gexc.Unauthenticated("expired"), BackendAccessError),
+        (gexc.Unknown("?"), TransientError),
+        (gexc.RetryError("gave up", cause=None), TransientError),
+        (gexc.Cancelled("cancelled"), FarmError),
     ],
 )
 def test_client_exceptions_leave_as_platform_errors(raised: Exception, expected: type) -> None:
-    with pytest.raises(expected) as caught, translated("get agents/a1"):
+    with pytest.raises(expected) as caught, FIRESTORE.translated("get agents/a1"):
         raise raised
     assert caught.value.__cause__ is raised
     assert "agents/a1" in caught.value.message
 
 
 def test_platform_errors_and_other_exceptions_pass_through_unchanged() -> None:
-    with pytest.raises(NotFoundError, match="mine"), translated("x"):
+    with pytest.raises(NotFoundError, match="mine"), FIRESTORE.translated("x"):
         raise NotFoundError("mine")
-    with pytest.raises(KeyError), translated("x"):
+    with pytest.raises(KeyError), FIRESTORE.translated("x"):
         raise KeyError("not a client error")
     assert not issubclass(KeyError, FarmError)

@@ -9,17 +9,11 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
-from google.api_core import exceptions as gexc
 from google.cloud import bigquery
 
+from shared.adapters.gcp.errors import BIGQUERY
 from shared.adapters.local.warehouse_arrow import Batch, to_arrow
-from shared.errors import (
-    BackendAccessError,
-    FarmError,
-    InvalidInputError,
-    NotFoundError,
-    TransientError,
-)
+from shared.errors import InvalidInputError, TransientError
 from shared.schemas import warehouse as schema
 from shared.sql.ddl import bigquery_schema
 from shared.sql.dialect import check_params, to_duckdb
@@ -62,9 +56,15 @@ class BigQueryWarehouse:
             )
         return self._client
 
+    def close(self) -> None:
+        """Close the client's HTTP session (it reopens on next use)."""
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
     def ensure_tables(self) -> None:
         """Create missing datasets and tables with partitioning, clustering and expiration."""
-        with _translated("ensure_tables"):
+        with BIGQUERY.translated("ensure_tables"):
             for dataset in schema.DATASETS:
                 ref = bigquery.Dataset(f"{self.project}.{dataset}")
                 ref.location = self.location
@@ -96,7 +96,7 @@ class BigQueryWarehouse:
         prepared = prepare_rows(spec, rows)
         if not prepared:
             return
-        with _translated(f"insert into {table}"):
+        with BIGQUERY.translated(f"insert into {table}"):
             errors = self.client.insert_rows_json(f"{self.project}.{spec.ref}", prepared)
         if errors:
             reasons = {e.get("reason") for err in errors for e in err.get("errors", [])}
@@ -120,7 +120,7 @@ class BigQueryWarehouse:
         buffer = io.BytesIO()
         pq.write_table(data, buffer, compression="snappy")
         buffer.seek(0)
-        with _translated(f"load into {table}"):
+        with BIGQUERY.translated(f"load into {table}"):
             job = self.client.load_table_from_file(
                 buffer, f"{self.project}.{spec.ref}", job_config=load_job_config(),
                 location=self.location, rewind=True,
@@ -132,7 +132,7 @@ class BigQueryWarehouse:
         values = dict(params or {})
         check_params(to_duckdb(sql), values)
         config = bigquery.QueryJobConfig(query_parameters=query_parameters(values))
-        with _translated("query"):
+        with BIGQUERY.translated("query"):
             result = self.client.query(sql, job_config=config, location=self.location).result()
             return [dict(row.items()) for row in result]
 
@@ -195,28 +195,3 @@ def _bq_value(value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
-
-
-class _translated:
-    """Translate google-api-core exceptions raised inside the block into shared.errors."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None or isinstance(exc, FarmError):
-            return False
-        message = f"BigQuery {self.what} failed: {exc}"
-        if isinstance(exc, gexc.NotFound):
-            raise NotFoundError(message) from exc
-        if isinstance(exc, gexc.BadRequest):
-            raise InvalidInputError(message) from exc
-        if isinstance(exc, gexc.Forbidden) and "exceeded" not in str(exc).lower():
-            raise BackendAccessError(message) from exc
-        # Everything else (quota/rate 403s, 429, 5xx, timeouts, connection loss) is worth a retry.
-        if isinstance(exc, (gexc.GoogleAPICallError, gexc.RetryError, OSError)):
-            raise TransientError(message) from exc
-        return False

@@ -4,7 +4,7 @@ The build config is read from the repository (the same file operators review) an
 the run's substitutions, to run as the backtest's own service account (terraform/iam.tf: what
 the trusted `host` step may do; the sandboxed `agent` step has no network to use it from). The
 client is created on first launch, never at import time; Google
-API errors become `shared.errors` types.
+API errors become `shared.errors` types (shared.adapters.gcp.errors).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from shared.errors import FarmError, InvalidInputError, TransientError
+from shared.adapters.gcp.errors import CLOUD_BUILD
+from shared.errors import InvalidInputError
 from shared.ports.jobs import JobHandle, JobState
 from shared.schemas.messages import RunBacktest
 
@@ -82,16 +83,16 @@ class CloudBuildJobLauncher:
         build = self._call(lambda client: client.get_build(project_id=self.project, id=job_id))
         return _STATES.get(build.status.name, "unknown")
 
-    def _call(self, fn: Any) -> Any:
-        from google.api_core import exceptions as gexc
+    def close(self) -> None:
+        """Builds belong to Cloud Build and run on; close the API client's channel."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.transport.close()
 
-        try:
+    def _call(self, fn: Any) -> Any:
+        with CLOUD_BUILD.translated("build"):
             return fn(self._get_client())
-        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
-                gexc.TooManyRequests) as exc:
-            raise TransientError(f"Cloud Build unavailable: {exc}") from exc
-        except gexc.GoogleAPICallError as exc:
-            raise FarmError(f"Cloud Build refused the request: {exc}") from exc
 
     def _get_client(self) -> Any:
         with self._lock:

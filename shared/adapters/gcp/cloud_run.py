@@ -4,7 +4,7 @@ Gen2 Cloud Functions are Cloud Run services, so listing services shows every dep
 The `ServicesClient` is created on first use, never at import time. `endpoint` points it at
 another API host (a regional endpoint, or a local fake over plain http; an http endpoint gets
 anonymous credentials so no real token ever travels unencrypted). Google API errors become
-`shared.errors` types.
+`shared.errors` types (shared.adapters.gcp.errors).
 """
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from shared.errors import (
-    BackendAccessError,
-    FarmError,
-    InvalidInputError,
-    NotFoundError,
-    TransientError,
-)
+from shared.adapters.gcp.errors import CLOUD_RUN
+from shared.errors import InvalidInputError, NotFoundError
 from shared.ports.deployments import ServiceStatus
 
 T = TypeVar("T")
@@ -52,34 +47,8 @@ class CloudRunDeployments:
             return None
 
     def _call(self, fn: Callable[[Any], T]) -> T:
-        from google.api_core import exceptions as gexc
-        from google.auth import exceptions as auth_exc
-        from requests import exceptions as http_exc
-
-        where = self.endpoint or "the Cloud Run Admin API"
-        # REST answers map to the HTTP-status classes (Forbidden, Unauthorized, BadRequest), whose
-        # gRPC-named subclasses (PermissionDenied, ...) they include.
-        try:
+        with CLOUD_RUN.translated(f"at {self.endpoint or 'the Cloud Run Admin API'}"):
             return fn(self._get_client())
-        except auth_exc.DefaultCredentialsError as exc:
-            raise BackendAccessError(
-                f"no Google credentials for Cloud Run ({exc}); run `gcloud auth application-default login`"
-            ) from exc
-        except (gexc.Unauthorized, auth_exc.RefreshError) as exc:
-            raise BackendAccessError(f"Cloud Run refused the credentials: {_message(exc)}") from exc
-        except gexc.Forbidden as exc:
-            raise BackendAccessError(f"Cloud Run: {_message(exc)}") from exc
-        except gexc.NotFound as exc:
-            raise NotFoundError(f"Cloud Run: {_message(exc)}") from exc
-        except gexc.BadRequest as exc:
-            raise InvalidInputError(f"Cloud Run: {_message(exc)}") from exc
-        except (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.InternalServerError,
-                gexc.TooManyRequests, gexc.RetryError) as exc:
-            raise TransientError(f"Cloud Run unavailable: {_message(exc)}") from exc
-        except gexc.GoogleAPICallError as exc:
-            raise FarmError(f"Cloud Run refused the request: {_message(exc)}") from exc
-        except (http_exc.ConnectionError, http_exc.Timeout, auth_exc.TransportError) as exc:
-            raise TransientError(f"cannot reach {where}: {exc}") from exc
 
     def _get_client(self) -> Any:
         with self._lock:
@@ -132,6 +101,3 @@ def _segment(what: str, value: str) -> str:
         raise InvalidInputError(f"{what} must be a non-empty name without '/' or spaces, got {value!r}")
     return value
 
-
-def _message(exc: Any) -> str:
-    return getattr(exc, "message", None) or str(exc)

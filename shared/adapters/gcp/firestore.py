@@ -15,7 +15,8 @@ from google.cloud.firestore_v1 import ReadAfterWriteError
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from shared.adapters.gcp.firestore_values import plain, translated
+from shared.adapters.gcp.errors import FIRESTORE
+from shared.adapters.gcp.firestore_values import plain
 from shared.adapters.gcp.firestore_watch import FirestoreWatch
 from shared.adapters.local.document_values import (
     check_collection,
@@ -52,27 +53,27 @@ class FirestoreDocumentStore:
     def get(self, collection: str, doc_id: str) -> dict[str, Any] | None:
         """Return the document, or None when it does not exist."""
         ref = self._ref(collection, doc_id)
-        with translated(f"get {ref.path}"):
+        with FIRESTORE.translated(f"get {ref.path}"):
             snapshot = ref.get()
         return plain(snapshot.to_dict()) if snapshot.exists else None
 
     def create(self, collection: str, doc_id: str, data: dict[str, Any]) -> None:
         """Create a document; ConflictError when it already exists."""
         ref = self._ref(collection, doc_id)
-        with translated(f"create {ref.path}"):
+        with FIRESTORE.translated(f"create {ref.path}"):
             ref.create(check_document(data))
 
     def set(self, collection: str, doc_id: str, data: dict[str, Any]) -> None:
         """Create or overwrite a document."""
         ref = self._ref(collection, doc_id)
-        with translated(f"set {ref.path}"):
+        with FIRESTORE.translated(f"set {ref.path}"):
             ref.set(check_document(data))
 
     def update(self, collection: str, doc_id: str, changes: dict[str, Any]) -> None:
         """Merge top-level `changes` into an existing document; NotFoundError when missing."""
         ref = self._ref(collection, doc_id)
         check_document(changes, what="changes")
-        with translated(f"update {ref.path}"):
+        with FIRESTORE.translated(f"update {ref.path}"):
             if not changes:  # Firestore refuses an empty update; only existence is checked
                 if not ref.get().exists:
                     raise NotFoundError(f"update {ref.path}: not found")
@@ -82,7 +83,7 @@ class FirestoreDocumentStore:
     def delete(self, collection: str, doc_id: str) -> None:
         """Delete a document (no error when it does not exist)."""
         ref = self._ref(collection, doc_id)
-        with translated(f"delete {ref.path}"):
+        with FIRESTORE.translated(f"delete {ref.path}"):
             ref.delete()
 
     def query(
@@ -116,7 +117,7 @@ class FirestoreDocumentStore:
             if limit == 0:
                 return []  # Firestore treats limit 0 as "no limit"
             query = query.limit(limit)
-        with translated(f"query {collection}"):
+        with FIRESTORE.translated(f"query {collection}"):
             return [(snap.id, plain(snap.to_dict())) for snap in query.stream()]
 
     def transaction(self, fn: Callable[[Transaction], T], *, max_attempts: int = 5) -> T:
@@ -133,7 +134,7 @@ class FirestoreDocumentStore:
             finally:
                 handle.finish()
 
-        with translated("transaction"):
+        with FIRESTORE.translated("transaction"):
             try:
                 return attempt(client.transaction(max_attempts=max_attempts))
             except ValueError as exc:
@@ -146,7 +147,7 @@ class FirestoreDocumentStore:
     def watch(self, collection: str, on_change: Callable[[DocumentChange], None]) -> FirestoreWatch:
         """Call `on_change` for every change in `collection` from now on, until closed."""
         ref = self._client().collection(check_collection(collection))
-        with translated(f"watch {collection}"):
+        with FIRESTORE.translated(f"watch {collection}"):
             watch = FirestoreWatch(ref, collection, on_change)
         with self._lock:
             self._watches.append(watch)
@@ -165,7 +166,7 @@ class FirestoreDocumentStore:
     def _client(self) -> firestore.Client:
         with self._lock:
             if self._client_instance is None:
-                with translated("connect to Firestore"):
+                with FIRESTORE.translated("connect to Firestore"):
                     self._client_instance = firestore.Client(
                         project=self._project, database=self._database
                     )
@@ -188,7 +189,7 @@ class FirestoreTransaction:
         """Return the document as read in this transaction, or None."""
         ref = self._ref(collection, doc_id)
         try:
-            with translated(f"get {ref.path} in a transaction"):
+            with FIRESTORE.translated(f"get {ref.path} in a transaction"):
                 snapshot = ref.get(transaction=self._txn)
         except ReadAfterWriteError as exc:
             raise InvalidInputError(

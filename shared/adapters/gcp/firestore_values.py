@@ -1,33 +1,10 @@
-"""Firestore <-> platform translation: plain values out, shared.errors for client exceptions."""
+"""Firestore values -> plain JSON-compatible values (client errors: shared.adapters.gcp.errors)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from google.api_core import exceptions as gexc
-
-from shared.errors import (
-    BackendAccessError,
-    ConflictError,
-    FarmError,
-    InvalidInputError,
-    NotFoundError,
-    TransientError,
-)
-
-_TRANSIENT = (
-    gexc.ServiceUnavailable,
-    gexc.DeadlineExceeded,
-    gexc.InternalServerError,
-    gexc.TooManyRequests,
-    gexc.ResourceExhausted,
-    gexc.Unknown,
-    gexc.RetryError,
-)
 
 
 def plain(value: Any) -> Any:
@@ -58,26 +35,3 @@ def stamp_id(stamp: Any) -> str:
     """Return a precise, stable text form of a Firestore timestamp (nanoseconds kept)."""
     rfc3339 = getattr(stamp, "rfc3339", None)
     return rfc3339() if callable(rfc3339) else stamp.isoformat()
-
-
-@contextmanager
-def translated(what: str) -> Iterator[None]:
-    """Re-raise google.api_core exceptions from the block as shared.errors types."""
-    try:
-        yield
-    except FarmError:
-        raise
-    except gexc.AlreadyExists as exc:
-        raise ConflictError(f"{what}: already exists") from exc
-    except gexc.Aborted as exc:
-        raise ConflictError(f"{what}: aborted by a concurrent write") from exc
-    except gexc.NotFound as exc:
-        raise NotFoundError(f"{what}: not found") from exc
-    except (gexc.InvalidArgument, gexc.FailedPrecondition, gexc.OutOfRange) as exc:
-        raise InvalidInputError(f"{what}: {exc.message}") from exc
-    except gexc.Unauthenticated as exc:
-        raise BackendAccessError(f"{what}: {exc.message}") from exc
-    except gexc.PermissionDenied as exc:
-        raise BackendAccessError(f"{what}: {exc.message}") from exc
-    except _TRANSIENT as exc:
-        raise TransientError(f"{what}: {exc}") from exc

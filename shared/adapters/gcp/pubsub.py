@@ -11,21 +11,14 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from google.api_core import exceptions as google_errors
 from google.cloud import pubsub_v1
 
-from shared.errors import (
-    BackendAccessError,
-    ConflictError,
-    FarmError,
-    InvalidInputError,
-    NotFoundError,
-    TransientError,
-)
+from shared.adapters.gcp.errors import PUBSUB
+from shared.errors import ConflictError, InvalidInputError, NotFoundError, TransientError
 from shared.messaging.checks import check_messages
 from shared.messaging.filters import MessageFilter, parse_filter
 from shared.ports.messages import OutgoingMessage, ReceivedMessage
@@ -67,6 +60,15 @@ class PubSubMessageBus:
                 self._subscriber = pubsub_v1.SubscriberClient()
             return self._subscriber
 
+    def close(self) -> None:
+        """Close the publisher's and subscriber's channels (they reopen on next use)."""
+        with self._lock:
+            publisher, subscriber, self._publisher, self._subscriber = self._publisher, self._subscriber, None, None
+        if publisher is not None:
+            publisher.transport.close()
+        if subscriber is not None:
+            subscriber.close()
+
     def topic_path(self, topic: str) -> str:
         """The full resource name of `topic`."""
         return f"projects/{self.project}/topics/{topic}"
@@ -78,7 +80,7 @@ class PubSubMessageBus:
     def create_topic(self, topic: str) -> None:
         """Create a topic (no error when it exists)."""
         try:
-            with _translated(f"topic {topic!r}"):
+            with PUBSUB.translated(f"topic {topic!r}"):
                 self.publisher.create_topic(name=self.topic_path(topic))
         except ConflictError:
             pass
@@ -112,7 +114,7 @@ class PubSubMessageBus:
                 ),
             }
         try:
-            with _translated(f"subscription {subscription!r}"):
+            with PUBSUB.translated(f"subscription {subscription!r}"):
                 self.subscriber.create_subscription(request=request)
         except ConflictError:
             existing = self._get_subscription(subscription)
@@ -127,7 +129,7 @@ class PubSubMessageBus:
         """Delete a subscription and its backlog (no error when missing)."""
         self._filters.pop(subscription, None)
         try:
-            with _translated(f"subscription {subscription!r}"):
+            with PUBSUB.translated(f"subscription {subscription!r}"):
                 self.subscriber.delete_subscription(
                     subscription=self.subscription_path(subscription)
                 )
@@ -138,7 +140,7 @@ class PubSubMessageBus:
         """Publish `messages` in order; wait for every one; return their ids."""
         check_messages(messages)  # all or nothing: the client would publish the valid ones
         path = self.topic_path(topic)
-        with _translated(f"topic {topic!r}"):
+        with PUBSUB.translated(f"topic {topic!r}"):
             try:
                 futures = [
                     self.publisher.publish(path, message.data, **dict(message.attributes))
@@ -172,7 +174,7 @@ class PubSubMessageBus:
     def ack(self, subscription: str, ack_ids: Sequence[str]) -> None:
         """Acknowledge delivered messages; they are not delivered again."""
         if ack_ids:
-            with _translated(f"subscription {subscription!r}"):
+            with PUBSUB.translated(f"subscription {subscription!r}"):
                 self.subscriber.acknowledge(
                     request={
                         "subscription": self.subscription_path(subscription),
@@ -183,7 +185,7 @@ class PubSubMessageBus:
     def nack(self, subscription: str, ack_ids: Sequence[str]) -> None:
         """Give leased messages back for immediate redelivery (ack deadline 0)."""
         if ack_ids:
-            with _translated(f"subscription {subscription!r}"):
+            with PUBSUB.translated(f"subscription {subscription!r}"):
                 self.subscriber.modify_ack_deadline(
                     request={
                         "subscription": self.subscription_path(subscription),
@@ -198,7 +200,7 @@ class PubSubMessageBus:
             "max_messages": max_messages,
         }
         try:
-            with _translated(f"subscription {subscription!r}"):
+            with PUBSUB.translated(f"subscription {subscription!r}"):
                 if remaining_s <= 0:
                     with warnings.catch_warnings():  # the flag is deprecated but means "don't wait"
                         warnings.simplefilter("ignore", DeprecationWarning)
@@ -221,7 +223,7 @@ class PubSubMessageBus:
         return cached
 
     def _get_subscription(self, subscription: str) -> Any:
-        with _translated(f"subscription {subscription!r}"):
+        with PUBSUB.translated(f"subscription {subscription!r}"):
             return self.subscriber.get_subscription(
                 subscription=self.subscription_path(subscription)
             )
@@ -242,33 +244,6 @@ def _to_received(received: Any) -> ReceivedMessage:
         # Pub/Sub counts attempts only on subscriptions with a dead-letter policy (else 0).
         delivery_attempt=max(1, received.delivery_attempt),
     )
-
-
-@contextmanager
-def _translated(what: str) -> Iterator[None]:
-    """Turn google.api_core errors into the platform's error types."""
-    try:
-        yield
-    except google_errors.AlreadyExists as exc:
-        raise ConflictError(f"{what} already exists") from exc
-    except google_errors.NotFound as exc:
-        raise NotFoundError(f"{what} not found: {exc.message}") from exc
-    except google_errors.InvalidArgument as exc:
-        raise InvalidInputError(f"invalid request for {what}: {exc.message}") from exc
-    except google_errors.PermissionDenied as exc:
-        raise BackendAccessError(f"permission denied on {what}: {exc.message}") from exc
-    except (
-        google_errors.DeadlineExceeded,
-        google_errors.ServiceUnavailable,
-        google_errors.TooManyRequests,
-        google_errors.InternalServerError,
-        google_errors.Aborted,
-        google_errors.RetryError,
-        TimeoutError,
-    ) as exc:
-        raise TransientError(f"Pub/Sub unavailable for {what}: {exc}") from exc
-    except google_errors.GoogleAPICallError as exc:
-        raise FarmError(f"Pub/Sub failed for {what}: {exc}") from exc
 
 
 def _clamp(value: int, low: int, high: int) -> int:

@@ -7,19 +7,11 @@ honoured by the client library itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from shared.adapters.blob_keys import check_key, check_prefix
-from shared.errors import (
-    BackendAccessError,
-    ConflictError,
-    FarmError,
-    InvalidInputError,
-    NotFoundError,
-    TransientError,
-)
+from shared.adapters.gcp.errors import CLOUD_STORAGE
+from shared.errors import InvalidInputError, NotFoundError
 
 if TYPE_CHECKING:
     from google.cloud.storage import Bucket, Client
@@ -50,7 +42,7 @@ class GcsBlobStore:
             raise InvalidInputError(f"blob data must be bytes, got {type(data).__name__}")
         # Generation 0 means "no live object": the server checks and writes in one step.
         precondition = {"if_generation_match": 0} if if_absent else {}
-        with _translated(key):
+        with CLOUD_STORAGE.translated(f"blob {key!r}"):
             self._bucket_ref().blob(key).upload_from_string(
                 bytes(data), content_type=content_type, **precondition
             )
@@ -58,20 +50,20 @@ class GcsBlobStore:
     def get(self, key: str) -> bytes:
         """Return the object's bytes; NotFoundError when missing."""
         check_key(key)
-        with _translated(key):
+        with CLOUD_STORAGE.translated(f"blob {key!r}"):
             return self._bucket_ref().blob(key).download_as_bytes()
 
     def exists(self, key: str) -> bool:
         """Whether an object is stored at `key`."""
         check_key(key)
-        with _translated(key):
+        with CLOUD_STORAGE.translated(f"blob {key!r}"):
             return self._bucket_ref().blob(key).exists()
 
     def delete(self, key: str) -> None:
         """Delete the object (no error when missing)."""
         check_key(key)
         try:
-            with _translated(key):
+            with CLOUD_STORAGE.translated(f"blob {key!r}"):
                 self._bucket_ref().blob(key).delete()
         except NotFoundError:
             pass
@@ -79,14 +71,20 @@ class GcsBlobStore:
     def list(self, prefix: str = "") -> list[str]:
         """Keys that start with `prefix`, sorted."""
         check_prefix(prefix)
-        with _translated(prefix):
+        with CLOUD_STORAGE.translated(f"list blobs under {prefix!r}"):
             blobs = self._client_ref().list_blobs(self.bucket_name, prefix=prefix or None)
             return sorted(blob.name for blob in blobs)
+
+    def close(self) -> None:
+        """Close the client's HTTP session (it reopens on next use)."""
+        client, self._client, self._bucket = self._client, None, None
+        if client is not None:
+            client.close()
 
     def content_type(self, key: str) -> str:
         """Return the content type the object was stored with; NotFoundError when missing."""
         check_key(key)
-        with _translated(key):
+        with CLOUD_STORAGE.translated(f"blob {key!r}"):
             blob = self._bucket_ref().get_blob(key)
         if blob is None:
             raise NotFoundError(f"no blob at {key!r}")
@@ -103,33 +101,3 @@ class GcsBlobStore:
         if self._bucket is None:
             self._bucket = self._client_ref().bucket(self.bucket_name)
         return self._bucket
-
-
-@contextmanager
-def _translated(key: str) -> Iterator[None]:
-    """Re-raise Cloud Storage and transport errors as the platform's errors."""
-    from google.api_core import exceptions as gexc
-    from google.auth.exceptions import TransportError
-    from requests.exceptions import ConnectionError as RequestsConnectionError
-    from requests.exceptions import Timeout
-
-    try:
-        yield
-    except gexc.NotFound:
-        raise NotFoundError(f"no blob at {key!r}") from None
-    except gexc.PreconditionFailed:
-        raise ConflictError(f"a blob already exists at {key!r}") from None
-    except (gexc.Forbidden, gexc.Unauthorized) as exc:
-        raise BackendAccessError(f"Cloud Storage refused access to {key!r}: {exc}") from exc
-    except gexc.BadRequest as exc:
-        raise InvalidInputError(f"Cloud Storage rejected {key!r}: {exc}") from exc
-    except (
-        gexc.TooManyRequests,
-        gexc.ServerError,
-        TransportError,
-        RequestsConnectionError,
-        Timeout,
-    ) as exc:
-        raise TransientError(f"Cloud Storage unavailable for {key!r}: {exc}") from exc
-    except gexc.GoogleAPICallError as exc:
-        raise FarmError(f"Cloud Storage failed for {key!r}: {exc}") from exc
