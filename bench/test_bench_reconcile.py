@@ -33,10 +33,9 @@ import pytest
 from bench.test_bench_backtest import AGENT_SOURCE
 from jobs.reconcile.job import run_reconciliation
 from runtime.app import AgentRuntime, RuntimeOptions
-from shared.adapters.local.broker_accounts import SimulatedAccounts
+from shared.app import Application
 from shared.backtest.bundle import extract_bundle
 from shared.backtest.engine import FmelContext
-from shared.bootstrap import Platform, bootstrap
 from shared.domain.clock import now_iso
 from shared.fmel import FmelRecorder
 from shared.harness.backtest_host import run_backtest
@@ -49,6 +48,7 @@ from shared.schemas.messages import RunReconciliation
 from shared.schemas.topics import MARKET_DATA
 from shared.services import reconciliations
 from shared.settings import Settings
+from shared.venues.simulated.accounts import SimulatedAccounts
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.timeout(3600)]
 DECISIONS = 10_000
@@ -63,7 +63,7 @@ def _bars() -> list[BarMessage]:
     return [BarMessage.of("bar", bar) for bar in bars]
 
 
-def _session(platform: Platform, messages: list[BarMessage]) -> tuple[str, float]:
+def _session(platform: Application, messages: list[BarMessage]) -> tuple[str, float]:
     """Paper-trade the bars with the real runtime; return the session and how long it took."""
     key = "agents/alice/bench/bundle.zip"
     zipped = io.BytesIO()
@@ -103,7 +103,7 @@ def _session(platform: Platform, messages: list[BarMessage]) -> tuple[str, float
     return "ps-bench", took
 
 
-def _backtest(platform: Platform, frames: Any, work: Path) -> float:
+def _backtest(platform: Application, frames: Any, work: Path) -> float:
     bundle_dir = extract_bundle(platform.blobs.get("agents/alice/bench/bundle.zip"), work / "agent" / "bundle")
     recorder = FmelRecorder(platform.warehouse, work / "spill")
     context = FmelContext(agent_id="bench", user_id="alice", session_id=f"bt-{work.name}", sink=recorder.add)
@@ -117,7 +117,7 @@ def _backtest(platform: Platform, frames: Any, work: Path) -> float:
     return took
 
 
-def _reconcile(platform: Platform, work: Path) -> tuple[float, dict[str, Any]]:
+def _reconcile(platform: Application, work: Path) -> tuple[float, dict[str, Any]]:
     platform.messages.create_topic(RunReconciliation.TOPIC)
     queued = reconciliations.request_reconciliation("alice", "bench", {}, documents=platform.documents,
                                                     messages=platform.messages)
@@ -134,7 +134,7 @@ def _reconcile(platform: Platform, work: Path) -> tuple[float, dict[str, Any]]:
 def test_reconciling_a_10000_decision_session_costs_at_most_one_and_a_half_backtests() -> None:
     root = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     try:
-        platform = bootstrap(Settings(backend="local", data_dir=root / "data"))
+        platform = Application(Settings(backend="local", data_dir=root / "data"))
         platform.warehouse.ensure_tables()
         messages = _bars()
         session_id, paper_s = _session(platform, messages)

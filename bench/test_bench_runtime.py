@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.local.warehouse import DuckDbWarehouse
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.market.bars import Bar
 from shared.market.messages import BarMessage, encode
 from shared.schemas.collections import SESSIONS
@@ -59,7 +59,7 @@ LINE = re.compile(r"^LAT ([0-9.]+) (\d+)$")
 class Runtimes:
     """N runtime subprocesses, each with its agent and session, and their printed latencies."""
 
-    def __init__(self, platform: Platform, count: int) -> None:
+    def __init__(self, platform: Application, count: int) -> None:
         self.platform = platform
         self.sessions = []
         for k in range(count):
@@ -146,7 +146,7 @@ def _vm_rss_kb(pid: int) -> int:
     return next((int(line.split()[1]) for line in lines if line.startswith("VmRSS:")), 0)
 
 
-def _publish(platform: Platform, indices: range) -> None:
+def _publish(platform: Application, indices: range) -> None:
     for i in indices:
         p = 100.0 + (i % 7)
         bar = Bar("AAPL", "1Min", T0 + timedelta(minutes=i), p, p + 1, p - 1, p + 0.5, 1000.0, 12, time.time(), "bench")

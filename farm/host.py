@@ -21,7 +21,7 @@ from farm.dispatch import DocumentDispatcher, TopicDispatcher
 from functions import _platform
 from functions.edge.http import error_response
 from functions.registry import FUNCTIONS, DocumentTrigger, FunctionSpec, HttpTrigger, TopicTrigger
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.errors import NotFoundError
 from shared.schemas.topics import ALL_TOPICS, dead_letter
 
@@ -43,11 +43,11 @@ def load_entry_point(spec: FunctionSpec) -> Callable[..., Any]:
 
 
 class FunctionHost:
-    """Serve HTTP functions and dispatch event functions for one Platform."""
+    """Serve HTTP functions and dispatch event functions for one Application."""
 
     def __init__(
         self,
-        platform: Platform,
+        platform: Application,
         specs: Sequence[FunctionSpec] = FUNCTIONS,
         *,
         host: str = "127.0.0.1",
@@ -63,7 +63,7 @@ class FunctionHost:
         self._dispatchers: list[TopicDispatcher | DocumentDispatcher] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._previous: Platform | None = None
+        self._previous: Application | None = None
 
     @property
     def port(self) -> int:

@@ -11,11 +11,12 @@ import dataclasses
 import logging
 import threading
 
-from farm.replay import ReplayServer, ReplayServerThread, SyntheticTimeline
 from ingester.app import Ingester, IngesterOptions
 from ingester.symbols import SymbolSource
-from shared.alpaca.credentials import AlpacaCredentials
-from shared.bootstrap import Platform
+from shared.app import Application
+from shared.venues.alpaca.config import AlpacaCredentials
+from shared.venues.simulated.market_data import ReplayServer, ReplayServerThread
+from shared.venues.simulated.timelines import SyntheticTimeline
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 class MarketFeed:
     """The replay server and the ingester, started and stopped together."""
 
-    def __init__(self, platform: Platform, *, speed: float = 60.0, health_port: int = 0) -> None:
+    def __init__(self, platform: Application, *, speed: float = 60.0, health_port: int = 0) -> None:
         self.replay = ReplayServerThread(ReplayServer(SyntheticTimeline(), speed=speed))
         self.platform, self.health_port = platform, health_port
         self.ingester: Ingester | None = None

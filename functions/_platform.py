@@ -1,36 +1,37 @@
-"""The platform a function process works with: built lazily, once, and injectable.
+"""The application a function process works with: built lazily, once, and injectable.
 
 Nothing is built at import time, so deploying or importing a function module creates no
-client; the first request pays for `bootstrap`. The local host and tests inject their own.
+client; the `Application` itself builds each port on first use. The local host and tests
+install their own with `use_platform` (and get the previous one back to restore it).
 """
 
 from __future__ import annotations
 
 import threading
 
-from shared.bootstrap import Platform, bootstrap
+from shared.app import Application
 from shared.settings import Settings
 
 _lock = threading.Lock()
-_platform: Platform | None = None
+_application: Application | None = None
 _settings: Settings | None = None
 
 
-def platform() -> Platform:
-    """Return the process's Platform, bootstrapping it from the environment on first use."""
-    global _platform
-    if _platform is None:
+def platform() -> Application:
+    """Return the process's Application, built from the environment's settings on first use."""
+    global _application
+    if _application is None:
         with _lock:
-            if _platform is None:
-                _platform = bootstrap(settings())
-    return _platform
+            if _application is None:
+                _application = Application(settings())
+    return _application
 
 
 def settings() -> Settings:
     """Return the settings in use, without building any adapter."""
     global _settings
-    if _platform is not None:
-        return _platform.settings
+    if _application is not None:
+        return _application.settings
     if _settings is None:
         with _lock:
             if _settings is None:
@@ -38,9 +39,12 @@ def settings() -> Settings:
     return _settings
 
 
-def use_platform(p: Platform | None) -> Platform | None:
-    """Make `p` the process's Platform (None: build lazily again); return the previous one."""
-    global _platform, _settings
+def use_platform(app: Application | None) -> Application | None:
+    """Make `app` the process's Application (None: build lazily again); return the previous one.
+
+    The caller that built `app` closes it; the one this process built lazily lives as long as it.
+    """
+    global _application, _settings
     with _lock:
-        previous, _platform, _settings = _platform, p, None
+        previous, _application, _settings = _application, app, None
     return previous

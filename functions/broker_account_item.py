@@ -9,7 +9,6 @@ import functions_framework
 
 from functions import _platform
 from functions.edge.http import http_endpoint
-from shared import bootstrap
 from shared.ports.identity import Principal
 from shared.services import broker_accounts
 from shared.services.rate_limits import REQUESTS
@@ -21,5 +20,5 @@ NAME = "farm-broker-account-item"
 @http_endpoint(NAME, auth=True, limits=(REQUESTS,))
 def broker_account_item(request: flask.Request, caller: Principal, account_id: str) -> Any:
     """Show the account; 404 when it is missing or someone else's."""
-    accounts = bootstrap.broker_accounts(_platform.platform())
+    accounts = _platform.platform().broker_accounts
     return broker_accounts.account(accounts, caller.uid, account_id).to_json()

@@ -9,7 +9,6 @@ import functions_framework
 
 from functions import _platform
 from functions.edge.http import http_endpoint, json_body
-from shared import bootstrap
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services import broker_accounts
@@ -27,6 +26,6 @@ def broker_accounts_collection(request: flask.Request, caller: Principal) -> Any
         raise InvalidInputError("agent_id (string) is required")
     platform = _platform.platform()
     account, created = broker_accounts.open_account(
-        bootstrap.broker_accounts(platform), platform.documents, caller.uid, agent_id
+        platform.broker_accounts, platform.documents, caller.uid, agent_id
     )
     return account.to_json(), 201 if created else 200

@@ -13,7 +13,6 @@ import functions_framework
 
 from functions import _platform
 from functions.edge.http import http_endpoint
-from shared import bootstrap
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services import broker_accounts
@@ -28,7 +27,7 @@ def broker_funding(request: flask.Request, caller: Principal, account_id: str) -
     """Fund the caller's account and return it."""
     body = _body(request)
     amount, key = broker_accounts.funding_request(body, request.headers.get("Idempotency-Key"))
-    accounts = bootstrap.broker_accounts(_platform.platform())
+    accounts = _platform.platform().broker_accounts
     return broker_accounts.fund_account(accounts, caller.uid, account_id, amount, key).to_json()
 
 

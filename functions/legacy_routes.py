@@ -39,7 +39,6 @@ from functions.fmel_decisions import fmel_decisions
 from functions.leaderboard import leaderboard_page
 from functions.leaderboard_agent import leaderboard_agent
 from functions.paper_trading import paper_trading_session
-from shared import bootstrap
 from shared.errors import NotFoundError
 
 Response = flask.Response
@@ -175,7 +174,7 @@ def _account_id(request: flask.Request, values: object) -> str:
     agent_id = agent_id_from(values)  # type: ignore[arg-type]
     platform = _platform.platform()
     caller = platform.identity.verify(request.headers.get("Authorization", ""))
-    account = bootstrap.broker_accounts(platform).account_for_agent(caller.uid, agent_id)
+    account = platform.broker_accounts.account_for_agent(caller.uid, agent_id)
     if account is None:
         raise NotFoundError(f"agent {agent_id} has no broker account")
     return account.account_id

@@ -8,9 +8,7 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._runtimes import orchestrator_for
 from functions.edge.http import http_endpoint, json_body
-from shared.bootstrap import broker_accounts
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
 from shared.services import paper_trading
@@ -18,7 +16,7 @@ from shared.services.paper_markets import streamed_symbols
 from shared.services.rate_limits import PAPER_STARTS, REQUESTS
 
 NAME = "farm-paper-trading"
-__all__ = ["NAME", "orchestrator_for", "paper_trading_session"]
+__all__ = ["NAME", "paper_trading_session"]
 
 
 @functions_framework.http
@@ -31,7 +29,7 @@ def paper_trading_session(request: flask.Request, caller: Principal, agent_id: s
                                                replay=platform.settings.backend == "local")
     if request.method == "DELETE":
         return paper_trading.stop_paper_trading(
-            caller.uid, agent_id, documents=platform.documents, orchestrator=orchestrator_for(platform)
+            caller.uid, agent_id, documents=platform.documents, orchestrator=platform.orchestrator
         )
     body = json_body(request, optional=True)
     unknown = sorted(set(body) - {"symbols", "timeframe"})
@@ -42,7 +40,7 @@ def paper_trading_session(request: flask.Request, caller: Principal, agent_id: s
         timeframe=body.get("timeframe", "1Min"),
     )
     session = paper_trading.start_paper_trading(
-        cmd, documents=platform.documents, accounts=broker_accounts(platform),
-        orchestrator=orchestrator_for(platform), universe=streamed_symbols(platform.documents, platform.settings),
+        cmd, documents=platform.documents, accounts=platform.broker_accounts,
+        orchestrator=platform.orchestrator, universe=streamed_symbols(platform.documents, platform.settings),
     )
     return session, 201

@@ -13,7 +13,6 @@ import flask
 import functions_framework
 
 from functions import _platform
-from functions._runtimes import orchestrator_for
 from functions.edge.http import http_endpoint, json_body
 from shared.errors import InvalidInputError
 from shared.ports.identity import Principal
@@ -30,7 +29,7 @@ def paper_trading_pause(request: flask.Request, caller: Principal, agent_id: str
     """Pause the session (waits for the runtime's graceful exit)."""
     _no_fields(request)
     p = _platform.platform()
-    return pause_paper_trading(caller.uid, agent_id, documents=p.documents, orchestrator=orchestrator_for(p))
+    return pause_paper_trading(caller.uid, agent_id, documents=p.documents, orchestrator=p.orchestrator)
 
 
 @functions_framework.http
@@ -39,7 +38,7 @@ def paper_trading_resume(request: flask.Request, caller: Principal, agent_id: st
     """Resume a paused session."""
     _no_fields(request)
     p = _platform.platform()
-    return resume_paper_trading(caller.uid, agent_id, documents=p.documents, orchestrator=orchestrator_for(p))
+    return resume_paper_trading(caller.uid, agent_id, documents=p.documents, orchestrator=p.orchestrator)
 
 
 @functions_framework.http

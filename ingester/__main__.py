@@ -9,17 +9,22 @@ import sys
 
 from ingester.app import Ingester, IngesterOptions
 from ingester.symbols import SymbolSource
-from shared.alpaca.credentials import AlpacaCredentials
-from shared.bootstrap import bootstrap
+from shared.app import Application
 from shared.errors import FarmError
 from shared.settings import Settings
+from shared.venues.alpaca.config import AlpacaCredentials
 
 
 async def main() -> int:
     """Wire the ports from settings and run the ingester."""
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    platform = bootstrap(settings)
+    with Application(settings) as platform:  # closes the stores once the ingester has flushed
+        return await _ingest(platform)
+
+
+async def _ingest(platform: Application) -> int:
+    settings = platform.settings
     platform.warehouse.ensure_tables()
     # The replay server accepts any keys, so the local backend does not need real ones.
     default = ("replay", "replay") if settings.backend == "local" else None
@@ -37,10 +42,6 @@ async def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, ingester.stop)
     await ingester.run()
-    for store in (platform.documents, platform.messages, platform.warehouse):
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
     return 0
 
 

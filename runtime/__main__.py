@@ -11,12 +11,12 @@ from pathlib import Path
 
 from runtime.app import AgentRuntime, RuntimeOptions
 from runtime.supervisor import watch_supervisor
-from shared.bootstrap import bootstrap
+from shared.app import Application
 from shared.errors import FarmError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, build the platform, run the session; exit 0 on a graceful stop."""
+    """Parse arguments, build the application, run the session; exit 0 on a graceful stop."""
     parser = argparse.ArgumentParser(prog="runtime", description=__doc__)
     parser.add_argument("--session-id", required=True)
     parser.add_argument("--health-port", type=int, default=0, help="0: any free port")
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s runtime: %(message)s")
     options = RuntimeOptions(health_port=args.health_port, heartbeat_s=args.heartbeat_s, flush_s=args.flush_s,
                              slippage=args.slippage, commission=args.commission)
+    app: Application | None = None
     try:
+        app = Application()  # reads the settings; every port is built on first use
         launcher = None
         if args.agent_port is not None:
             if args.agent_token_file is None:
@@ -54,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
             from shared.harness.tcp import TcpAgentLauncher
 
             launcher = TcpAgentLauncher.from_token_file(args.agent_port, args.agent_token_file)
-        runtime = AgentRuntime(bootstrap(), args.session_id, options, launcher=launcher)
+        runtime = AgentRuntime(app, args.session_id, options, launcher=launcher)
     except FarmError as exc:
+        if app is not None:
+            app.close()
         print(f"runtime: {exc.message}", file=sys.stderr)
         return 2
     stop_requested.append(runtime)
@@ -63,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         runtime.request_stop()
     if args.supervisor_pid is not None:
         watch_supervisor(args.supervisor_pid, runtime.request_stop)
-    code = runtime.run()
+    with app:  # the stores close after the session has flushed into them
+        code = runtime.run()
     print(json.dumps({"event": "runtime_stopped", "session_id": args.session_id, **runtime.summary}), flush=True)
     return code
 

@@ -1,1 +1,1 @@
-"""The Farm core: domain, ports, services, adapters, settings and bootstrap."""
+"""The Farm core: domain, ports, services, adapters, settings and the application object (shared.app)."""

@@ -60,7 +60,7 @@ class Row:
 def run(args: argparse.Namespace) -> int:
     """Look the services up and print the table; 0 when everything is deployed and ready."""
     from functions.registry import FUNCTIONS
-    from shared.bootstrap import deployments
+    from shared.app import deployments
     from shared.settings import Settings
 
     settings = Settings.from_env()

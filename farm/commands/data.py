@@ -45,13 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Write the bars and say how many."""
-    from shared.bootstrap import bootstrap
+    from shared.app import Application
 
-    platform = bootstrap()
-    if args.source == "repair":  # before ensure_tables, which refuses a damaged warehouse
-        return repair(platform.warehouse)
-    platform.warehouse.ensure_tables()
-    try:
+    with Application() as platform:
+        if args.source == "repair":  # before ensure_tables, which refuses a damaged warehouse
+            return repair(platform.warehouse)
+        platform.warehouse.ensure_tables()
         if args.source == "synth":
             written = synth(platform.warehouse, args.symbols, args.start, args.end, args.timeframe)
             label = "synthetic"
@@ -59,10 +58,6 @@ def run(args: argparse.Namespace) -> int:
             written = pull_alpaca(platform.warehouse, args.symbols, args.start, args.end, args.timeframe,
                                   feed=args.feed)
             label = f"alpaca-{args.feed}"
-    finally:
-        close = getattr(platform.warehouse, "close", None)
-        if callable(close):
-            close()
     print(f"farm data: wrote {written} {label} {args.timeframe} bars to market_data.bars")
     return 0
 

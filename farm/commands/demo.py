@@ -109,7 +109,7 @@ def show_functions(ctx: DemoContext) -> None:
 
 def publish_and_receive(ctx: DemoContext) -> None:
     """Publish on a topic the stack created and receive it from a new subscription."""
-    # The bus alone, not bootstrap(): the running stack holds the warehouse file's lock.
+    # The bus alone, not a whole Application: the running stack holds the warehouse file's lock.
     from shared.adapters.local.messages import EmbeddedMessageBus
     from shared.ports.messages import OutgoingMessage
     from shared.schemas.topics import MARKET_DATA

@@ -37,9 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM."""
-    from farm.replay import ReplayServer
-    from farm.replay.source import SyntheticTimeline, WarehouseTimeline, last_business_day
     from shared.errors import InvalidInputError
+    from shared.venues.simulated.market_data import ReplayServer
+    from shared.venues.simulated.timelines import (
+        SyntheticTimeline,
+        WarehouseTimeline,
+        last_business_day,
+    )
 
     if args.speed < 0:
         raise InvalidInputError(f"--speed must be >= 0, got {args.speed}")
@@ -47,9 +51,9 @@ def run(args: argparse.Namespace) -> int:
     end = None if args.days is None else start + timedelta(days=args.days)
     platform = None
     if args.source == "warehouse":
-        from shared.bootstrap import bootstrap
+        from shared.app import Application
 
-        platform = bootstrap()
+        platform = Application()
         stop_at = datetime.combine(end, datetime.min.time(), UTC) if end else datetime.now(UTC)
         timeline = WarehouseTimeline(platform.warehouse, datetime.combine(start, datetime.min.time(), UTC), stop_at)
     else:
@@ -71,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     if platform is not None:
-        close = getattr(platform.warehouse, "close", None)
-        if callable(close):
-            close()
+        platform.close()
     print("farm replay: stopped", flush=True)
     return 0

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from farm.host import FunctionHost
     from farm.market_feed import MarketFeed
-    from shared.bootstrap import Platform
+    from shared.app import Application
 
 NAME = "up"
 
@@ -52,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
 
     # Imported here so `farm --help` stays instant.
     from farm.host import FunctionHost
-    from shared.bootstrap import bootstrap
+    from shared.app import Application
     from shared.settings import Settings
 
     settings = Settings.from_env()
-    platform = bootstrap(settings)
+    platform = Application(settings)
     platform.warehouse.ensure_tables()
     _replay_fmel_spills(platform)
     # The market is seeded beside serving, not before it; backtest launches wait until it is written.
@@ -99,18 +99,24 @@ def _print_site(host: FunctionHost, site_dir: Path | None) -> None:
         print(f"farm up: the website is not built ({site_dir}): run `make web`", flush=True)
 
 
-def shutdown(platform: Platform, host: FunctionHost, feed: MarketFeed | None) -> None:
-    """Stop everything `farm up` started: feed, host, runtimes, backtest jobs, then the stores."""
+def shutdown(platform: Application, host: FunctionHost, feed: MarketFeed | None) -> None:
+    """Stop everything `farm up` started: feed, host, then the application.
+
+    Closing the application stops what it supervises before the stores they write: runtimes get
+    SIGTERM (they flush FMEL and exit 0) and jobs are killed (reported failed) rather than left
+    running with nobody supervising them; then the embedded stores release files and threads.
+    """
     if feed is not None:
         feed.stop()
     host.stop()  # no new launches from here on
-    _stop_runtimes(platform)
-    _stop_jobs(platform)
-    _close_stores(platform)
+    runtimes = _running_runtimes(platform)
+    platform.close()
+    if runtimes:
+        print(f"farm up: stopped {runtimes} paper-trading runtime(s)", flush=True)
     print("farm up: stopped", flush=True)
 
 
-def _start_market_feed(platform: Platform) -> MarketFeed:
+def _start_market_feed(platform: Application) -> MarketFeed:
     # Market data step (issue #6): replay server + ingester, so the live path works offline.
     from farm.market_feed import MarketFeed
 
@@ -119,7 +125,7 @@ def _start_market_feed(platform: Platform) -> MarketFeed:
     return feed
 
 
-def _replay_fmel_spills(platform: Platform) -> None:
+def _replay_fmel_spills(platform: Application) -> None:
     """Write the FMEL rows that jobs and runtimes spilled when the warehouse failed them."""
     from shared.fmel.recorder import replay_spills
 
@@ -128,10 +134,9 @@ def _replay_fmel_spills(platform: Platform) -> None:
         print(f"farm up: replayed {replayed} spilled FMEL decision(s) into the warehouse", flush=True)
 
 
-def _resume_paper_sessions(platform: Platform) -> None:
+def _resume_paper_sessions(platform: Application) -> None:
     # The runtimes of the last `farm up` ended with it (they stop when their supervisor goes):
     # start again every session nobody asked to stop. Each continues its decision numbering.
-    from functions._runtimes import orchestrator_for
     from shared.services import paper_trading
 
     resumed = 0
@@ -141,7 +146,7 @@ def _resume_paper_sessions(platform: Platform) -> None:
             continue
         try:
             paper_trading.resume_session(session_id, session, documents=platform.documents,
-                                         orchestrator=orchestrator_for(platform))
+                                         orchestrator=platform.orchestrator)
             resumed += 1
         except Exception as exc:  # noqa: BLE001 - one session's failure must not stop the stack
             print(f"farm up: session {session_id} could not resume: {exc}", flush=True)
@@ -164,43 +169,18 @@ def _runtime_gone(session_id: str, pid: int | None, timeout_s: float = 25.0) -> 
     return not pid
 
 
-def _stop_runtimes(platform: Platform) -> None:
-    # Paper-trading runtimes are this process's children: SIGTERM them (they flush FMEL and
-    # exit 0) rather than leave orphans trading with nobody supervising them.
-    from functions._runtimes import close_orchestrator
-
-    stopped = close_orchestrator(platform)
-    if stopped:
-        print(f"farm up: stopped {stopped} paper-trading runtime(s)", flush=True)
+def _running_runtimes(platform: Application) -> int:
+    # Only an orchestrator this process built supervises anything; never build one just to ask.
+    orchestrator = platform.built("orchestrator")
+    if orchestrator is None:
+        return 0
+    return sum(1 for s in orchestrator.list() if s.state in ("starting", "running", "restarting"))
 
 
-def _stop_jobs(platform: Platform) -> None:
-    # Local backtest jobs are this process's children too: kill them (their watchers publish
-    # them as failed) rather than leave them running after the stack is gone.
-    from functions._launchers import close_launcher
-
-    killed = close_launcher(platform)
-    if killed:
-        print(f"farm up: stopped {killed} running backtest job(s)", flush=True)
-    from functions._reconcile_launcher import close_reconcile_launcher
-
-    close_reconcile_launcher(platform)  # reconciliation jobs too (each is marked failed)
-
-
-def _close_stores(platform: Platform) -> None:
-    # Embedded stores hold files and watcher threads; release them before exiting.
-    for name in ("documents", "messages", "warehouse", "blobs", "cache"):
-        close = getattr(getattr(platform, name, None), "close", None)
-        if callable(close):
-            close()
-
-
-def _seed_market_in_background(platform: Platform) -> threading.Event:
+def _seed_market_in_background(platform: Application) -> threading.Event:
     # Writing ~8k bars takes most of a second; /healthz need not wait for it, backtests must.
-    from functions._launchers import hold_launches_until
-
     ready = threading.Event()
-    hold_launches_until(platform, ready, "the synthetic market to be written")
+    platform.hold_launches_until(ready, "the synthetic market to be written")
 
     def seed() -> None:
         try:
@@ -214,7 +194,7 @@ def _seed_market_in_background(platform: Platform) -> threading.Event:
     return ready
 
 
-def _ensure_synthetic_market(platform: Platform) -> None:
+def _ensure_synthetic_market(platform: Application) -> None:
     # Automatic backtests need bars: write the labelled synthetic market once, when there are none.
     rows = platform.warehouse.query("SELECT COUNT(*) AS n FROM market_data.bars")
     if rows and rows[0]["n"]:

@@ -29,22 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from shared.app import Application
     from shared.backtest.runner import run_job
     from shared.backtest.workspace import check_run_id
-    from shared.bootstrap import bootstrap
     from shared.harness.job_launchers import job_agent_launcher
 
     run_id = check_run_id(args.run_id)
-    platform = bootstrap()
+    platform = Application()  # every port built on first use, all closed at the end
     work = args.work or Path(platform.settings.data_dir) / "jobs" / "work" / run_id
     launcher = job_agent_launcher(platform.settings, args.agent_fifos)
     try:
         run_job(run_id, platform, launcher, work)
     finally:
-        for port in (platform.documents, platform.messages, platform.warehouse, platform.blobs):
-            close = getattr(port, "close", None)
-            if callable(close):
-                close()
+        platform.close()
     return 0
 
 

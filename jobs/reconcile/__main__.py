@@ -32,12 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     from jobs.reconcile.job import run_reconciliation
+    from shared.app import Application
     from shared.backtest.workspace import check_run_id
-    from shared.bootstrap import bootstrap
     from shared.harness.job_launchers import job_agent_launcher
 
     reconciliation_id = check_run_id(args.reconciliation_id)
-    platform = bootstrap()
+    platform = Application()  # every port built on first use, all closed at the end
     work = args.work or Path(tempfile.mkdtemp(prefix=f"reconcile-{reconciliation_id}-"))
     launcher = job_agent_launcher(platform.settings, args.agent_fifos)
     try:
@@ -45,10 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception:  # noqa: BLE001 - stored as failed by run_reconciliation; logged there
         return 1
     finally:
-        for port in (platform.documents, platform.messages, platform.warehouse, platform.blobs):
-            close = getattr(port, "close", None)
-            if callable(close):
-                close()
+        platform.close()
     return 0
 
 

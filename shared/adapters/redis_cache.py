@@ -40,6 +40,10 @@ class RedisCache:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
 
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._client.close()
+
     def get(self, key: str) -> bytes | None:
         """The value, or None when missing or expired."""
         with _translated(key):
@@ -121,6 +125,10 @@ class RedisRateLimiter:
     def __init__(self, client: redis.Redis) -> None:
         self._client = client
         self._script = client.register_script(_GCRA_LUA)  # EVALSHA, reloaded on NOSCRIPT
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._client.close()
 
     def hit(self, key: str, *, limit: int, window_s: float, cost: int = 1) -> RateDecision:
         """Count a request against `key`; atomic across processes for shared backends."""

@@ -34,7 +34,7 @@ def spill_dir(data_dir: Path, run_id: str) -> Path:
 def run_job(run_id: str, platform: Any, launcher: AgentLauncher, work: Path) -> BacktestCompleted:
     """Prepare, run and finish one backtest; `work` is a folder this job owns (removed at the end).
 
-    `platform` is a `shared.bootstrap.Platform`.
+    `platform` is the process's `shared.app.Application`.
     """
     run = load_run(platform.documents, run_id)
     stores = {"blobs": platform.blobs, "warehouse": platform.warehouse, "messages": platform.messages}

@@ -1,7 +1,8 @@
 """Ports: the small protocols every cloud service sits behind (SPEC §3).
 
-Each port has a local adapter (embedded engine) and a gcp adapter (real client); `bootstrap`
-picks one set. Services take ports as arguments and never import an adapter.
+Each port has a local adapter (embedded engine), a gcp adapter (real client) and an in-memory
+fake (`shared/adapters/memory`); `shared.app.parts` picks one set for the process's
+`Application`. Services take ports as arguments and never import an adapter.
 """
 
 from shared.ports.blobs import BlobStore

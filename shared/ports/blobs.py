@@ -34,3 +34,7 @@ class BlobStore(Protocol):
     def list(self, prefix: str = "") -> list[str]:
         """Keys that start with `prefix`, sorted."""
         ...
+
+    def close(self) -> None:
+        """Release the store's clients (the application calls it once, at the end)."""
+        ...

@@ -38,6 +38,10 @@ class Cache(Protocol):
         """0-based rank of `member`, or None when it is not in the set."""
         ...
 
+    def close(self) -> None:
+        """Release the cache's connections (the application calls it once, at the end)."""
+        ...
+
 
 @dataclass(frozen=True)
 class RateDecision:
@@ -53,4 +57,8 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str, *, limit: int, window_s: float, cost: int = 1) -> RateDecision:
         """Count a request against `key`; atomic across processes for shared backends."""
+        ...
+
+    def close(self) -> None:
+        """Release the limiter's connections (the application calls it once, at the end)."""
         ...

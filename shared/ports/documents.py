@@ -100,3 +100,7 @@ class DocumentStore(Protocol):
         `on_change` makes the change be delivered again.
         """
         ...
+
+    def close(self) -> None:
+        """Stop the store's watches and release its connections (the application calls it once, at the end)."""
+        ...

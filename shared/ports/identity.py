@@ -28,3 +28,7 @@ class IdentityVerifier(Protocol):
     def verify(self, token: str) -> Principal:
         """Return the token's principal; raise AuthenticationError when it does not verify."""
         ...
+
+    def close(self) -> None:
+        """Release what verification started (a certificate server, an SDK app)."""
+        ...

@@ -29,3 +29,7 @@ class JobLauncher(Protocol):
     def status(self, job_id: str) -> JobState:
         """Where the job is; "unknown" for an id this launcher never started or has forgotten."""
         ...
+
+    def close(self) -> None:
+        """Stop what this process supervises: local jobs are killed (and reported failed); cloud jobs run on."""
+        ...

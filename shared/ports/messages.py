@@ -79,3 +79,7 @@ class MessageBus(Protocol):
         """Give leased messages back for immediate redelivery (counts as an attempt)."""
         ...
 
+    def close(self) -> None:
+        """Release the bus's connections and clients (the application calls it once, at the end)."""
+        ...
+

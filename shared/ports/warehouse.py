@@ -35,3 +35,7 @@ class Warehouse(Protocol):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a parameterised BigQuery-dialect query and return rows as dicts."""
         ...
+
+    def close(self) -> None:
+        """Release the warehouse's connections and files (the application calls it once, at the end)."""
+        ...

@@ -11,17 +11,19 @@ import pytest
 
 from shared.adapters.gcp.storage import GcsBlobStore
 from shared.adapters.local.blobs import DirectoryBlobStore
+from shared.adapters.memory import MemoryBlobStore
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports import BlobStore
 
 BUNDLE = "agents/u1/a1/bundle.zip"
-Store = DirectoryBlobStore | GcsBlobStore  # both also expose content_type(key)
+Store = DirectoryBlobStore | GcsBlobStore | MemoryBlobStore  # all also expose content_type(key)
 
 
 @pytest.fixture(
     params=[
         "directory",
         "directory_sidecar",
+        "memory",
         pytest.param("gcs", marks=pytest.mark.emulator),
     ]
 )
@@ -30,6 +32,8 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         yield DirectoryBlobStore(tmp_path / "blobs")
     elif request.param == "directory_sidecar":
         yield DirectoryBlobStore(tmp_path / "blobs", use_xattr=False)
+    elif request.param == "memory":
+        yield MemoryBlobStore()
     else:
         server = request.getfixturevalue("gcs_server")
         yield GcsBlobStore(server.create_bucket(), project=server.project)

@@ -19,12 +19,16 @@ from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports.documents import DocumentChange, DocumentStore, Filter, Transaction
 
 
-@pytest.fixture(params=["sqlite", pytest.param("firestore", marks=pytest.mark.emulator)])
+@pytest.fixture(params=["sqlite", "memory", pytest.param("firestore", marks=pytest.mark.emulator)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DocumentStore]:
     if request.param == "sqlite":
         from shared.adapters.local.documents import SqliteDocumentStore
 
         adapter: Any = SqliteDocumentStore(tmp_path / "documents.sqlite3")
+    elif request.param == "memory":
+        from shared.adapters.memory import MemoryDocumentStore
+
+        adapter = MemoryDocumentStore()
     else:
         request.getfixturevalue("firestore_emulator")
         from shared.adapters.gcp.firestore import FirestoreDocumentStore

@@ -16,6 +16,7 @@ import pytest
 
 from shared.adapters.gcp.firebase_identity import AnonymousCredential, FirebaseIdentityVerifier
 from shared.adapters.local.local_identity import LocalIdentityVerifier
+from shared.adapters.memory import MemoryIdentityVerifier
 from shared.errors import AuthenticationError
 from shared.identity import LOCAL_PROJECT
 from shared.identity.cert_server import CertificateServer
@@ -43,13 +44,16 @@ def other_key() -> SigningKey:
     return generate_signing_key("attacker")
 
 
-@pytest.fixture(scope="module", params=["local", "firebase-with-local-certs"])
+@pytest.fixture(scope="module", params=["local", "firebase-with-local-certs", "memory"])
 def subject(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Subject]:
     if request.param == "local":
         data_dir = tmp_path_factory.mktemp("identity")
         verifier = LocalIdentityVerifier(data_dir)
         yield Subject(verifier, load_or_create_signing_key(data_dir))
         verifier.close()
+    elif request.param == "memory":
+        memory = MemoryIdentityVerifier()
+        yield Subject(memory, memory.key)
     else:
         key = generate_signing_key()
         with CertificateServer(key.certificates()) as server:

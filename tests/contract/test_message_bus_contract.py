@@ -16,7 +16,7 @@ from shared.ports.messages import MessageBus, OutgoingMessage, ReceivedMessage
 PROJECT = "farm-test"
 
 
-@pytest.fixture(params=["embedded", pytest.param("pubsub", marks=pytest.mark.emulator)])
+@pytest.fixture(params=["embedded", "memory", pytest.param("pubsub", marks=pytest.mark.emulator)])
 def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageBus]:
     if request.param == "embedded":
         from shared.adapters.local.messages import EmbeddedMessageBus
@@ -24,6 +24,10 @@ def bus(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MessageBus]:
         embedded = EmbeddedMessageBus(tmp_path / "messages.sqlite3")
         yield embedded
         embedded.close()
+    elif request.param == "memory":
+        from shared.adapters.memory import MemoryMessageBus
+
+        yield MemoryMessageBus()
     else:
         request.getfixturevalue("pubsub_emulator")
         from shared.adapters.gcp.pubsub import PubSubMessageBus

@@ -19,7 +19,7 @@ from typing import Any
 from jobs.reconcile.job import run_reconciliation
 from runtime.app import AgentRuntime, RuntimeOptions
 from shared.adapters.local.sandbox import SandboxLimits
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.market.messages import BarMessage, encode
 from shared.schemas.collections import RECONCILIATIONS, SESSIONS
@@ -45,13 +45,13 @@ def bars(symbol: str, count: int, start: int = 0) -> list[BarMessage]:
     return [make_bar(symbol, i, price=100.0 + 5.0 * ((i * 7) % 11) / 10.0 + (i % 5)) for i in range(start, start + count)]
 
 
-def archive(platform: Platform, messages: Sequence[BarMessage]) -> None:
+def archive(platform: Application, messages: Sequence[BarMessage]) -> None:
     """Write bars to `market_data.bars` as the ingester's archive does."""
     at = datetime.now(UTC)
     platform.warehouse.insert_rows("market_data.bars", [m.row() | {"ingested_at": at} for m in messages])
 
 
-def publish(platform: Platform, messages: Sequence[BarMessage]) -> None:
+def publish(platform: Application, messages: Sequence[BarMessage]) -> None:
     """Publish bars on the market-data topic, as the ingester does."""
     platform.messages.create_topic(MARKET_DATA)
     platform.messages.publish(MARKET_DATA, [encode(m) for m in messages])
@@ -68,14 +68,14 @@ def wait(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
-def decisions(platform: Platform, session_id: str) -> int:
+def decisions(platform: Application, session_id: str) -> int:
     """How many decisions of the session the warehouse holds."""
     rows = platform.warehouse.query("SELECT decision_point FROM fmel.decisions WHERE session_id = @s",
                                     {"s": session_id})
     return len({r["decision_point"] for r in rows})
 
 
-def run_runtime(platform: Platform, session_id: str, deliver: Callable[[], int],
+def run_runtime(platform: Application, session_id: str, deliver: Callable[[], int],
                 options: RuntimeOptions = OPTIONS) -> None:
     """Run the session's runtime until `deliver()` (called once it trades) has been decided on.
 
@@ -97,7 +97,7 @@ def run_runtime(platform: Platform, session_id: str, deliver: Callable[[], int],
     assert result.get("code") == 0, (platform.documents.get(SESSIONS, session_id) or {}).get("error")
 
 
-def paper_session(platform: Platform, *, agent_id: str, code: str | None = None, symbols: Sequence[str] = ("AAPL",),
+def paper_session(platform: Application, *, agent_id: str, code: str | None = None, symbols: Sequence[str] = ("AAPL",),
                   archived: Sequence[BarMessage], delivered: Sequence[BarMessage],
                   options: RuntimeOptions = OPTIONS) -> Session:
     """Archive `archived`, run a session that gets `delivered`, wait until everything is recorded."""
@@ -114,7 +114,7 @@ def paper_session(platform: Platform, *, agent_id: str, code: str | None = None,
     return Session(agent_id, session_id, wait(lambda: decisions(platform, session_id), 10, "FMEL rows"))
 
 
-def reconcile(platform: Platform, agent_id: str, work: Path, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def reconcile(platform: Application, agent_id: str, work: Path, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """Request a reconciliation and run its job in this process; return the stored document."""
     platform.messages.create_topic(RunReconciliation.TOPIC)
     queued = reconciliations.request_reconciliation("alice", agent_id, body or {}, documents=platform.documents,

@@ -1,7 +1,7 @@
 """End to end on the local stack: submit an agent over HTTP -> automatic backtest in a sandboxed
 subprocess -> agent `backtested` with metrics, FMEL rows in the warehouse; failures never stick.
 
-Needs the DuckDB warehouse (the job subprocess bootstraps the embedded backend); skipped with
+Needs the DuckDB warehouse (the job subprocess builds the embedded backend); skipped with
 that reason until `shared.adapters.local.warehouse` exists.
 """
 
@@ -19,11 +19,11 @@ import pytest
 pytest.importorskip("shared.adapters.local.warehouse", reason="needs DuckDbWarehouse for the job subprocess")
 
 from farm.host import FunctionHost
-from shared.bootstrap import Platform, bootstrap
+from shared.app import Application
 from shared.domain.clock import utc_now
 from shared.market.synthetic import write_synthetic_market
 from shared.market.universe import DEFAULT_SYMBOLS, default_window
-from tests.fixtures.common import local_settings
+from tests.app_factory import embedded_app
 from tests.functions.agents_stack import Tokens
 from tests.unit.backtest.backtest_stack import LOOPING_SOURCE, RAISING_SOURCE, SMA_SOURCE
 
@@ -31,19 +31,16 @@ FINAL = {"backtested", "backtest_failed"}
 
 
 @pytest.fixture
-def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[FunctionHost, Tokens, Platform]]:
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[FunctionHost, Tokens, Application]]:
     budget = getattr(request, "param", 120)
-    platform = bootstrap(local_settings(tmp_path, backtest_budget_s=budget, port=0))
+    platform = embedded_app(tmp_path, backtest_budget_s=budget, port=0)
     platform.warehouse.ensure_tables()
     start, end = default_window(utc_now())
     write_synthetic_market(platform.warehouse, DEFAULT_SYMBOLS, start, end)
     host = FunctionHost(platform, port=0).start()
     yield host, Tokens(tmp_path), platform
     host.stop()
-    for name in ("documents", "messages", "warehouse", "blobs"):
-        close = getattr(getattr(platform, name), "close", None)
-        if callable(close):
-            close()
+    platform.close()
 
 
 def call(host: FunctionHost, tokens: Tokens, method: str, path: str, body: Any = None) -> Any:

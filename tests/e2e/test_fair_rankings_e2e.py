@@ -18,13 +18,11 @@ import pytest
 import requests
 
 from farm.host import FunctionHost
-from functions._launchers import close_launcher
-from functions._runtimes import close_orchestrator
-from shared.bootstrap import Platform, bootstrap
+from shared.app import Application
 from shared.domain.clock import utc_now
 from shared.market.synthetic import write_synthetic_market
 from shared.market.universe import DEFAULT_SYMBOLS, default_window
-from tests.fixtures.common import local_settings
+from tests.app_factory import embedded_app
 from tests.functions.agents_stack import Tokens
 from tests.unit.backtest.backtest_stack import SMA_SOURCE
 
@@ -32,9 +30,9 @@ USER = "alice"
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Platform]]:
+def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Application]]:
     limits = tuple(f"{c}=100000/60" for c in ("requests", "submissions", "backtests", "paper_starts"))
-    platform = bootstrap(local_settings(tmp_path, backtest_budget_s=120, port=0, rate_limits=limits))
+    platform = embedded_app(tmp_path, backtest_budget_s=120, port=0, rate_limits=limits)
     platform.warehouse.ensure_tables()
     start, end = default_window(utc_now())
     write_synthetic_market(platform.warehouse, DEFAULT_SYMBOLS, start, end)
@@ -43,12 +41,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Platform]]:
         yield host.url, Tokens(tmp_path).header(USER), platform
     finally:
         host.stop()
-        close_orchestrator(platform)
-        close_launcher(platform)
-        for name in ("documents", "messages", "warehouse", "blobs"):
-            close = getattr(getattr(platform, name), "close", None)
-            if callable(close):
-                close()
+        platform.close()  # runtimes and jobs first, then the stores
 
 
 def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:

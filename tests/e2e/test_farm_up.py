@@ -23,11 +23,12 @@ from farm.commands import demo, demo_backtest
 from farm.dispatch import subscription_name
 from farm.host import FunctionHost
 from functions.registry import FUNCTIONS
-from shared.bootstrap import Platform, bootstrap
+from shared.app import Application
 from shared.events import decode_document_event, decode_pubsub_event
 from shared.ports.messages import OutgoingMessage
 from shared.schemas.topics import ALL_TOPICS, MAX_DELIVERY_ATTEMPTS, dead_letter
-from tests.fixtures.common import free_port, local_settings
+from tests.app_factory import embedded_app
+from tests.fixtures.common import free_port
 from tests.functions import sample_functions as samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,9 +106,9 @@ _IMPORT_PROBE = """
 import sys, tempfile
 from pathlib import Path
 from farm.host import FunctionHost
-from shared.bootstrap import bootstrap
+from shared.app import Application
 from shared.settings import Settings
-host = FunctionHost(bootstrap(Settings(data_dir=Path(tempfile.mkdtemp()))), port=0)
+host = FunctionHost(Application(Settings(data_dir=Path(tempfile.mkdtemp()))), port=0)
 print(" ".join(sorted(m for m in sys.modules if m.startswith(HEAVY))))
 """
 
@@ -128,26 +129,27 @@ def test_the_local_host_imports_no_cloud_client_and_no_backtesting_stack() -> No
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Platform:
-    return bootstrap(local_settings(tmp_path))
+def platform(tmp_path: Path) -> Iterator[Application]:
+    with embedded_app(tmp_path) as app:
+        yield app
 
 
 @pytest.fixture
-def host(platform: Platform) -> Iterator[FunctionHost]:
+def host(platform: Application) -> Iterator[FunctionHost]:
     for q in (samples.TOPIC_EVENTS, samples.FAILING_ATTEMPTS, samples.DOCUMENT_EVENTS):
         _drain(q)
     with FunctionHost(platform, FUNCTIONS + samples.SAMPLE_SPECS, port=0) as running:
         yield running
 
 
-def test_the_host_creates_every_platform_topic(host: FunctionHost, platform: Platform) -> None:
+def test_the_host_creates_every_platform_topic(host: FunctionHost, platform: Application) -> None:
     for topic in ALL_TOPICS:
         platform.messages.create_subscription(f"probe-{topic}", topic)  # NotFound if missing
         assert platform.messages.publish(topic, [OutgoingMessage(b"{}")])
 
 
 def test_a_published_message_reaches_its_topic_function_as_a_pubsub_cloudevent(
-    host: FunctionHost, platform: Platform
+    host: FunctionHost, platform: Application
 ) -> None:
     body = json.dumps({"schema_version": 1, "symbol": "AAPL"}).encode()
     [message_id] = platform.messages.publish(
@@ -168,7 +170,7 @@ def test_a_published_message_reaches_its_topic_function_as_a_pubsub_cloudevent(
 
 
 def test_a_failing_functions_message_is_retried_then_dead_lettered_after_5_attempts(
-    host: FunctionHost, platform: Platform
+    host: FunctionHost, platform: Application
 ) -> None:
     platform.messages.create_subscription("dlq-probe", dead_letter("sample-failing"))
     platform.messages.publish("sample-failing", [OutgoingMessage(b'{"n": 1}', {"k": "v"})])
@@ -183,7 +185,7 @@ def test_a_failing_functions_message_is_retried_then_dead_lettered_after_5_attem
 
 
 def test_a_created_document_reaches_its_firestore_function_as_document_event_data(
-    host: FunctionHost, platform: Platform
+    host: FunctionHost, platform: Application
 ) -> None:
     doc = {"owner_uid": "alice", "name": "sma", "version": 2, "tags": ["x"], "meta": {"ok": True}}
     platform.documents.create("samples", "s1", doc)
@@ -204,7 +206,7 @@ def test_a_created_document_reaches_its_firestore_function_as_document_event_dat
 
 
 def test_subscriptions_outlive_the_host_so_messages_sent_while_down_arrive(
-    platform: Platform,
+    platform: Application,
 ) -> None:
     _drain(samples.TOPIC_EVENTS)
     with FunctionHost(platform, (samples.ON_TOPIC,), port=0):

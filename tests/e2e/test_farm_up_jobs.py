@@ -12,13 +12,12 @@ import pytest
 
 from farm.commands.up import shutdown
 from farm.host import FunctionHost
-from functions import _launchers
-from functions._launchers import close_launcher, hold_launches_until, launcher_for
-from shared.bootstrap import bootstrap
+from shared.app import gated_launcher
 from shared.errors import TransientError
 from shared.ports.jobs import JobHandle
 from shared.schemas.messages import RunBacktest
-from tests.fixtures.common import free_port, local_settings
+from tests.app_factory import embedded_app
+from tests.fixtures.common import free_port
 
 PROBE = "tests.unit.backtest.sandbox_probe"  # `loop-*` runs: spins forever with a sleeping grandchild
 
@@ -41,9 +40,9 @@ def _wait_for(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 
 
 def test_stopping_the_stack_kills_a_running_backtest_job_and_everything_it_started(tmp_path: Path) -> None:
-    platform = bootstrap(local_settings(tmp_path / "data"))
+    platform = embedded_app(tmp_path / "data")
     host = FunctionHost(platform, port=free_port()).start()
-    launcher = launcher_for(platform)  # the very instance on_backtest_request launches with
+    launcher = platform.job_launcher  # the very instance on_backtest_request launches with
     launcher.module = PROBE  # type: ignore[attr-defined]
     handle = launcher.launch(RunBacktest(run_id="loop-1", agent_id="a1", owner_uid="alice", symbols=["AAA"],
                                          start="2024-01-01", end="2024-02-01"))
@@ -56,14 +55,15 @@ def test_stopping_the_stack_kills_a_running_backtest_job_and_everything_it_start
 
     assert _wait_for(lambda: not _alive(job) and not _alive(grandchild)), "a backtest job outlived the stack"
     assert launcher.status(handle.job_id) == "failed"
-    assert launcher_for(platform) is not launcher  # closed launchers are forgotten, never reused
+    with pytest.raises(RuntimeError, match="closed"):  # a closed application builds no launcher again
+        platform.job_launcher  # noqa: B018 - the access is the test
 
 
 def test_a_backtest_launch_waits_until_the_market_is_seeded(tmp_path: Path, monkeypatch) -> None:
-    platform = bootstrap(local_settings(tmp_path / "data"))
+    platform = embedded_app(tmp_path / "data")
     seeded = threading.Event()
-    hold_launches_until(platform, seeded, "the synthetic market to be written")
-    launcher = launcher_for(platform)
+    platform.hold_launches_until(seeded, "the synthetic market to be written")
+    launcher = platform.job_launcher
     launcher.inner.module = PROBE  # type: ignore[attr-defined]
     run = RunBacktest(run_id="report-1", agent_id="a1", owner_uid="alice", symbols=["AAA"], start="2024-01-01",
                       end="2024-02-01")
@@ -76,15 +76,16 @@ def test_a_backtest_launch_waits_until_the_market_is_seeded(tmp_path: Path, monk
     seeded.set()
     launching.join(10.0)
     assert launcher.inner.wait(handles[0].job_id, 10.0) == "succeeded"  # type: ignore[attr-defined]
-    assert close_launcher(platform) == 0
+    platform.close()
+    assert launcher.status(handles[0].job_id) == "succeeded"  # closing killed nothing that had ended
 
 
 def test_a_launch_still_gated_after_the_timeout_is_a_retryable_error(tmp_path: Path, monkeypatch) -> None:
-    platform = bootstrap(local_settings(tmp_path / "data"))
-    monkeypatch.setattr(_launchers, "GATE_TIMEOUT_S", 0.1)
-    hold_launches_until(platform, threading.Event(), "the synthetic market to be written")
+    platform = embedded_app(tmp_path / "data")
+    monkeypatch.setattr(gated_launcher, "GATE_TIMEOUT_S", 0.1)
+    platform.hold_launches_until(threading.Event(), "the synthetic market to be written")
     run = RunBacktest(run_id="report-2", agent_id="a1", owner_uid="alice", symbols=["AAA"], start="2024-01-01",
                       end="2024-02-01")
     with pytest.raises(TransientError, match="still waiting for the synthetic market"):
-        launcher_for(platform).launch(run)
-    close_launcher(platform)
+        platform.job_launcher.launch(run)
+    platform.close()

@@ -22,12 +22,11 @@ import pytest
 import requests
 
 from farm.host import FunctionHost
-from functions._launchers import close_launcher
-from shared.bootstrap import Platform, bootstrap
+from shared.app import Application
 from shared.domain.clock import utc_now
 from shared.market.synthetic import write_synthetic_market
 from shared.market.universe import DEFAULT_SYMBOLS, default_window
-from tests.fixtures.common import local_settings
+from tests.app_factory import embedded_app
 from tests.functions.agents_stack import Tokens
 from tests.unit.backtest.backtest_stack import SMA_SOURCE
 
@@ -37,9 +36,9 @@ pytestmark = pytest.mark.skipif(not GENERATOR.exists() and shutil.which("openapi
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[str, str, Platform]]:
+def stack(tmp_path: Path) -> Iterator[tuple[str, str, Application]]:
     limits = tuple(f"{c}=100000/60" for c in ("requests", "submissions", "backtests"))
-    platform = bootstrap(local_settings(tmp_path / "data", backtest_budget_s=120, port=0, rate_limits=limits))
+    platform = embedded_app(tmp_path / "data", backtest_budget_s=120, port=0, rate_limits=limits)
     platform.warehouse.ensure_tables()
     start, end = default_window(utc_now())
     write_synthetic_market(platform.warehouse, DEFAULT_SYMBOLS, start, end)
@@ -48,11 +47,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, str, Platform]]:
         yield host.url, Tokens(tmp_path / "data")("alice"), platform
     finally:
         host.stop()
-        close_launcher(platform)
-        for name in ("documents", "messages", "warehouse", "blobs"):
-            close = getattr(getattr(platform, name), "close", None)
-            if callable(close):
-                close()
+        platform.close()  # jobs first, then the stores
 
 
 def generate(url: str, into: Path) -> Any:

@@ -14,8 +14,7 @@ import requests
 
 from farm.host import FunctionHost
 from farm.market_feed import MarketFeed
-from functions._runtimes import close_orchestrator
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.market.universe import DEFAULT_SYMBOLS
 from shared.schemas.collections import AGENTS, SESSIONS
 from tests.fixtures.common import make_warehouse
@@ -24,7 +23,7 @@ from tests.unit.runtime.stack import backtested_agent, local_platform
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[str, Platform, dict[str, str]]]:
+def stack(tmp_path: Path) -> Iterator[tuple[str, Application, dict[str, str]]]:
     data_dir = tmp_path / "data"
     platform = local_platform(data_dir, make_warehouse(data_dir))
     feed = MarketFeed(platform, speed=120.0).start()  # two market minutes per second
@@ -33,8 +32,8 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, Platform, dict[str, str]]]:
         yield host.url, platform, Tokens(data_dir).header("alice")
     finally:
         host.stop()
-        close_orchestrator(platform, timeout_s=10)
         feed.stop()
+        platform.close()  # runtimes first (SIGTERM, they flush), then the stores
 
 
 def test_a_session_started_without_symbols_makes_its_first_decision_within_seconds(stack) -> None:

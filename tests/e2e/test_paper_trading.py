@@ -15,20 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.local.broker_accounts import SimulatedAccounts
 from shared.adapters.local.orchestrator import LocalOrchestrator
 from shared.adapters.local.warehouse import DuckDbWarehouse
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.services import paper_trading
 from shared.services.paper_trading import StartPaperTrading
+from shared.venues.simulated.accounts import SimulatedAccounts
 from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars
 
 DECISIONS_SQL = "SELECT decision_point FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point"
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[Platform, LocalOrchestrator]]:
+def stack(tmp_path: Path) -> Iterator[tuple[Application, LocalOrchestrator]]:
     data_dir = tmp_path / "data"
     data_dir.mkdir(parents=True)
     warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
@@ -42,7 +42,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[Platform, LocalOrchestrator]]:
     orchestrator.close(timeout_s=10)
 
 
-def _start(platform: Platform, orchestrator: LocalOrchestrator, agent_id: str) -> str:
+def _start(platform: Application, orchestrator: LocalOrchestrator, agent_id: str) -> str:
     session = paper_trading.start_paper_trading(
         StartPaperTrading(owner_uid="alice", agent_id=agent_id, symbols=["AAPL"]),
         documents=platform.documents, accounts=SimulatedAccounts(platform.documents), orchestrator=orchestrator,
@@ -60,11 +60,11 @@ def _wait(predicate, timeout_s: float, what: str):
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
-def _points(platform: Platform, session_id: str) -> list[int]:
+def _points(platform: Application, session_id: str) -> list[int]:
     return [r["decision_point"] for r in platform.warehouse.query(DECISIONS_SQL, {"s": session_id})]
 
 
-def _trading(platform: Platform, session_id: str) -> bool:
+def _trading(platform: Application, session_id: str) -> bool:
     return (platform.documents.get(SESSIONS, session_id) or {}).get("state") == "trading"
 
 

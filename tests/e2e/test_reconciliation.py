@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from farm.commands.reconcile import describe
+from shared.app import Application
 from shared.backtest.bundle import extract_bundle
 from shared.backtest.engine import FmelContext
-from shared.bootstrap import Platform
 from shared.fmel import FmelRecorder
 from shared.harness.backtest_host import run_backtest
 from shared.harness.sandboxed import SandboxedAgentLauncher
@@ -29,7 +29,7 @@ from tests.unit.runtime.stack import TRADER, backtested_agent, bundle, local_pla
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Platform:
+def platform(tmp_path: Path) -> Application:
     return local_platform(tmp_path / "data", make_warehouse(tmp_path))
 
 

@@ -19,9 +19,8 @@ import requests
 from farm.cli import main
 from farm.commands.trade import TradeApi
 from farm.host import FunctionHost
-from functions._runtimes import close_orchestrator, orchestrator_for
 from shared.adapters.local.warehouse import DuckDbWarehouse
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.collections import AGENTS, SESSIONS, USERS
 from shared.services.paper_trading import stop_deleted_agent
 from tests.fixtures.common import free_port
@@ -42,20 +41,20 @@ def _wait(predicate, timeout_s: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
-def _agent(platform: Platform, *, fund: float | None) -> str:
+def _agent(platform: Application, *, fund: float | None) -> str:
     agent_id = uuid.uuid4().hex  # the agents API checks the id's shape
     backtested_agent(platform, agent_id=agent_id, fund=fund)
     platform.documents.update(AGENTS, agent_id, {"code_hash": "h-" + agent_id})
     return agent_id
 
 
-def _session(platform: Platform, agent_id: str) -> dict[str, Any]:
+def _session(platform: Application, agent_id: str) -> dict[str, Any]:
     session_id = (platform.documents.get(AGENTS, agent_id) or {}).get("paper_session")
     session = platform.documents.get(SESSIONS, session_id) if session_id else None
     return {"session_id": session_id, **session} if session else {}
 
 
-def _decide(platform: Platform, agent_id: str, bars: int = 5) -> dict[str, Any]:
+def _decide(platform: Application, agent_id: str, bars: int = 5) -> dict[str, Any]:
     """Publish bars until the runtime has made decisions; the session document then."""
     _wait(lambda: _session(platform, agent_id).get("state") == "trading", 15, "the runtime trading")
     publish_bars(platform.messages, "AAPL", range(bars))
@@ -63,7 +62,7 @@ def _decide(platform: Platform, agent_id: str, bars: int = 5) -> dict[str, Any]:
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[tuple[str, Platform, str]]:
+def host(tmp_path: Path) -> Iterator[tuple[str, Application, str]]:
     data_dir = tmp_path / "data"
     data_dir.mkdir(parents=True)
     warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
@@ -74,7 +73,7 @@ def host(tmp_path: Path) -> Iterator[tuple[str, Platform, str]]:
         yield served.url, platform, Tokens(data_dir)("alice")
     finally:
         served.stop()
-        close_orchestrator(platform, timeout_s=10)
+        platform.close()  # runtimes first (SIGTERM, they flush), then the stores
 
 
 def test_farm_trade_funds_starts_shows_and_stops_a_session(host, capsys) -> None:
@@ -93,7 +92,7 @@ def test_farm_trade_funds_starts_shows_and_stops_a_session(host, capsys) -> None
     assert main(["trade", agent_id, "stop", *common]) == 0
     out = capsys.readouterr().out
     assert f"session {session['session_id']}: stopped" in out
-    assert orchestrator_for(platform).status(agent_id).exit_code == 0
+    assert platform.orchestrator.status(agent_id).exit_code == 0
     account = platform.documents.get("broker_accounts", session["account_id"])
     assert account["funded_total"] == 25_000.0  # funded once, though `start` ran twice
 
@@ -111,7 +110,7 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
     agent_id = _agent(platform, fund=25_000.0)
     TradeApi(url, token).start(agent_id, ["AAPL"], None)
     session = _decide(platform, agent_id)
-    pid = orchestrator_for(platform).status(agent_id).pid
+    pid = platform.orchestrator.status(agent_id).pid
     response = requests.delete(f"{url}/api/agents/{agent_id}", headers={"Authorization": f"Bearer {token}"},
                                timeout=10)
     assert response.status_code == 204
@@ -120,7 +119,7 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
           "the deleted agent stopped by the trigger")
     stopped = _session(platform, agent_id)
     assert stopped["state"] == "stopped"
-    assert orchestrator_for(platform).status(agent_id).exit_code == 0 and pid
+    assert platform.orchestrator.status(agent_id).exit_code == 0 and pid
     assert not _alive(pid)
     agent = platform.documents.get(AGENTS, agent_id)
     assert agent["deleted"] and agent["status"] == "stopped"
@@ -128,7 +127,7 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
     points = [r["decision_point"] for r in platform.warehouse.query(DECISIONS_SQL, {"s": session["session_id"]})]
     assert points == list(range(1, stopped["last_decision_point"] + 1))  # FMEL kept, nothing lost
     # Redelivery and later updates change nothing.
-    orchestrator = orchestrator_for(platform)
+    orchestrator = platform.orchestrator
     assert stop_deleted_agent(agent_id, documents=platform.documents, orchestrator=orchestrator) is False
     live = _agent(platform, fund=25_000.0)
     assert stop_deleted_agent(live, documents=platform.documents, orchestrator=orchestrator) is False
@@ -136,7 +135,7 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
 
 def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    seeded = local_platform(data_dir, None)  # type: ignore[arg-type]  # farm up owns the warehouse
+    seeded = local_platform(data_dir, None)  # farm up owns the warehouse: never built here
     agent_id = _agent(seeded, fund=25_000.0)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
@@ -167,7 +166,7 @@ def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> Non
 
 def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    seeded = local_platform(data_dir, None)  # type: ignore[arg-type]  # farm up owns the warehouse
+    seeded = local_platform(data_dir, None)  # farm up owns the warehouse: never built here
     agent_id = _agent(seeded, fund=25_000.0)
     first, url = _farm_up(data_dir)
     try:

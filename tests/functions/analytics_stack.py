@@ -1,4 +1,4 @@
-"""Test helpers for the leaderboard and FMEL APIs: a Platform with the real DuckDB warehouse,
+"""Test helpers for the leaderboard and FMEL APIs: the local application (real DuckDB warehouse),
 agents owned by given users, FMEL decision rows and backtest runs to rank."""
 
 from __future__ import annotations
@@ -16,14 +16,10 @@ import pytest
 
 from farm.host import FunctionHost
 from functions.registry import FUNCTIONS
-from shared.adapters.local.documents import SqliteDocumentStore
-from shared.adapters.local.local_identity import LocalIdentityVerifier
-from shared.adapters.local.memory_cache import InProcessCache, InProcessRateLimiter
-from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.ports.cache import Cache
 from shared.schemas.collections import AGENTS
-from shared.settings import Settings
+from tests.app_factory import embedded_app
 
 HAS_WAREHOUSE = importlib.util.find_spec("shared.adapters.local.warehouse") is not None
 needs_warehouse = pytest.mark.skipif(
@@ -34,37 +30,25 @@ OURS = ("farm-leaderboard", "farm-leaderboard-agent", "farm-fmel-decisions", "fa
 T0 = datetime(2025, 3, 3, 14, 30, tzinfo=UTC)
 
 
-def analytics_platform(data_dir: Path, cache: Cache | None = None) -> Platform:
-    """Embedded documents, bus and DuckDB warehouse under `data_dir`; generous rate limits."""
-    from shared.adapters.local.warehouse import DuckDbWarehouse
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(backend="local", data_dir=data_dir, rate_limits=("requests=100000/60",))
-    warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
-    warehouse.ensure_tables()
-    return Platform(
-        settings=settings, documents=SqliteDocumentStore(data_dir / "documents.sqlite3"),
-        messages=EmbeddedMessageBus(data_dir / "messages.sqlite3"), warehouse=warehouse,
-        blobs=None,  # type: ignore[arg-type]  # these routes never touch bundles
-        cache=cache or InProcessCache(), rate_limiter=InProcessRateLimiter(),
-        identity=LocalIdentityVerifier(data_dir),
-    )
+def analytics_platform(data_dir: Path, cache: Cache | None = None) -> Application:
+    """The local application under `data_dir`, warehouse tables created; generous rate limits."""
+    app = embedded_app(data_dir, rate_limits=("requests=100000/60",), cache=cache)
+    app.warehouse.ensure_tables()
+    return app
 
 
 @contextmanager
-def serving(platform: Platform) -> Iterator[FunctionHost]:
+def serving(platform: Application) -> Iterator[FunctionHost]:
     """Only the leaderboard and FMEL HTTP routes, on a free port."""
     host = FunctionHost(platform, [s for s in FUNCTIONS if s.name in OURS], port=0).start()
     try:
         yield host
     finally:
         host.stop()
-        platform.identity.close()  # type: ignore[attr-defined]
-        platform.documents.close()  # type: ignore[attr-defined]
-        platform.messages.close()  # type: ignore[attr-defined]
+        platform.close()
 
 
-def new_agent(platform: Platform, owner: str, name: str = "agent") -> str:
+def new_agent(platform: Application, owner: str, name: str = "agent") -> str:
     """Store an agent document owned by `owner`; return its id."""
     agent_id = uuid.uuid4().hex
     platform.documents.create(AGENTS, agent_id, {"owner_uid": owner, "name": name, "status": "backtested",

@@ -18,7 +18,7 @@ import requests
 
 from farm.host import FunctionHost
 from functions.edge.agent_uploads import MAX_BODY_BYTES
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.messages import RunBacktest
 from shared.services.auto_backtest import auto_run_id
 from tests.fixtures.common import AFTER_STORED
@@ -36,7 +36,7 @@ SUBMISSIONS_PER_MINUTE = 5
 @pytest.fixture(scope="module")
 def stack(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str
-) -> Iterator[tuple[FunctionHost, Platform, Tokens]]:
+) -> Iterator[tuple[FunctionHost, Application, Tokens]]:
     data_dir = tmp_path_factory.mktemp("agents-api")
     limits = ("requests=1000/60", f"submissions={SUBMISSIONS_PER_MINUTE}/60")
     platform = local_platform(data_dir, redis_url, limits)
@@ -45,17 +45,17 @@ def stack(
 
 
 @pytest.fixture
-def api(stack: tuple[FunctionHost, Platform, Tokens]) -> str:
+def api(stack: tuple[FunctionHost, Application, Tokens]) -> str:
     return stack[0].url + "/api/agents"
 
 
 @pytest.fixture
-def tokens(stack: tuple[FunctionHost, Platform, Tokens]) -> Tokens:
+def tokens(stack: tuple[FunctionHost, Application, Tokens]) -> Tokens:
     return stack[2]
 
 
 @pytest.fixture
-def platform(stack: tuple[FunctionHost, Platform, Tokens]) -> Platform:
+def platform(stack: tuple[FunctionHost, Application, Tokens]) -> Application:
     return stack[1]
 
 
@@ -96,7 +96,7 @@ def test_expired_and_tampered_tokens_are_401_and_a_raw_token_is_accepted(
 
 
 def test_a_json_submission_is_stored_with_its_bundle_history_and_a_queued_backtest(
-    api: str, tokens: Tokens, platform: Platform
+    api: str, tokens: Tokens, platform: Application
 ) -> None:
     uid = user()
     response = submit(api, tokens.header(uid), agent_source(1), name="SMA one")
@@ -121,7 +121,7 @@ def test_a_json_submission_is_stored_with_its_bundle_history_and_a_queued_backte
 
 
 def test_a_multipart_zip_with_requirements_name_description_and_tags_is_accepted(
-    api: str, tokens: Tokens, platform: Platform
+    api: str, tokens: Tokens, platform: Application
 ) -> None:
     bundle = io.BytesIO()
     with zipfile.ZipFile(bundle, "w") as z:
@@ -201,7 +201,7 @@ def test_the_same_code_twice_is_409_naming_the_existing_agent(api: str, tokens: 
 
 
 def test_concurrent_identical_submissions_store_exactly_one_agent(
-    api: str, tokens: Tokens, platform: Platform
+    api: str, tokens: Tokens, platform: Application
 ) -> None:
     uid = user()
     headers = tokens.header(uid)
@@ -278,7 +278,7 @@ def test_get_shows_status_report_history_and_empty_backtest_and_session(
 
 
 def test_delete_is_soft_204_then_404_and_the_code_may_be_submitted_again(
-    api: str, tokens: Tokens, platform: Platform
+    api: str, tokens: Tokens, platform: Application
 ) -> None:
     headers = tokens.header(user())
     agent_id = submit(api, headers, agent_source(500)).json()["agent_id"]
@@ -301,7 +301,7 @@ def _owner(uid: str) -> object:
     return Filter("owner_uid", "==", uid)
 
 
-def _wait_for_run(platform: Platform, agent_id: str, timeout_s: float = 10.0) -> RunBacktest:
+def _wait_for_run(platform: Application, agent_id: str, timeout_s: float = 10.0) -> RunBacktest:
     import time
 
     deadline = time.monotonic() + timeout_s

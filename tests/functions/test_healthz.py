@@ -14,13 +14,12 @@ from functions_framework import create_app
 import functions.healthz
 from farm.host import FunctionHost
 from functions import _platform
-from shared.bootstrap import bootstrap
-from tests.fixtures.common import local_settings
+from tests.app_factory import embedded_app
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[FunctionHost]:
-    with FunctionHost(bootstrap(local_settings(tmp_path)), port=0) as running:
+    with embedded_app(tmp_path) as app, FunctionHost(app, port=0) as running:
         yield running
 
 
@@ -41,7 +40,7 @@ def test_healthz_does_not_build_the_platform() -> None:
     _platform.use_platform(None)
     client = create_app("healthz", functions.healthz.__file__).test_client()
     assert client.get("/healthz").status_code == 200
-    assert _platform._platform is None  # liveness must not wait on (or break with) the stores
+    assert _platform._application is None  # liveness must not wait on (or break with) the stores
 
 
 def test_healthz_answers_through_the_local_host(host: FunctionHost) -> None:

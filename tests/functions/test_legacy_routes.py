@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from functions._runtimes import close_orchestrator
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.collections import AGENTS
 from shared.schemas.warehouse import BACKTEST_RUNS
 from shared.services.standard_evaluation import COLLECTION, DOC_ID, StandardEvaluation
@@ -27,13 +26,10 @@ STD = StandardEvaluation(("AAPL",), "2023-01-02", "2025-01-02")
 
 
 @pytest.fixture
-def stack(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, dict[str, str], Platform]]:
+def stack(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, dict[str, str], Application]]:
     platform = local_platform(tmp_path / "data", redis_url, LIMITS)
-    with running_host(platform) as host:
-        try:
-            yield host.url, Tokens(tmp_path / "data").header(USER), platform
-        finally:
-            close_orchestrator(platform)
+    with running_host(platform) as host:  # closing the application stops the runtimes too
+        yield host.url, Tokens(tmp_path / "data").header(USER), platform
 
 
 def _pair(url: str, auth: dict[str, str], legacy: tuple[str, str, dict[str, Any]],

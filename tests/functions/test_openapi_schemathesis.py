@@ -35,10 +35,9 @@ from schemathesis.checks import (
 )
 
 from farm.host import FunctionHost
-from functions._runtimes import close_orchestrator
 from functions.openapi_document import openapi_document
 from functions.registry import FUNCTIONS
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.messages import BacktestCompleted
 from shared.services.backtests import record_backtest_result
 from tests.functions.agents_stack import Tokens, agent_source, local_platform
@@ -56,28 +55,25 @@ USER = "schemathesis-user"
 
 
 @contextmanager
-def http_host(platform: Platform) -> Iterator[FunctionHost]:
+def http_host(platform: Application) -> Iterator[FunctionHost]:
     """Every registry HTTP function on a real port; closes what the routes opened."""
     host = FunctionHost(platform, tuple(s for s in FUNCTIONS if s.is_http), port=0).start()
     try:
         yield host
     finally:
         host.stop()
-        close_orchestrator(platform)  # built by the paper-trading routes on first use
-        platform.identity.close()  # type: ignore[attr-defined]
-        platform.documents.close()  # type: ignore[attr-defined]
-        platform.messages.close()  # type: ignore[attr-defined]
+        platform.close()  # the orchestrator too, when the paper-trading routes built one
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, dict[str, str], Platform]]:
+def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, dict[str, str], Application]]:
     data_dir: Path = tmp_path_factory.mktemp("openapi")
     platform = local_platform(data_dir, redis_url, NO_LIMITS)
     with http_host(platform) as host:
         yield host.url, Tokens(data_dir).header(USER), platform
 
 
-def _seed(url: str, auth: dict[str, str], platform: Platform) -> dict[str, list[str]]:
+def _seed(url: str, auth: dict[str, str], platform: Application) -> dict[str, list[str]]:
     """Create resources of the user; their ids by path parameter name.
 
     Over the API: an agent, a queued run of it and its (unfunded) broker account. In the stores,
@@ -104,7 +100,7 @@ def _seed(url: str, auth: dict[str, str], platform: Platform) -> dict[str, list[
             "account_id": [account.json()["account_id"]]}
 
 
-def _finished_run(platform: Platform, agent_id: str) -> str:
+def _finished_run(platform: Application, agent_id: str) -> str:
     run_id = f"{agent_id}-finished"
     report = {"equity_curve": [{"timestamp": "2024-01-02T00:00:00+00:00", "value": 25_000.0},
                                {"timestamp": "2024-01-03T00:00:00+00:00", "value": 25_100.0}],
@@ -135,7 +131,7 @@ def _cases(operation: Any, mode: GenerationMode, ids: dict[str, list[str]]) -> s
     return st.builds(use, strategy, st.integers(0, 3).map(bool), picks)
 
 
-def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str, dict[str, str], Platform]) -> None:
+def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str, dict[str, str], Application]) -> None:
     url, _, _ = served
     response = requests.get(url + "/api/openapi.json", timeout=10)
     assert response.status_code == 200
@@ -150,7 +146,7 @@ def test_the_document_is_served_publicly_and_lists_every_route(served: tuple[str
 
 
 def test_generated_requests_never_get_a_5xx_or_an_answer_outside_the_document(
-    served: tuple[str, dict[str, str], Platform],
+    served: tuple[str, dict[str, str], Application],
 ) -> None:
     url, auth, platform = served
     ids = _seed(url, auth, platform)
@@ -192,7 +188,7 @@ def test_generated_requests_never_get_a_5xx_or_an_answer_outside_the_document(
 
 
 def test_reserved_document_ids_in_any_path_get_a_documented_answer(
-    served: tuple[str, dict[str, str], Platform],
+    served: tuple[str, dict[str, str], Application],
 ) -> None:
     # Firestore (and the local store) refuse "__name__" ids: found by fuzzing, now pinned down.
     url, auth, _ = served

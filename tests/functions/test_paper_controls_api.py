@@ -15,8 +15,7 @@ import pytest
 import requests
 
 from farm.host import FunctionHost
-from functions._runtimes import close_orchestrator
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.market.universe import DEFAULT_SYMBOLS
 from shared.schemas.collections import AGENTS, SESSIONS
 from tests.fixtures.common import make_warehouse
@@ -27,7 +26,7 @@ EMPTY_JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[tuple[str, Platform, dict[str, str]]]:
+def host(tmp_path: Path) -> Iterator[tuple[str, Application, dict[str, str]]]:
     data_dir = tmp_path / "data"
     platform = local_platform(data_dir, make_warehouse(data_dir))
     served = FunctionHost(platform, port=0).start()
@@ -35,7 +34,7 @@ def host(tmp_path: Path) -> Iterator[tuple[str, Platform, dict[str, str]]]:
         yield served.url, platform, Tokens(data_dir).header("alice")
     finally:
         served.stop()
-        close_orchestrator(platform, timeout_s=10)
+        platform.close()  # stops the runtimes it started, then closes the stores
 
 
 def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:
@@ -48,7 +47,7 @@ def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
-def session(platform: Platform, agent_id: str) -> dict[str, Any]:
+def session(platform: Application, agent_id: str) -> dict[str, Any]:
     sid = (platform.documents.get(AGENTS, agent_id) or {}).get("paper_session")
     return (platform.documents.get(SESSIONS, sid) or {}) if sid else {}
 
@@ -91,7 +90,7 @@ def test_the_default_universe_subscribes_and_decides_and_pause_resume_keep_the_n
     assert requests.delete(route, headers=auth, timeout=60).json()["state"] == "stopped"
 
 
-def first_session_id(first: dict[str, Any], platform: Platform, agent_id: str) -> str:
+def first_session_id(first: dict[str, Any], platform: Application, agent_id: str) -> str:
     return platform.documents.get(AGENTS, agent_id)["paper_session"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from shared.bootstrap import Platform
+from shared.app import Application
 from tests.functions.agents_stack import Tokens, local_platform, running_host
 from tests.unit.runtime.stack import backtested_agent
 
@@ -16,7 +16,7 @@ ROUTE = "/api/agents/{}/paper-trading"
 
 
 @pytest.fixture
-def stack(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Platform, Tokens]]:
+def stack(tmp_path: Path, redis_url: str) -> Iterator[tuple[str, Application, Tokens]]:
     platform = local_platform(tmp_path / "data", redis_url)
     with running_host(platform) as host:
         yield f"http://127.0.0.1:{host.port}", platform, Tokens(tmp_path / "data")

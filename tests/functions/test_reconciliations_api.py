@@ -14,8 +14,7 @@ import requests
 
 from farm.cli import main
 from farm.host import FunctionHost
-from functions._reconcile_launcher import close_reconcile_launcher
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.collections import RECONCILIATIONS
 from shared.schemas.messages import RunReconciliation
 from shared.services.reconciliations import launch_reconciliation
@@ -26,7 +25,7 @@ from tests.unit.runtime.stack import backtested_agent, local_platform
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[tuple[str, Platform, Tokens]]:
+def host(tmp_path: Path) -> Iterator[tuple[str, Application, Tokens]]:
     data_dir = tmp_path / "data"
     platform = local_platform(data_dir, make_warehouse(data_dir))
     served = FunctionHost(platform, port=0).start()
@@ -34,7 +33,7 @@ def host(tmp_path: Path) -> Iterator[tuple[str, Platform, Tokens]]:
         yield served.url, platform, Tokens(data_dir)
     finally:
         served.stop()
-        close_reconcile_launcher(platform)
+        platform.close()  # kills the reconciliation jobs it launched, then closes the stores
 
 
 def test_a_reconciliation_is_queued_run_as_a_job_and_shown_to_its_owner_only(host) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from farm import cli
 from farm.host import FunctionHost
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.schemas.collections import AGENTS
 from tests.fixtures.common import AFTER_STORED
 from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
@@ -30,7 +30,7 @@ BAD_AGENT = "import os\nimport backtrader as bt\n\n\nclass Agent(bt.Strategy):\n
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[FunctionHost, Platform, Path]]:
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[FunctionHost, Application, Path]]:
     data_dir = tmp_path_factory.mktemp("farm-submit")
     platform = local_platform(data_dir, redis_url, ("requests=1000/60", "submissions=1000/60"))
     with running_host(platform) as host:
@@ -38,7 +38,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
 
 
 @pytest.fixture
-def host(stack: tuple[FunctionHost, Platform, Path], monkeypatch: pytest.MonkeyPatch) -> FunctionHost:
+def host(stack: tuple[FunctionHost, Application, Path], monkeypatch: pytest.MonkeyPatch) -> FunctionHost:
     # The command mints tokens with the key under FARM_DATA_DIR: the host's own.
     for name in [k for k in os.environ if k.startswith("FARM_")]:
         monkeypatch.delenv(name)
@@ -47,7 +47,7 @@ def host(stack: tuple[FunctionHost, Platform, Path], monkeypatch: pytest.MonkeyP
 
 
 @pytest.fixture
-def platform(stack: tuple[FunctionHost, Platform, Path]) -> Platform:
+def platform(stack: tuple[FunctionHost, Application, Path]) -> Application:
     return stack[1]
 
 
@@ -68,7 +68,7 @@ def submitted_id(out: str) -> str:
 
 
 def test_a_py_file_is_stored_with_its_name_description_and_tags_for_the_minted_user(
-    host: FunctionHost, platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    host: FunctionHost, platform: Application, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     user = new_user()
     args = ["submit", str(agent_file(tmp_path)), "--name", "Golden cross", "--description", "50/200 SMA",
@@ -82,7 +82,7 @@ def test_a_py_file_is_stored_with_its_name_description_and_tags_for_the_minted_u
 
 
 def test_a_zip_bundle_with_a_requirements_file_is_stored_and_named_after_the_file(
-    host: FunctionHost, platform: Platform, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    host: FunctionHost, platform: Application, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bundle = tmp_path / "mean_revert.zip"
     buffer = io.BytesIO()
@@ -103,7 +103,7 @@ def test_a_zip_bundle_with_a_requirements_file_is_stored_and_named_after_the_fil
 
 
 def test_the_token_comes_from_farm_token_when_no_user_is_given(
-    host: FunctionHost, platform: Platform, stack: tuple[FunctionHost, Platform, Path], tmp_path: Path,
+    host: FunctionHost, platform: Application, stack: tuple[FunctionHost, Application, Path], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     user = new_user()
@@ -169,7 +169,7 @@ def test_bad_input_and_an_unreachable_api_exit_2_with_a_clear_message(
 
 
 def test_the_farm_command_submits_from_a_shell_with_farm_token_set(
-    host: FunctionHost, platform: Platform, stack: tuple[FunctionHost, Platform, Path], tmp_path: Path
+    host: FunctionHost, platform: Application, stack: tuple[FunctionHost, Application, Path], tmp_path: Path
 ) -> None:
     user = new_user()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}

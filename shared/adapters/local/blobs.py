@@ -111,6 +111,9 @@ class DirectoryBlobStore:
 
     # -- internals -------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own files."""
+
     def _path(self, key: str) -> Path:
         check_key(key)
         if key == META_DIR or key.startswith(META_DIR + "/"):

@@ -101,6 +101,11 @@ class InProcessCache:
         rank = sorted_set.ranks[member]
         return len(sorted_set.ascending) - 1 - rank if descending else rank
 
+    def close(self) -> None:
+        """Drop every entry (the cache lives in this object)."""
+        with self._lock:
+            self._entries.clear()
+
     def _sorted_set(self, key: str) -> _SortedSet | None:
         with self._lock:
             entry = self._live(key)
@@ -149,3 +154,8 @@ class InProcessRateLimiter:
             if allowed:
                 self._tats[key] = new_tat
         return RateDecision(allowed, remaining, retry_us / 1_000_000)
+
+    def close(self) -> None:
+        """Forget every key (the limits live in this object)."""
+        with self._lock:
+            self._tats.clear()

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from farm.host import FunctionHost
+from shared.app import Application
 from shared.backtest.report import output_key
-from shared.bootstrap import Platform, bootstrap
 from shared.market.synthetic import write_synthetic_market
 from shared.schemas.collections import AGENTS, BACKTESTS
+from tests.app_factory import embedded_app
 from tests.e2e.trust.trust_stack import (
     END,
     START,
@@ -31,7 +32,6 @@ from tests.e2e.trust.trust_stack import (
     agent_source,
     record_standard_evaluation,
 )
-from tests.fixtures.common import local_settings
 from tests.functions.agents_stack import Tokens
 from tests.unit.backtest.backtest_stack import SMA_SOURCE, seed_agent
 
@@ -72,7 +72,7 @@ class Arena:
 
     host: FunctionHost
     tokens: Tokens
-    platform: Platform
+    platform: Application
     entrants: dict[str, Entrant]
     victim_id: str
     victim_before: dict[str, Any]
@@ -82,13 +82,8 @@ class Arena:
 @contextmanager
 def open_arena(data: Path) -> Iterator[Arena]:
     """The stack once every agent's automatic backtest has ended; closed on exit."""
-    platform = bootstrap(
-        local_settings(
-            data,
-            backtest_budget_s=120,
-            port=0,
-            rate_limits=("submissions=100/60", "requests=1000/60"),
-        )
+    platform = embedded_app(
+        data, backtest_budget_s=120, port=0, rate_limits=("submissions=100/60", "requests=1000/60")
     )
     platform.warehouse.ensure_tables()
     write_synthetic_market(platform.warehouse, SYMBOLS, START, END)
@@ -117,10 +112,7 @@ def open_arena(data: Path) -> Iterator[Arena]:
         )
     finally:
         host.stop()
-        for name in ("documents", "messages", "warehouse", "blobs"):
-            close = getattr(getattr(platform, name), "close", None)
-            if callable(close):
-                close()
+        platform.close()  # backtest jobs first, then the stores
 
 
 def _call(
@@ -145,7 +137,7 @@ def _call(
 def _submit(
     host: FunctionHost,
     tokens: Tokens,
-    platform: Platform,
+    platform: Application,
     name: str,
     code: str,
     owner: str = "alice",
@@ -166,7 +158,7 @@ def _submit(
 def _wait(
     host: FunctionHost,
     tokens: Tokens,
-    platform: Platform,
+    platform: Application,
     entrants: dict[str, Entrant],
     timeout_s: float = 240.0,
 ) -> None:
@@ -193,14 +185,14 @@ def _wait(
     assert not pending, f"still not backtested after {timeout_s}s: {sorted(pending)}"
 
 
-def _rows(platform: Platform, session_id: str) -> list[dict[str, Any]]:
+def _rows(platform: Application, session_id: str) -> list[dict[str, Any]]:
     return platform.warehouse.query(
         "SELECT * FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point",
         {"s": session_id},
     )
 
 
-def _victim_state(platform: Platform, agent_id: str) -> dict[str, Any]:
+def _victim_state(platform: Application, agent_id: str) -> dict[str, Any]:
     agent = platform.documents.get(AGENTS, agent_id)
     run_id = f"{agent_id}-auto"
     run = platform.documents.get(BACKTESTS, run_id)

@@ -30,9 +30,9 @@ import pytest
 
 from shared.adapters.local.job_launcher import JobLimits, LocalJobLauncher
 from shared.adapters.local.sandbox import SandboxLimits
+from shared.app import Application
 from shared.backtest.report import output_key
 from shared.backtest.workspace import load_run
-from shared.bootstrap import Platform
 from shared.identity.local_keys import identity_dir, load_or_create_signing_key
 from shared.market.synthetic import write_synthetic_market
 from shared.schemas.collections import AGENTS
@@ -42,7 +42,6 @@ from shared.services.backtests import request_backtest
 from tests.e2e.trust.trust_stack import agent_source, processes_with
 from tests.unit.backtest.backtest_stack import (
     SMA_SOURCE,
-    close_platform,
     embedded_platform,
     seed_agent,
 )
@@ -132,7 +131,7 @@ class Host:
     """What the host holds before any hostile run: the files and secrets they aim at."""
 
     data: Path
-    platform: Platform
+    platform: Application
     key_file: Path
     credentials: Path
     victim_bundle: Path
@@ -285,7 +284,7 @@ def hostile_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Escapes]:
         launcher.close()
         short.close()
         host.listeners.close()
-        close_platform(platform)
+        platform.close()
 
 
 def _sha(path: Path) -> str:
@@ -322,7 +321,7 @@ def _key_body(key_file: Path) -> str:
     return "".join(lines)[:64]  # the private key's own bytes, as a reader would find them
 
 
-def _queue(platform: Platform, name: str, source: str) -> Run:
+def _queue(platform: Application, name: str, source: str) -> Run:
     agent_id = name.replace("_", "-")
     seed_agent(platform, agent_id, source)  # stored as if validation had passed
     run_id = request_backtest(
@@ -351,7 +350,7 @@ def _wait_gone(marker: str, timeout_s: float = 10.0) -> list[str]:
     return left
 
 
-def _collect(platform: Platform, data: Path, runs: dict[str, Run], *, by_hand_log: str) -> None:
+def _collect(platform: Application, data: Path, runs: dict[str, Run], *, by_hand_log: str) -> None:
     events = {}
     while batch := platform.messages.pull("results", max_messages=50):
         events |= {e.run_id: e for e in (BacktestCompleted.decode(m.data) for m in batch)}

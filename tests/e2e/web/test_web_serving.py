@@ -17,7 +17,7 @@ import pytest
 from farm.host import FunctionHost
 from farm.website import SIGN_IN_PATH, mount_local_sign_in
 from functions.registry import by_name
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.errors import PermissionDeniedError
 from shared.settings import Settings
 from tests.e2e.web.web_stack import farm_up, http
@@ -35,10 +35,8 @@ def site(tmp_path: Path) -> Path:
 
 
 def _client(site: Path, settings: Settings) -> flask.testing.FlaskClient:
-    # Only the settings matter to the website routes; no store is touched by these requests.
-    platform = Platform(settings=settings, documents=None, messages=None, warehouse=None,  # type: ignore[arg-type]
-                        blobs=None, cache=None, rate_limiter=None, identity=None)  # type: ignore[arg-type]
-    host = FunctionHost(platform, [by_name("farm-openapi")], port=0, site_dir=site)
+    # Only the settings matter to the website routes: the application builds no store for them.
+    host = FunctionHost(Application(settings), [by_name("farm-openapi")], port=0, site_dir=site)
     return host.app.test_client()
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.app import Application
 from shared.backtest import runner, workspace
-from shared.bootstrap import Platform
 from shared.harness.fifos import FROM_AGENT, TO_AGENT, FifoAgentLauncher
 from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.market.synthetic import bar_times, write_synthetic_market
@@ -23,7 +23,6 @@ from shared.services.backtests import request_backtest
 from tests.unit.backtest.backtest_stack import (
     RAISING_SOURCE,
     SMA_SOURCE,
-    close_platform,
     embedded_platform,
     seed_agent,
 )
@@ -34,21 +33,21 @@ BARS = len(bar_times(datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzin
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
+def platform(tmp_path: Path) -> Iterator[Application]:
     p = embedded_platform(tmp_path / "farm")
     write_synthetic_market(p.warehouse, SYMBOLS, datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
     p.messages.create_subscription("results", BACKTEST_RESULTS)
     yield p
-    close_platform(p)
+    p.close()
 
 
-def queue(platform: Platform, agent_id: str, source: str) -> str:
+def queue(platform: Application, agent_id: str, source: str) -> str:
     seed_agent(platform, agent_id, source)
     return request_backtest("alice", agent_id, WINDOW, documents=platform.documents,
                             messages=platform.messages)["run_id"]
 
 
-def published(platform: Platform) -> list[BacktestCompleted]:
+def published(platform: Application) -> list[BacktestCompleted]:
     return [BacktestCompleted.decode(m.data) for m in platform.messages.pull("results", max_messages=10)]
 
 
@@ -88,7 +87,7 @@ def test_an_agent_raising_in_next_fails_with_a_traceback_of_its_own_frames_only(
     assert row["status"] == "failed" and "ZeroDivisionError" in row["error"]
 
 
-def platform_work(platform: Platform) -> Path:
+def platform_work(platform: Application) -> Path:
     return Path(platform.settings.data_dir) / "jobs" / "work" / "run"
 
 

@@ -1,17 +1,22 @@
-"""FirebaseIdentityVerifier specifics: configuration guards, error mapping, bootstrap wiring."""
+"""FirebaseIdentityVerifier specifics: configuration guards, error mapping, the application's wiring."""
 
 import pytest
 
 from shared.adapters.gcp.firebase_identity import AnonymousCredential, FirebaseIdentityVerifier
 from shared.adapters.local.local_identity import LocalIdentityVerifier
-from shared.bootstrap import _identity
+from shared.app import Application
 from shared.errors import SettingsError, TransientError
 from shared.identity import LOCAL_PROJECT
 from shared.identity.cert_server import CertificateServer
 from shared.identity.local_keys import generate_signing_key
 from shared.identity.minting import mint_id_token
+from shared.ports.identity import IdentityVerifier
 from shared.settings import Settings
 from tests.fixtures.common import free_port
+
+
+def _identity(settings: Settings) -> IdentityVerifier:
+    return Application(settings).identity  # built once, as every process builds it
 
 
 def test_refuses_to_start_when_the_auth_emulator_variable_is_set(monkeypatch):

@@ -8,13 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.local.blobs import DirectoryBlobStore
-from shared.adapters.local.broker_accounts import SimulatedAccounts
-from shared.adapters.local.documents import SqliteDocumentStore
-from shared.adapters.local.local_identity import LocalIdentityVerifier
-from shared.adapters.local.memory_cache import InProcessCache, InProcessRateLimiter
-from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.bootstrap import Platform
+from shared.app import Application
 from shared.domain.clock import now_iso
 from shared.market.bars import Bar
 from shared.market.messages import BarMessage, encode
@@ -23,7 +17,8 @@ from shared.ports.warehouse import Warehouse
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.schemas.topics import MARKET_DATA
 from shared.services.paper_trading import topic_for
-from shared.settings import Settings
+from shared.venues.simulated.accounts import SimulatedAccounts
+from tests.app_factory import embedded_app
 
 # Buys 10 shares every 3rd bar while flat, sells them 2 bars later: trades often, reads the feed.
 TRADER = '''
@@ -54,22 +49,12 @@ def bundle(code: str = TRADER) -> bytes:
     return out.getvalue()
 
 
-def local_platform(data_dir: Path, warehouse: Warehouse) -> Platform:
-    """Embedded stores under `data_dir` with the given warehouse."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return Platform(
-        settings=Settings(backend="local", data_dir=data_dir),
-        documents=SqliteDocumentStore(data_dir / "documents.sqlite3"),
-        messages=EmbeddedMessageBus(data_dir / "messages.sqlite3"),
-        warehouse=warehouse,
-        blobs=DirectoryBlobStore(data_dir / "blobs"),
-        cache=InProcessCache(),
-        rate_limiter=InProcessRateLimiter(),
-        identity=LocalIdentityVerifier(data_dir),
-    )
+def local_platform(data_dir: Path, warehouse: Warehouse | None) -> Application:
+    """The local application under `data_dir` with the given warehouse (None: built if used)."""
+    return embedded_app(data_dir, warehouse=warehouse)
 
 
-def backtested_agent(platform: Platform, uid: str = "alice", agent_id: str = "agent-1", code: str = TRADER,
+def backtested_agent(platform: Application, uid: str = "alice", agent_id: str = "agent-1", code: str = TRADER,
                      fund: float | None = 25_000.0) -> str:
     """Store a `backtested` agent with its bundle, and (when `fund`) a funded simulated account."""
     key = f"agents/{uid}/{agent_id}/bundle.zip"
@@ -87,7 +72,7 @@ def backtested_agent(platform: Platform, uid: str = "alice", agent_id: str = "ag
     return agent_id
 
 
-def session_for(platform: Platform, agent_id: str, symbols: list[str], session_id: str = "ps-test",
+def session_for(platform: Application, agent_id: str, symbols: list[str], session_id: str = "ps-test",
                 uid: str = "alice") -> str:
     """Create a session document the way the paper-trading service does (no orchestrator)."""
     account = SimulatedAccounts(platform.documents).account_for_agent(uid, agent_id)
