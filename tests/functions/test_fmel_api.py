@@ -80,9 +80,10 @@ def test_another_users_agent_is_404_on_every_fmel_route(stack: dict[str, Any]) -
         response = get(stack, path, **params)
         assert response.status_code == 404, (path, response.text)
         assert response.json()["error"]["code"] == "not_found"
-        assert b not in response.text or "no agent" in response.text
+        assert response.json()["error"]["message"] == f"agent {b} not found"
     # ... exactly as for an agent that does not exist at all.
-    assert get(stack, f"/api/fmel/agents/{'0' * 32}/analytics").status_code == 404
+    missing = get(stack, f"/api/fmel/agents/{'0' * 32}/analytics")
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == f"agent {'0' * 32} not found"
 
 
 def test_filters_narrow_by_agent_session_mode_action_time_and_decision(stack: dict[str, Any]) -> None:
