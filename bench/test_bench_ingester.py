@@ -14,16 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from farm.replay import ReplayServer, SyntheticTimeline
 from ingester.app import Ingester, IngesterOptions
-from ingester.stream import StreamConfig
 from ingester.symbols import SymbolSource
 from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.alpaca.credentials import AlpacaCredentials
-from shared.alpaca.events import parse_message
-from shared.alpaca.protocol import decode_frame, encode_frame
 from shared.services.ingest import IngestPipeline, PipelineConfig
 from shared.services.ingest_stats import LATENCY_BUCKETS
+from shared.venues.alpaca.config import AlpacaCredentials
+from shared.venues.alpaca.events import parse_message
+from shared.venues.alpaca.market_data import StreamConfig
+from shared.venues.alpaca.protocol import decode_frame, encode_frame
+from shared.venues.simulated.market_data import ReplayServer
+from shared.venues.simulated.timelines import SyntheticTimeline
 from tests.fakes.hostile_alpaca import make_bars
 
 pytestmark = pytest.mark.benchmark

@@ -7,16 +7,16 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from ingester.health import HealthServer
-from ingester.stream import AlpacaStreamClient, StreamConfig
 from ingester.symbols import SymbolSource
-from shared.alpaca.credentials import AlpacaCredentials
-from shared.alpaca.protocol import CRYPTO_PATH, NEWS_PATH, stock_path
 from shared.errors import SettingsError, TransientError
 from shared.ports.messages import MessageBus
 from shared.ports.warehouse import Warehouse
 from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA, NEWS_DATA
 from shared.services.ingest import IngestPipeline, PipelineConfig
 from shared.settings import Settings
+from shared.venues.alpaca.config import AlpacaCredentials
+from shared.venues.alpaca.market_data import AlpacaStreamClient, StreamConfig
+from shared.venues.alpaca.protocol import CRYPTO_PATH, NEWS_PATH, stock_path
 
 log = logging.getLogger(__name__)
 STREAM_NAMES: tuple[str, ...] = ("stocks", "crypto", "news")

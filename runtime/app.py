@@ -22,15 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import backtrader as bt
+from shared.bootstrap import Platform
 
-from runtime.brokers.factory import make_broker
 from runtime.feeds import BusDataFeed, BusRouter, make_feed
 from runtime.health import HealthServer
 from runtime.session import DecisionCounter, SessionReporter
 from runtime.snapshots import SnapshotWriter
 from shared.adapters.local.sandbox import SandboxLimits
 from shared.backtest.bundle import extract_bundle
-from shared.bootstrap import Platform
 from shared.domain.clock import now_iso
 from shared.errors import FarmError, NotFoundError
 from shared.fmel import FmelAnalyzer, FmelRecorder, row_from_json
@@ -44,6 +43,7 @@ from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.schemas.topics import PERFORMANCE_UPDATES
 from shared.services import paper_trading
+from shared.venues import make_broker
 
 log = logging.getLogger(__name__)
 RUNTIME_CPU_S = 7 * 24 * 3600  # a week of CPU per process: restarts (counted) renew it
@@ -140,7 +140,7 @@ class AgentRuntime:
             router = BusRouter(p.messages, subscriptions, self._feeds)
             router.create()
             p.messages.create_topic(PERFORMANCE_UPDATES)
-            broker = make_broker(p.settings, p.documents, session, self._feeds, slippage=opts.slippage,
+            broker = make_broker(p.settings, p.documents, sid, session, self._feeds, slippage=opts.slippage,
                                  commission=opts.commission)
             cerebro = self._cerebro = bt.Cerebro(stdstats=False, quicknotify=True)
             for feed in self._feeds:

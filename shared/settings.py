@@ -39,7 +39,7 @@ class Settings:
     port: int = 8080
     log_level: str = "INFO"
     # Ingester (SPEC §8). Alpaca keys are NOT settings: they come from APCA_API_KEY_ID /
-    # APCA_API_SECRET_KEY (shared.alpaca.credentials) so they never appear in logged settings.
+    # APCA_API_SECRET_KEY (shared.venues.alpaca.config) so they never appear in logged settings.
     alpaca_data_url: str = "wss://stream.data.alpaca.markets"
     ingester_feed: str = "iex"  # stocks feed: iex or sip
     ingester_streams: tuple[str, ...] = ("stocks", "crypto", "news")

@@ -16,15 +16,15 @@ import yaml
 
 from farm.deploy.firestore_indexes import derive
 from functions.registry import FUNCTIONS, DocumentTrigger, FunctionSpec, HttpTrigger
-from shared.alpaca.credentials import ENV_NAMES as TRADING_KEY_ENVS
 from shared.schemas import topics
 from shared.schemas.warehouse import TABLES, Column, Table
+from shared.venues.alpaca.config import ENV_NAMES as TRADING_KEY_ENVS
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = Path("terraform") / "generated"
 FIRESTORE_EVENT = "google.cloud.firestore.document.v1."
 PUBSUB_EVENT = "google.cloud.pubsub.topic.v1.messagePublished"
-BROKER_KEY_ENVS = ("APCA_BROKER_API_KEY_ID", "APCA_BROKER_API_SECRET_KEY")  # gcp/alpaca_accounts.py
+BROKER_KEY_ENVS = ("APCA_BROKER_API_KEY_ID", "APCA_BROKER_API_SECRET_KEY")  # shared/venues/alpaca/config.py
 MANIFEST_GLOBS = ("ingester/k8s/*.yaml", "runtime/k8s/*.yaml", "k8s/*.yaml")
 _WI_ANNOTATION = "iam.gke.io/gcp-service-account"
 _GSA = re.compile(r"^([a-z][a-z0-9-]{4,28}[a-z0-9])@")

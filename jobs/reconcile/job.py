@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from jobs.reconcile.replay import BrokerModel, ReplayIdentity, replay_session
-from runtime.brokers.replay import AccountMemory
 from shared.backtest.bundle import extract_bundle
 from shared.domain.clock import parse_iso
 from shared.harness.backtest_host import AgentLauncher
@@ -27,6 +26,7 @@ from shared.reconcile.diff import DiffResult, diff
 from shared.reconcile.figures import equity, render_chart, summary
 from shared.schemas.collections import AGENTS, RECONCILIATIONS, SESSIONS
 from shared.services import reconciliations as service
+from shared.venues.simulated.replay import AccountMemory
 
 log = logging.getLogger(__name__)
 # Nested columns travel as JSON text: parsing it is cheaper than converting nested values one by one.

@@ -24,7 +24,6 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from runtime.brokers.replay import AccountMemory, ReplayBroker
 from shared.fmel import FmelAnalyzer
 from shared.harness import frames as framing
 from shared.harness import wire
@@ -33,6 +32,7 @@ from shared.harness.links import LiveExchange
 from shared.harness.output import CappedOutput
 from shared.harness.puppet import AgentFailed, AgentProxy
 from shared.market.loader import make_feed
+from shared.venues.simulated.replay import AccountMemory, ReplayBroker
 
 _EMPTY = pd.DataFrame({c: pd.Series(dtype="float64") for c in ("open", "high", "low", "close", "volume",
                                                                  "trade_count", "vwap", "openinterest")},

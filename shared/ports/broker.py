@@ -2,9 +2,9 @@
 
 Two halves, both implemented by the Alpaca adapter and by the simulated one:
 
-- `BrokerAccounts`: the account operations the functions use (create, fund, read). Locally they
-  are backed by `runtime.brokers.simulated.SimulatedAccounts` (documents port); on GCP by
-  Alpaca's Broker API sandbox.
+- `BrokerAccounts`: the account operations the functions use (create, fund, read), one adapter
+  per venue: `shared.venues.simulated.accounts` (documents port, the embedded default) and
+  `shared.venues.alpaca.accounts` (Alpaca's Broker API sandbox, GCP); `shared.venues` chooses.
 - `TradingBroker`: what a runtime needs from its `bt.BrokerBase` beyond backtrader's own
   methods (submit/cancel/getcash/getvalue/getposition): resume from the account, report
   state for the session document, and shut down cleanly.
@@ -16,9 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-DEFAULT_FUNDING = 25_000.0
+from shared.domain.money import DEFAULT_CASH
+
+DEFAULT_FUNDING = DEFAULT_CASH  # a first funding starts an account where a backtest starts
 AccountStatus = Literal["created", "funded", "closed"]
-BROKER_ACCOUNTS = "broker_accounts"  # documents collection of the simulated accounts
+BROKER_ACCOUNTS = "broker_accounts"  # documents collection of every venue's accounts
 
 
 @dataclass(frozen=True)

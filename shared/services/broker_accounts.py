@@ -7,16 +7,14 @@ the same key funds once, however often the request is retried.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from shared.errors import InvalidInputError
+from shared.domain.broker_account import MAX_FUNDING, MAX_KEY_LENGTH, check_funding
 from shared.ports.broker import DEFAULT_FUNDING, BrokerAccount, BrokerAccounts
 from shared.ports.documents import DocumentStore
 from shared.services import agents
 
-MAX_FUNDING = 1_000_000.0
-MAX_KEY_LENGTH = 200
+__all__ = ["MAX_FUNDING", "MAX_KEY_LENGTH", "account", "fund_account", "funding_request", "open_account"]
 
 
 def open_account(
@@ -44,14 +42,4 @@ def account(accounts: BrokerAccounts, owner_uid: str, account_id: str) -> Broker
 
 def funding_request(body: dict[str, Any], header_key: str | None) -> tuple[float, str]:
     """Read (amount, idempotency key) from a funding request; InvalidInputError when bad."""
-    amount = body.get("amount", DEFAULT_FUNDING)
-    if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
-        raise InvalidInputError("amount must be a number")
-    if not 0 < amount <= MAX_FUNDING:
-        raise InvalidInputError(f"amount must be > 0 and <= {MAX_FUNDING:,.0f}, got {amount}")
-    key = header_key or body.get("idempotency_key")
-    if not isinstance(key, str) or not key.strip():
-        raise InvalidInputError("an Idempotency-Key header (or idempotency_key field) is required")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidInputError(f"the idempotency key is longer than {MAX_KEY_LENGTH} characters")
-    return float(amount), key.strip()
+    return check_funding(body.get("amount", DEFAULT_FUNDING), header_key or body.get("idempotency_key"))

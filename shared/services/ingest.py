@@ -15,9 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
-from shared.alpaca.events import BarEvent, Event, NewsEvent, QuoteEvent, TradeEvent
 from shared.errors import FarmError, TransientError
 from shared.market.bars import Bar, hash_bar_values
 from shared.market.messages import (
@@ -33,10 +31,11 @@ from shared.ports.warehouse import Warehouse
 from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA, NEWS_DATA
 from shared.services.ingest_batches import BatchQueue
 from shared.services.ingest_stats import IngestStats
+from shared.venues.alpaca.events import BarEvent, Event, NewsEvent, QuoteEvent, TradeEvent
+from shared.venues.alpaca.protocol import StreamKind
 
 log = logging.getLogger(__name__)
 
-StreamKind = Literal["stocks", "crypto", "news"]
 TOPIC_OF: dict[str, str] = {"stocks": MARKET_DATA, "crypto": CRYPTO_DATA, "news": NEWS_DATA}
 _BARS = {"b": ("bar", "1Min"), "u": ("updated_bar", "1Min"), "d": ("daily_bar", "1Day")}
 BARS_TABLE = "market_data.bars"

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from farm.replay import ReplayServer, ReplayServerThread, SyntheticTimeline
 from ingester.app import Ingester, IngesterOptions
-from ingester.stream import StreamConfig
 from ingester.symbols import SymbolSource
 from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.alpaca.credentials import AlpacaCredentials
 from shared.market import messages as market_messages
 from shared.services.ingest import PipelineConfig
+from shared.venues.alpaca.config import AlpacaCredentials
+from shared.venues.alpaca.market_data import StreamConfig
+from shared.venues.simulated.market_data import ReplayServer, ReplayServerThread
+from shared.venues.simulated.timelines import SyntheticTimeline
 from tests.fakes.hostile_alpaca import MALFORMED_FRAMES, HostileAlpaca, Plan, make_bars
 
 DAY = date(2024, 1, 2)

@@ -15,8 +15,8 @@ from typing import Any
 
 from websockets.sync.client import connect
 
-from farm.replay import ReplayServer, ReplayServerThread
-from farm.replay.source import Step
+from shared.venues.simulated.market_data import ReplayServer, ReplayServerThread
+from shared.venues.simulated.timelines import Step
 
 FRIDAY_CLOSE = datetime(2025, 1, 10, 20, 58, tzinfo=UTC)  # 15:58 New York
 MONDAY_OPEN = datetime(2025, 1, 13, 14, 30, tzinfo=UTC)  # 09:30 New York

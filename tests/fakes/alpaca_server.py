@@ -2,11 +2,14 @@
 
 - Trading API (paper) REST under `/v2`: orders (with client_order_id; by id; by client id;
   cancel), account, positions; `APCA-API-KEY-ID`/`APCA-API-SECRET-KEY` headers.
-- Broker API (sandbox) REST under `/v1`: accounts, trading account, positions, ACH
-  relationships and transfers (funding), with HTTP Basic auth, enough for alpaca-py's
-  BrokerClient.
-- The trade-updates WebSocket (JSON): authenticate -> authorized, listen trade_updates, then
-  events new / partial_fill / fill / canceled / rejected carrying the order as Alpaca sends it.
+- Broker API (sandbox) REST under `/v1`: accounts, ACH relationships and transfers (funding),
+  and the per-account trading endpoints `/v1/trading/accounts/{id}/account|positions|orders...`
+  (orders by id, by client id, cancel), with HTTP Basic auth, enough for alpaca-py's BrokerClient.
+- The trade-updates WebSocket of the paper account (JSON): authenticate -> authorized, listen
+  trade_updates, then events new / partial_fill / fill / canceled / rejected carrying the order.
+- The Broker API's trade events, SSE at `/v1/events/trades`: `data: {json}` lines carrying
+  `account_id`, `event_id`, `event` and the order, for every account of the keys (as Alpaca's
+  stream does), and `: heartbeat` comment lines while idle.
 
 Behaviour is scripted: `script(symbol, Step(...), ...)` makes the next order for `symbol`
 partially fill, fill, cancel or reject (each step after its delay); `latency_s` delays every
@@ -30,6 +33,7 @@ from urllib.parse import parse_qs, urlparse
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from tests.fakes.alpaca_events import TradeEventsHub
 from tests.fakes.alpaca_state import Account, AlpacaApiError, Event, Ledger, Step, now, num
 
 PAPER_ACCOUNT = "904837e3-3b76-47ec-b432-046db621571b"  # the key's own account
@@ -47,6 +51,7 @@ class FakeAlpaca:
         self.drop_order_responses = 0  # place the next N orders but lose their HTTP answers
         self.requests: list[tuple[str, str]] = []  # (method, path) of every REST call
         self.stream_logins = 0
+        self.trade_events = TradeEventsHub()  # the Broker API's SSE stream
         self._listeners: set[ServerConnection] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ws_server: Server | None = None
@@ -71,6 +76,7 @@ class FakeAlpaca:
 
     def __exit__(self, *exc: object) -> None:
         assert self._http and self._loop
+        self.trade_events.close_all()
         self._http.shutdown()
         self._http.server_close()
         self._loop.call_soon_threadsafe(self._stop_event.set)
@@ -100,14 +106,15 @@ class FakeAlpaca:
         self.ledger.apply(account_id, order_id, step)
 
     def drop_stream(self) -> None:
-        """Close every trade-updates connection (clients see the connection drop)."""
+        """Close every trade-updates connection, WebSocket and SSE (clients see the connection drop)."""
         assert self._loop
         asyncio.run_coroutine_threadsafe(self._close_listeners(), self._loop).result(5)
+        self.trade_events.close_all()
 
     @property
     def listeners(self) -> int:
-        """How many authenticated connections listen to trade_updates."""
-        return len(self._listeners)
+        """How many connections listen to trade updates (WebSocket trade_updates and SSE trade events)."""
+        return len(self._listeners) + self.trade_events.listeners
 
     def _run_steps(self, account_id: str, order_id: str, steps: list[Step]) -> None:
         for step in steps:
@@ -162,7 +169,8 @@ class FakeAlpaca:
         self._listeners.clear()
 
     def _emit(self, account_id: str, data: Event) -> None:
-        # Only the paper account has a stream; Broker API accounts use the SSE events we skip.
+        # Every account's events go to the Broker API's SSE stream; the paper account's to the WebSocket too.
+        self.trade_events.publish(account_id, data)
         if account_id != PAPER_ACCOUNT or self._loop is None:
             return
         text = json.dumps({"stream": "trade_updates", "data": data})
@@ -282,6 +290,10 @@ def _handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
             try:
                 if not fake.authorized(self.headers, url.path):
                     raise AlpacaApiError(401, 40110000, "request is not authorized")
+                if (self.command, url.path) == ("GET", "/v1/events/trades"):
+                    if fake.refuse_stream:
+                        raise AlpacaApiError(503, 50300000, "try again later")
+                    return fake.trade_events.serve(self)
                 body = json.loads(raw) if raw else {}
                 query = {k: v[-1] for k, v in parse_qs(url.query).items()}
                 status, payload = fake.handle(self.command, url.path, query, body)

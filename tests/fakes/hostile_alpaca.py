@@ -17,7 +17,7 @@ from typing import Any, Literal
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from shared.alpaca.protocol import decode_frame, encode_frame, error_message
+from shared.venues.alpaca.protocol import decode_frame, encode_frame, error_message
 
 End = Literal["drop_mid_frame", "silent", "close", "stay"]
 MALFORMED_FRAMES: tuple[bytes | str, ...] = (

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.adapters.gcp.alpaca_accounts import (
+from shared.venues.alpaca.config import (
     BROKER_KEY_ID_ENV,
     BROKER_SECRET_KEY_ENV,
     BROKER_URL_ENV,

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from functions.registry import FUNCTIONS
-from shared.alpaca.credentials import ENV_NAMES
+from shared.venues.alpaca.config import ENV_NAMES
 from tests.infra.terraform_model import ROOT
 
 CONFIG = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shared.alpaca.credentials import ENV_NAMES
 from shared.settings import Settings, env_name
+from shared.venues.alpaca.config import ENV_NAMES
 
 MANIFEST = Path(__file__).resolve().parents[2] / "ingester" / "k8s" / "ingester.yaml"
 

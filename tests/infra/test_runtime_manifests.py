@@ -27,9 +27,9 @@ from shared.adapters.gcp.gke_manifests import (
     token_secret_name,
     workload_name,
 )
-from shared.alpaca.credentials import ENV_NAMES
 from shared.ports.orchestrator import RuntimeSpec
 from shared.settings import Settings
+from shared.venues.alpaca.config import ENV_NAMES
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
 K8S_VERSION = "1.30.0"

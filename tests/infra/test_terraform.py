@@ -13,9 +13,9 @@ import pytest
 from farm.deploy import generate as gen
 from farm.deploy.firestore_indexes import derive
 from functions.registry import FUNCTIONS, DocumentTrigger, HttpTrigger, TopicTrigger
-from shared.alpaca.credentials import ENV_NAMES
 from shared.schemas import topics
 from shared.schemas.warehouse import DATASETS, TABLES, Column
+from shared.venues.alpaca.config import ENV_NAMES
 from tests.infra.terraform_model import ROOT, TERRAFORM, model, resources, text
 
 
@@ -173,7 +173,7 @@ def test_secrets_are_the_alpaca_keys_the_code_reads_and_nothing_else() -> None:
     assert doc["trading_keys"] == list(ENV_NAMES)
     defaults = model()["variable"]["alpaca_secret_ids"]["default"]
     assert set(defaults) == set(doc["trading_keys"]) | set(doc["broker_keys"])
-    from shared.adapters.gcp import alpaca_accounts
+    from shared.venues.alpaca import config as alpaca_accounts
 
     assert doc["broker_keys"] == [alpaca_accounts.BROKER_KEY_ID_ENV, alpaca_accounts.BROKER_SECRET_KEY_ENV]
     funcs = generated("functions.json")

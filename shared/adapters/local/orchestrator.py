@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.adapters.local.rlimits import rlimit_preexec
-from shared.alpaca.credentials import ENV_NAMES
 from shared.domain.lifecycle import MAX_AUTOMATIC_RESTARTS
 from shared.ports.orchestrator import RuntimeSpec, RuntimeStatus
+from shared.venues.alpaca.config import ENV_NAMES
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import msgpack
 import pytest
 
-from shared.alpaca.events import (
+from shared.errors import InvalidInputError
+from shared.venues.alpaca.events import (
     BarEvent,
     ErrorEvent,
     NewsEvent,
@@ -16,8 +17,12 @@ from shared.alpaca.events import (
     TradeEvent,
     parse_message,
 )
-from shared.alpaca.protocol import MalformedFrameError, decode_frame, encode_frame, stock_path
-from shared.errors import InvalidInputError
+from shared.venues.alpaca.protocol import (
+    MalformedFrameError,
+    decode_frame,
+    encode_frame,
+    stock_path,
+)
 
 T = datetime(2024, 1, 2, 14, 30, 0, 123456, tzinfo=UTC)
 BAR = {"T": "b", "S": "AAPL", "o": 1.0, "h": 2.0, "l": 0.5, "c": 1.5, "v": 100, "t": T, "n": 7, "vw": 1.2}

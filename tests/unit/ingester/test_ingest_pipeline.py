@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.alpaca.events import BarEvent, NewsEvent, TradeEvent
 from shared.errors import InvalidInputError, TransientError
 from shared.market import bar_hash
 from shared.market import messages as mm
 from shared.services.ingest import Deduplicator, IngestPipeline, PipelineConfig, normalise
+from shared.venues.alpaca.events import BarEvent, NewsEvent, TradeEvent
 
 T = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
 

@@ -12,11 +12,12 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from runtime.brokers.replay import AccountMemory, ReplayBroker
-from runtime.brokers.simulated import SimulatedBroker
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.market.loader import make_feed
 from shared.ports.broker import BROKER_ACCOUNTS
+from shared.venues.simulated.accounts import SimulatedAccounts
+from shared.venues.simulated.execution import SimulatedBroker
+from shared.venues.simulated.replay import AccountMemory, ReplayBroker
 
 TERMS = {"slippage": 0.001, "commission": 0.0005, "participation": 0.25}
 
@@ -80,8 +81,9 @@ def _run(make_broker: Any, frames: dict[str, pd.DataFrame]) -> tuple[list, float
 @pytest.fixture
 def store(tmp_path: Path) -> SqliteDocumentStore:
     documents = SqliteDocumentStore(tmp_path / "documents.sqlite3")
-    documents.set(BROKER_ACCOUNTS, "sim-a", {"cash": 20_000.0, "positions": {}, "recent_trades": [], "trades": 0,
-                                             "open_orders": []})
+    accounts = SimulatedAccounts(documents)
+    accounts.create_account("u", "a")  # "sim-a"
+    accounts.fund("u", "sim-a", 20_000.0, idempotency_key="start")
     return documents
 
 

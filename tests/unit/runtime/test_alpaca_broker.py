@@ -1,7 +1,8 @@
-"""AlpacaBroker against a local fake of Alpaca (real REST + trade-updates WebSocket, alpaca-py).
+"""AlpacaBroker against a local fake of Alpaca (Broker API REST per account + SSE trade events, alpaca-py).
 
 Each test scripts what Alpaca does to an order and checks the backtrader order that the
-strategy would see: its status sequence and executed size, price and commission.
+strategy would see: its status sequence and executed size, price and commission. The broker
+trades one Broker API account of the fake (not the keys' own paper account).
 """
 
 from __future__ import annotations
@@ -14,22 +15,33 @@ import backtrader as bt
 import pandas as pd
 import pytest
 
-from runtime.brokers.alpaca import AlpacaBroker
-from runtime.brokers.alpaca_orders import canonical_symbol, client_order_id
-from shared.alpaca.credentials import AlpacaCredentials
+from shared.venues.alpaca.config import AlpacaCredentials, BrokerApiConfig, canonical_symbol
+from shared.venues.alpaca.execution import AlpacaBroker
+from shared.venues.alpaca.orders import client_order_id
 from tests.fakes.alpaca_server import FakeAlpaca
-from tests.fakes.alpaca_state import Step
+from tests.fakes.alpaca_state import Account, Step
 
 START_CASH = 100_000.0
 COMMISSION = 0.001  # 0.1% of traded value, charged by the platform (Alpaca paper has none)
 PLANTED_SECRET = "planted-SECRET-do-not-leak-7f3a"
 Status = bt.Order
+SESSION = "ps-0123456789abcdef"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeAlpaca]:
-    with FakeAlpaca(key_id="PKPLANTED", secret_key=PLANTED_SECRET, cash=START_CASH) as server:
+    with FakeAlpaca(key_id="PKPLANTED", secret_key=PLANTED_SECRET) as server:
         yield server
+
+
+@pytest.fixture
+def account(fake: FakeAlpaca) -> Account:
+    """The session's own Broker API account, funded."""
+    return fake.ledger.open_account(START_CASH)
+
+
+def order_id(broker: AlpacaBroker, order: bt.Order) -> str:
+    return client_order_id(broker.session_id, broker.run_tag, order.ref)
 
 
 def loaded_data(symbol: str, close: float = 100.0) -> bt.feeds.PandasData:
@@ -46,14 +58,14 @@ def loaded_data(symbol: str, close: float = 100.0) -> bt.feeds.PandasData:
 
 
 @pytest.fixture
-def make_broker(fake: FakeAlpaca) -> Iterator[Callable[..., tuple[AlpacaBroker, dict[str, bt.feeds.PandasData]]]]:
+def make_broker(fake: FakeAlpaca, account: Account) -> Iterator[Callable[..., tuple[AlpacaBroker, dict[str, bt.feeds.PandasData]]]]:
     brokers: list[AlpacaBroker] = []
 
     def make(*symbols: str, stream: bool = True) -> tuple[AlpacaBroker, dict[str, bt.feeds.PandasData]]:
         datas = {s: loaded_data(s, 42_000.0 if "/" in s else 100.0) for s in symbols or ("AAPL",)}
         broker = AlpacaBroker(
-            AlpacaCredentials(fake.key_id, fake.secret_key), datas=datas.values(), base_url=fake.url,
-            stream_url=fake.stream_url, use_stream=stream, poll_s=0.05, stream_poll_s=60.0,
+            BrokerApiConfig(AlpacaCredentials(fake.key_id, fake.secret_key), fake.url), account.id, SESSION,
+            datas=datas.values(), use_stream=stream, poll_s=0.05, stream_poll_s=60.0,
         )
         broker.setcommission(commission=COMMISSION)
         broker.start()
@@ -118,7 +130,7 @@ def test_a_sell_that_closes_the_position_books_the_profit(fake: FakeAlpaca, make
     assert broker.getposition(datas["AAPL"]).size == 0
 
 
-def test_cancel_after_a_partial_fill_keeps_what_was_executed(fake: FakeAlpaca, make_broker) -> None:
+def test_cancel_after_a_partial_fill_keeps_what_was_executed(fake: FakeAlpaca, account: Account, make_broker) -> None:
     broker, datas = make_broker("AAPL")
     fake.script("AAPL", Step("partial_fill", qty=3, price=90.0))
     order = broker.buy(None, datas["AAPL"], 10, price=90.0, exectype=bt.Order.Limit)
@@ -129,7 +141,7 @@ def test_cancel_after_a_partial_fill_keeps_what_was_executed(fake: FakeAlpaca, m
 
     assert drain(broker)[-1] == Status.Canceled
     assert (order.executed.size, order.executed.price) == (3, 90.0)
-    assert fake.ledger.find_by_client_id(fake.paper.id, client_order_id(broker.run_tag, order.ref))["limit_price"] == 90.0
+    assert fake.ledger.find_by_client_id(account.id, order_id(broker, order))["limit_price"] == 90.0
 
 
 def test_an_order_alpaca_rejects_is_rejected_with_nothing_executed(fake: FakeAlpaca, make_broker) -> None:
@@ -151,7 +163,7 @@ def test_an_order_type_alpaca_lacks_is_rejected_without_calling_alpaca(fake: Fak
     assert sum(1 for method, _ in fake.requests if method == "POST") == posts
 
 
-def test_a_lost_answer_is_retried_with_the_same_client_order_id_and_places_one_order(fake: FakeAlpaca, make_broker) -> None:
+def test_a_lost_answer_is_retried_with_the_same_client_order_id_and_places_one_order(fake: FakeAlpaca, account: Account, make_broker) -> None:
     broker, datas = make_broker("AAPL")
     fake.drop_order_responses = 1
     fake.script("AAPL", Step("fill", price=100.0, delay_s=0.2))
@@ -159,19 +171,19 @@ def test_a_lost_answer_is_retried_with_the_same_client_order_id_and_places_one_o
     order = broker.buy(None, datas["AAPL"], 2)
     wait_until(lambda: order.status == Status.Completed, broker=broker)
 
-    placed = fake.ledger.list_orders(fake.paper.id, "all")
+    placed = fake.ledger.list_orders(account.id, "all")
     assert len(placed) == 1
-    assert placed[0]["client_order_id"] == client_order_id(broker.run_tag, order.ref)
+    assert placed[0]["client_order_id"] == order_id(broker, order)
     assert order.executed.size == 2
 
 
-def test_crypto_orders_use_the_slash_symbol_and_positions_map_back_from_btcusd(fake: FakeAlpaca, make_broker) -> None:
+def test_crypto_orders_use_the_slash_symbol_and_positions_map_back_from_btcusd(fake: FakeAlpaca, account: Account, make_broker) -> None:
     broker, datas = make_broker("BTC/USD")
     fake.script("BTC/USD", Step("fill", price=42_000.0))
     order = broker.buy(None, datas["BTC/USD"], 0.5)
     wait_until(lambda: order.status == Status.Completed, broker=broker)
-    assert fake.ledger.list_orders(fake.paper.id, "all")[0]["symbol"] == "BTC/USD"
-    assert fake.paper.position_list()[0]["symbol"] == "BTCUSD"  # how Alpaca reports it
+    assert fake.ledger.list_orders(account.id, "all")[0]["symbol"] == "BTC/USD"
+    assert account.position_list()[0]["symbol"] == "BTCUSD"  # how Alpaca reports it
 
     restarted, again = make_broker("BTC/USD")
 
@@ -190,7 +202,7 @@ def test_symbols_map_to_one_canonical_form(given: str, asset_class: str | None, 
     assert canonical_symbol(given, asset_class) == expected
 
 
-def test_polling_takes_over_when_the_stream_drops(fake: FakeAlpaca, make_broker) -> None:
+def test_polling_takes_over_when_the_stream_drops(fake: FakeAlpaca, account: Account, make_broker) -> None:
     broker, datas = make_broker("AAPL")
     order = broker.buy(None, datas["AAPL"], 10, price=99.0, exectype=bt.Order.Limit)
     wait_until(lambda: order.status == Status.Accepted, broker=broker)
@@ -198,13 +210,13 @@ def test_polling_takes_over_when_the_stream_drops(fake: FakeAlpaca, make_broker)
     fake.drop_stream()
     wait_until(lambda: not broker.stream_connected)
 
-    alpaca_id = fake.ledger.find_by_client_id(fake.paper.id, client_order_id(broker.run_tag, order.ref))["id"]
-    fake.act(alpaca_id, Step("partial_fill", qty=5, price=99.0))
-    fake.act(alpaca_id, Step("fill", price=98.0))
+    alpaca_id = fake.ledger.find_by_client_id(account.id, order_id(broker, order))["id"]
+    fake.act(alpaca_id, Step("partial_fill", qty=5, price=99.0), account.id)
+    fake.act(alpaca_id, Step("fill", price=98.0), account.id)
     wait_until(lambda: order.status == Status.Completed, broker=broker)
 
     assert fake.listeners == 0  # nothing could have come over the stream
-    assert ("GET", f"/v2/orders/{alpaca_id}") in fake.requests
+    assert ("GET", f"/v1/trading/accounts/{account.id}/orders/{alpaca_id}") in fake.requests
     assert (order.executed.size, order.executed.price) == (10, pytest.approx(98.5))
 
 
@@ -219,7 +231,7 @@ def test_stream_and_poll_seeing_the_same_fill_execute_it_once(fake: FakeAlpaca, 
     assert broker.getposition(datas["AAPL"]).size == 3
 
 
-def test_a_restart_reattaches_open_orders_and_completes_them(fake: FakeAlpaca, make_broker) -> None:
+def test_a_restart_reattaches_open_orders_and_completes_them(fake: FakeAlpaca, account: Account, make_broker) -> None:
     first, datas = make_broker("AAPL")
     fake.script("AAPL", Step("partial_fill", qty=4, price=95.0))
     order = first.buy(None, datas["AAPL"], 10, price=95.0, exectype=bt.Order.Limit)
@@ -232,8 +244,8 @@ def test_a_restart_reattaches_open_orders_and_completes_them(fake: FakeAlpaca, m
     assert (adopted.status, adopted.size, adopted.isbuy()) == (Status.Accepted, 6, True)
     assert second.getposition(again["AAPL"]).size == 4  # the pre-restart fill, from Alpaca
 
-    alpaca_id = fake.ledger.list_orders(fake.paper.id)[0]["id"]
-    fake.act(alpaca_id, Step("fill", price=94.5))
+    alpaca_id = fake.ledger.list_orders(account.id)[0]["id"]
+    fake.act(alpaca_id, Step("fill", price=94.5), account.id)
     wait_until(lambda: adopted.status == Status.Completed, broker=second)
 
     assert (adopted.executed.size, adopted.executed.price) == (6, 94.5)
@@ -251,5 +263,5 @@ def test_the_api_keys_never_reach_logs_or_state(fake: FakeAlpaca, make_broker, c
     fake.drop_order_responses = 1
     broker.buy(None, datas["AAPL"], 1)
 
-    text = caplog.text + repr(broker.state()) + repr(broker._credentials)
+    text = caplog.text + repr(broker.state()) + repr(broker._config)
     assert PLANTED_SECRET not in text

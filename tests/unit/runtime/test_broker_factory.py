@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from runtime.brokers.alpaca import AlpacaBroker
-from runtime.brokers.factory import make_broker
-from runtime.brokers.simulated import SimulatedBroker
 from runtime.feeds import make_feed
 from shared.adapters.local.orchestrator import LocalOrchestrator
 from shared.errors import SettingsError
 from shared.ports.orchestrator import RuntimeSpec
 from shared.settings import Settings
+from shared.venues import make_broker
+from shared.venues.alpaca.execution import AlpacaBroker
+from shared.venues.simulated.execution import SimulatedBroker
 from tests.fakes.alpaca_server import FakeAlpaca
 from tests.fixtures.common import make_warehouse
 from tests.unit.runtime.stack import backtested_agent, local_platform, session_for

@@ -8,15 +8,15 @@ from pathlib import Path
 import backtrader as bt
 import pytest
 
-from runtime.brokers.simulated import SimulatedBroker
 from runtime.feeds import BusRouter, make_feed
-from shared.adapters.local.broker_accounts import SimulatedAccounts
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.adapters.local.messages import EmbeddedMessageBus
 from shared.errors import NotFoundError
 from shared.market.messages import encode
 from shared.ports.broker import BROKER_ACCOUNTS
 from shared.schemas.topics import MARKET_DATA
+from shared.venues.simulated.accounts import SimulatedAccounts
+from shared.venues.simulated.execution import SimulatedBroker
 from tests.unit.runtime.stack import make_bar
 
 

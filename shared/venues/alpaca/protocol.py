@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgpack
 
 from shared.errors import InvalidInputError
 
+StreamKind = Literal["stocks", "crypto", "news"]  # the three market-data streams the ingester holds
 CONTENT_TYPE_MSGPACK = "application/msgpack"
 CRYPTO_PATH = "/v1beta3/crypto/us"
 NEWS_PATH = "/v1beta1/news"

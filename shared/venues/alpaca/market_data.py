@@ -11,24 +11,43 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from shared.alpaca.credentials import AlpacaCredentials
-from shared.alpaca.events import ErrorEvent, Event, SubscriptionEvent, SuccessEvent, parse_message
-from shared.alpaca.protocol import (
+from shared.venues.alpaca.config import AlpacaCredentials
+from shared.venues.alpaca.events import (
+    ErrorEvent,
+    Event,
+    SubscriptionEvent,
+    SuccessEvent,
+    parse_message,
+)
+from shared.venues.alpaca.protocol import (
     CONTENT_TYPE_MSGPACK,
     ERR_AUTH_FAILED,
     ERR_CONNECTION_LIMIT,
     ERR_SYMBOL_LIMIT,
     MalformedFrameError,
+    StreamKind,
     decode_frame,
     encode_frame,
 )
-from shared.services.ingest import IngestPipeline, StreamKind
+
+
+class EventSink(Protocol):
+    """Where a stream's data events go (the ingester's `IngestPipeline`), and its counters."""
+
+    stats: Any
+
+    def accept(self, kind: StreamKind, source: str, events: Iterable[Event]) -> int: ...
+
+    @property
+    def backlog(self) -> int: ...
+
 
 log = logging.getLogger(__name__)
 AUTH_TIMEOUT_S = 10.0
@@ -67,7 +86,7 @@ class AlpacaStreamClient:
         self,
         config: StreamConfig,
         credentials: AlpacaCredentials,
-        pipeline: IngestPipeline,
+        pipeline: EventSink,
         symbols: Callable[[], Sequence[str]],
         *,
         on_data: Callable[[], None] | None = None,

@@ -6,9 +6,14 @@ bar touches the stop (at the worse of open and stop). Slippage moves every fill 
 trader; commission is a fraction of the traded value. A fill takes at most `participation`
 of the bar's volume, so a big order fills partially over several bars. Every fill is executed
 into backtrader's order (`order.execute` with the real size, price and commission) and the
-account (cash, positions, recent fills, open orders) is written to its document, so a restart
+account (positions, recent fills, open orders) is settled into its document, so a restart
 resumes: open orders are re-attached, sized to what remains, and go on filling (as
 `AlpacaBroker` adopts its open orders from Alpaca).
+
+Cash is settled as an increment: each settlement adds what the fills since the last one moved
+to the cash it reads in the same transaction, and takes that sum as the broker's cash. So
+money the owner adds while the session runs (`SimulatedAccounts.fund`) is kept, and reaches
+the agent at the next settlement or `refresh_s` later, whichever comes first.
 """
 
 from __future__ import annotations
@@ -16,30 +21,34 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
 import backtrader as bt
 
-from runtime.brokers.adoption import adopted_order
-from shared.adapters.local.broker_accounts import RECENT_TRADES
+from shared.domain.broker_account import RECENT_TRADES
 from shared.domain.clock import iso
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
 from shared.fmel.analyzer import num_to_utc
-from shared.ports.broker import BROKER_ACCOUNTS, BrokerState, Holding, TradeFill
+from shared.ports.broker import BrokerState, Holding, TradeFill
 from shared.ports.documents import DocumentStore
+from shared.venues.adoption import adopted_order
+from shared.venues.simulated.config import FillModel
+from shared.venues.simulated.protocol import EXECTYPES, open_order_document, position_documents
 
 log = logging.getLogger(__name__)
-_EXECTYPES = {"Market": bt.Order.Market, "Limit": bt.Order.Limit, "Stop": bt.Order.Stop}
 
 
 class SimulatedBroker(bt.BrokerBase):
     """Paper broker for the embedded default; same interface as `AlpacaBroker`."""
 
     params = (
-        ("slippage", 0.0005),  # fraction of the price, against the trader
-        ("commission", 0.0),  # fraction of the traded value
-        ("participation", 1.0),  # most of a bar's volume one order may take
+        ("slippage", FillModel.slippage),  # fraction of the price, against the trader
+        ("commission", FillModel.commission),  # fraction of the traded value
+        ("participation", FillModel.participation),  # most of a bar's volume one order may take
+        ("refresh_s", 5.0),  # how often an idle broker reads fundings made during the session
     )
 
     def __init__(
@@ -53,6 +62,8 @@ class SimulatedBroker(bt.BrokerBase):
         self._order_ids: dict[int, str] = {}  # order ref -> the id it was placed under
         self._unattached: list[dict[str, Any]] = []  # saved open orders with no feed in this run
         self.cash = self.startingcash = 0.0
+        self._unsettled = 0.0  # cash the fills moved since the last settlement
+        self._last_settled = 0.0  # time.monotonic() of the last read or settlement
         self.positions: dict[bt.AbstractDataBase, bt.Position] = {}
         self._saved: dict[str, dict[str, float]] = {}
         self._open: list[bt.Order] = []
@@ -67,15 +78,16 @@ class SimulatedBroker(bt.BrokerBase):
     def start(self) -> None:
         """Load cash and positions from the account document."""
         super().start()
-        doc = self.documents.get(BROKER_ACCOUNTS, self.account_id)
-        if doc is None:
+        account = run_in_transaction(self.documents, lambda uow: uow.accounts.get(self.account_id))
+        if account is None:
             raise RuntimeError(f"broker account {self.account_id} does not exist")
-        self.cash = self.startingcash = float(doc["cash"])
-        self._saved = {s: p for s, p in doc.get("positions", {}).items() if p.get("size")}
-        self._fills = list(doc.get("recent_trades", []))
-        self._trades = int(doc.get("trades", 0))
+        self.cash = self.startingcash = account.cash
+        self._last_settled = time.monotonic()
+        self._saved = {s: dict(p) for s, p in account.positions.items() if p.get("size")}
+        self._fills = list(account.recent_trades)
+        self._trades = account.trades
         self.setcommission(commission=self.p.commission)
-        for saved in doc.get("open_orders", []):
+        for saved in account.open_orders:
             self._reattach(saved)
 
     def stop(self) -> None:
@@ -150,7 +162,7 @@ class SimulatedBroker(bt.BrokerBase):
                 continue  # no new bar since the order was placed or last tried
             self._seen[order.ref] = len(data)
             filled = self._try_fill(order) or filled
-        if filled:
+        if filled or time.monotonic() - self._last_settled >= self.p.refresh_s:
             self._persist()
 
     def get_notification(self) -> bt.Order | None:
@@ -224,6 +236,7 @@ class SimulatedBroker(bt.BrokerBase):
             openedcomm = commission - closedcomm
             pnl = -closed * (price - pprice_orig)
             self.cash -= size * price + commission
+            self._unsettled -= size * price + commission
             order.execute(
                 data.datetime[0], size, price,
                 closed, abs(closed) * pprice_orig, closedcomm,
@@ -262,7 +275,7 @@ class SimulatedBroker(bt.BrokerBase):
             log.warning("open order %s for %s has no data feed in this run; left open", saved["order_id"], saved["symbol"])
             self._unattached.append(saved)
             return
-        order = adopted_order(saved["side"], data, float(saved["size"]), saved.get("price"), _EXECTYPES[saved["type"]])
+        order = adopted_order(saved["side"], data, float(saved["size"]), saved.get("price"), EXECTYPES[saved["type"]])
         order.addcomminfo(self.getcommissioninfo(data))
         self._order_ids[order.ref] = saved["order_id"]
         order.submit(self)
@@ -275,31 +288,31 @@ class SimulatedBroker(bt.BrokerBase):
     def _order_id(self, order: bt.Order) -> str:
         return self._order_ids.get(order.ref) or str(order.ref)
 
-    def _open_order_documents(self) -> list[dict[str, Any]]:
-        return [*self._unattached, *(
-            {
-                "order_id": self._order_id(order),
-                "symbol": order.data._name,
-                "side": "buy" if order.isbuy() else "sell",
-                "type": order.getordername(),
-                "size": abs(float(order.executed.remsize)),  # what is left to fill
-                "price": None if order.created.price is None else float(order.created.price),
-            }
-            for order in self._open
-        )]
-
     def _persist(self) -> None:
+        """Settle the fills' cash and the book into the account; take the cash it now holds."""
         with self._lock:
-            positions = {s: dict(p) for s, p in self._saved.items()}
-            positions |= {d._name: {"size": float(p.size), "price": float(p.price)} for d, p in self.positions.items()}
-            changes = {
-                "cash": self.cash, "positions": positions, "recent_trades": self._fills, "trades": self._trades,
-                "open_orders": self._open_order_documents(),
-            }
+            delta = self._unsettled
+            positions = {s: dict(p) for s, p in self._saved.items()} | position_documents(self.positions)
+            book = {"positions": positions, "recent_trades": list(self._fills), "trades": self._trades,
+                    "open_orders": [*self._unattached,
+                                    *(open_order_document(o, self._order_id(o)) for o in self._open)]}
+
+        def settle(uow: UnitOfWork) -> float:
+            account = uow.accounts.require(self.account_id)
+            account.settle_trading(delta, **book)
+            uow.accounts.save(account)
+            return account.cash
+
         try:
-            self.documents.update(BROKER_ACCOUNTS, self.account_id, changes)
+            cash = run_in_transaction(self.documents, settle)
         except Exception:
-            log.exception("could not persist broker account %s", self.account_id)
+            log.exception("could not settle broker account %s", self.account_id)
+            return
+        with self._lock:
+            self._unsettled -= delta
+            # The stored cash includes fundings made meanwhile; fills after the read are not in it.
+            self.cash = cash + self._unsettled
+            self._last_settled = time.monotonic()
 
 
 def _mark(data: bt.AbstractDataBase, pos: bt.Position) -> float:

@@ -30,8 +30,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from farm.replay.source import Timeline
-from shared.alpaca.protocol import (
+from shared.venues.alpaca.protocol import (
     CHANNELS,
     CONTENT_TYPE_MSGPACK,
     CRYPTO_PATH,
@@ -47,6 +46,7 @@ from shared.alpaca.protocol import (
     encode_frame,
     error_message,
 )
+from shared.venues.simulated.timelines import Timeline
 
 log = logging.getLogger(__name__)
 PATHS: frozenset[str] = frozenset({"/v2/iex", "/v2/sip", "/v2/test", CRYPTO_PATH, NEWS_PATH})

@@ -1,4 +1,8 @@
-"""What a (re)started AlpacaBroker reads back from Alpaca: positions and its open orders."""
+"""What a (re)started AlpacaBroker reads back from its Alpaca account: positions and its open orders.
+
+Everything is read through the Broker API's per-account endpoints, so a runtime sees only the
+account its session trades; of that account's open orders it adopts only its own session's.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,22 @@ import logging
 from collections.abc import Callable, Mapping
 
 import backtrader as bt
-from alpaca.trading.client import TradingClient
+from alpaca.broker.client import BrokerClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrdersRequest
 
-from runtime.brokers.adoption import adopted_order
-from runtime.brokers.alpaca_orders import Tracked, canonical_symbol, exectype_of, is_ours
+from shared.venues.adoption import adopted_order
+from shared.venues.alpaca.config import canonical_symbol
+from shared.venues.alpaca.orders import Tracked, exectype_of, is_sessions
 
 log = logging.getLogger(__name__)
 Feeds = Mapping[str, bt.AbstractDataBase]
 
 
-def open_positions(client: TradingClient, datas: Feeds) -> dict[bt.AbstractDataBase, bt.Position]:
-    """Alpaca's positions, keyed by the feed of their (canonical) symbol."""
+def open_positions(client: BrokerClient, account_id: str, datas: Feeds) -> dict[bt.AbstractDataBase, bt.Position]:
+    """The account's positions, keyed by the feed of their (canonical) symbol."""
     positions = {}
-    for held in client.get_all_positions():
+    for held in client.get_all_positions_for_account(account_id):
         symbol = canonical_symbol(held.symbol, str(held.asset_class.value) if held.asset_class else None)
         data = datas.get(symbol)
         if data is None:
@@ -32,13 +37,15 @@ def open_positions(client: TradingClient, datas: Feeds) -> dict[bt.AbstractDataB
 
 
 def adopt_open_orders(
-    client: TradingClient, datas: Feeds, comminfo: Callable[[bt.AbstractDataBase], bt.CommInfoBase]
+    client: BrokerClient, account_id: str, session_id: str, datas: Feeds,
+    comminfo: Callable[[bt.AbstractDataBase], bt.CommInfoBase],
 ) -> list[Tracked]:
-    """Backtrader orders for the platform's open Alpaca orders, sized to what remains."""
+    """Backtrader orders for the session's open orders in its account, sized to what remains."""
     adopted = []
-    for placed in client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)):
-        if not is_ours(placed.client_order_id):
-            continue
+    request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)
+    for placed in client.get_orders_for_account(account_id, request):
+        if not is_sessions(placed.client_order_id, session_id):
+            continue  # placed by hand, or by an earlier session of the agent: not this runtime's
         asset_class = str(placed.asset_class.value) if placed.asset_class else None
         symbol = canonical_symbol(placed.symbol or "", asset_class)
         data = datas.get(symbol)

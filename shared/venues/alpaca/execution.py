@@ -1,22 +1,21 @@
-"""AlpacaBroker: a backtrader broker over Alpaca paper trading (alpaca-py).
+"""AlpacaBroker: a backtrader broker trading ONE Alpaca Broker API account (alpaca-py).
 
-Orders go out over `TradingClient` with a client order id per backtrader order (retries reuse
-it, so a lost answer never places a second order). Order updates come from the trade-updates
-stream (`TradingStream`, on its own thread, queued) and from polling the open orders, fast
-while the stream is down and slowly otherwise; both feed the same cumulative-fill logic, so an
-update seen twice executes once. Fills are executed into backtrader's orders with their real
-size, price and commission (the commission scheme set on this broker: Alpaca paper charges
-none). Cash and positions come from Alpaca at start; a restart adopts the open orders a
-previous runtime placed.
+Each paper session trades its agent's own account (opened and funded by `accounts`) through the
+Broker API's per-account endpoints (`submit_order_for_account`, `get_orders_for_account`, ...),
+so two agents never share cash, positions or orders. Orders carry a client order id naming the
+session (retries reuse it, so a lost answer never places a second order). Order updates come
+from the account's trade events (`trade_events`, SSE, on its own thread, queued) and from
+polling the open orders, fast while the stream is down and slowly otherwise; both feed the same
+cumulative-fill logic, so an update seen twice executes once. Fills are executed into
+backtrader's orders with their real size, price and commission (the scheme set on this broker:
+Alpaca paper charges none). Cash and positions come from the account at start; a restart
+adopts the open orders of its own session in its own account, and nothing else.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import logging
 import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -25,46 +24,45 @@ from typing import Any
 
 import backtrader as bt
 import requests
+from alpaca.broker.client import BrokerClient
+from alpaca.broker.models import Order as AlpacaOrder
 from alpaca.common.exceptions import APIError
-from alpaca.trading.client import TradingClient
-from alpaca.trading.models import Order as AlpacaOrder
-from alpaca.trading.stream import TradingStream
 
-from runtime.brokers.alpaca_orders import (
-    OPEN_STATUSES,
-    Tracked,
-    canonical_symbol,
-    client_order_id,
-    new_run_tag,
-    order_request,
-)
-from runtime.brokers.alpaca_resume import adopt_open_orders, open_positions
-from shared.alpaca.credentials import AlpacaCredentials
 from shared.errors import FarmError
 from shared.ports.broker import BrokerState, Holding, TradeFill
+from shared.venues.alpaca.broker_api import broker_client
+from shared.venues.alpaca.config import BrokerApiConfig, canonical_symbol
+from shared.venues.alpaca.orders import (
+    OPEN_STATUSES,
+    Tracked,
+    client_order_id,
+    new_run_tag,
+    place_order,
+)
+from shared.venues.alpaca.resume import adopt_open_orders, open_positions
+from shared.venues.alpaca.trade_events import TradeEventStream
 
 log = logging.getLogger(__name__)
 RECENT_TRADES = 20
-SUBMIT_ATTEMPTS = 3
 
 
 class AlpacaBroker(bt.BrokerBase):
-    """Paper broker over Alpaca; the same interface as `SimulatedBroker`."""
+    """Paper broker over one Alpaca account; the same interface as `SimulatedBroker`."""
 
     def __init__(
         self,
-        credentials: AlpacaCredentials,
+        config: BrokerApiConfig,
+        account_id: str,
+        session_id: str,
         *,
         datas: Iterable[bt.AbstractDataBase] = (),
-        base_url: str | None = None,
-        stream_url: str | None = None,
         use_stream: bool = True,
         poll_s: float = 2.0,
         stream_poll_s: float = 30.0,
     ) -> None:
         super().__init__()
-        self._credentials = credentials
-        self._base_url, self._stream_url, self._use_stream = base_url, stream_url, use_stream
+        self._config, self.account_id, self.session_id = config, account_id, session_id
+        self._use_stream = use_stream
         self.poll_s, self.stream_poll_s = poll_s, stream_poll_s
         self.run_tag = new_run_tag()
         self.cash = self.alpaca_cash = 0.0
@@ -78,9 +76,8 @@ class AlpacaBroker(bt.BrokerBase):
         self._notes: deque[bt.Order] = deque()
         self._fills: deque[TradeFill] = deque(maxlen=RECENT_TRADES)
         self.trades = 0
-        self._client: TradingClient | None = None
-        self._stream: TradingStream | None = None
-        self._stream_thread: threading.Thread | None = None
+        self._client: BrokerClient | None = None
+        self._stream: TradeEventStream | None = None
         self._last_poll = 0.0
         self._closed = False
         for data in datas:
@@ -93,15 +90,14 @@ class AlpacaBroker(bt.BrokerBase):
         self._datas[canonical_symbol(data._name)] = data
 
     @property
-    def client(self) -> TradingClient:
-        """The REST client, created on first use (never at import or construction)."""
+    def client(self) -> BrokerClient:
+        """The Broker API client, created on first use (never at import or construction)."""
         if self._client is None:
-            c = self._credentials
-            self._client = TradingClient(c.key_id, c.secret_key, paper=True, url_override=self._base_url)
+            self._client = broker_client(self._config)
         return self._client
 
     def start(self) -> None:
-        """Sync cash and positions from Alpaca, adopt our open orders, open the stream."""
+        """Sync cash and positions from the account, adopt the session's open orders, open the stream."""
         super().start()
         self._sync_account(positions=True)
         self._reattach_open_orders()
@@ -113,39 +109,25 @@ class AlpacaBroker(bt.BrokerBase):
         self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop the trade-updates stream and its thread; idempotent."""
+        """Stop the trade-events stream and its thread; idempotent."""
         if self._closed:
             return
         self._closed = True
-        stream, thread = self._stream, self._stream_thread
-        if stream is not None and thread is not None and thread.is_alive():
-            try:
-                stream.stop()
-                # Closing the socket wakes the stream's receive at once (it polls its stop
-                # queue only every 5 s); with the stop flag set it then returns.
-                loop = getattr(stream, "_loop", None)
-                if loop is not None and loop.is_running():
-                    asyncio.run_coroutine_threadsafe(stream.close(), loop).result(5)
-            except (RuntimeError, TimeoutError, concurrent.futures.TimeoutError):
-                pass  # the stream's loop already ended
-            thread.join(10)
+        if self._stream is not None:
+            self._stream.stop()
 
     def _start_stream(self) -> None:
-        c = self._credentials
-        self._stream = TradingStream(c.key_id, c.secret_key, paper=True, url_override=self._stream_url)
-        self._stream.subscribe_trade_updates(self._on_trade_update)
-        self._stream_thread = threading.Thread(target=self._stream.run, name="alpaca-trade-updates", daemon=True)
-        self._stream_thread.start()
+        self._stream = TradeEventStream(self._config, self.account_id, self._on_trade_event)
+        self._stream.start()
 
-    async def _on_trade_update(self, update: Any) -> None:
+    def _on_trade_event(self, event: dict[str, Any]) -> None:
         # Runs on the stream's thread: only hand over; backtrader objects change in next().
-        self._updates.put(update.order)
+        self._updates.put(AlpacaOrder(**event["order"]))
 
     @property
     def stream_connected(self) -> bool:
-        """Whether the trade-updates stream is connected and authorised right now."""
-        # alpaca-py exposes no public flag; `_running` is what its own reconnect loop uses.
-        return bool(self._stream is not None and getattr(self._stream, "_running", False))
+        """Whether the trade-events stream is connected right now."""
+        return bool(self._stream is not None and self._stream.connected)
 
     # --- backtrader's broker interface ------------------------------------------------------
 
@@ -173,24 +155,22 @@ class AlpacaBroker(bt.BrokerBase):
         self._notes.append(order.clone())
 
     def buy(self, owner: Any, data: bt.AbstractDataBase, size: float, price: float | None = None,
-            plimit: float | None = None, exectype: int | None = None, valid: Any = None,
-            tradeid: int = 0, oco: Any = None, trailamount: float | None = None,
-            trailpercent: float | None = None, **kwargs: Any) -> bt.Order:
+            plimit: float | None = None, exectype: int | None = None, valid: Any = None, tradeid: int = 0,
+            oco: Any = None, trailamount: float | None = None, trailpercent: float | None = None,
+            **kwargs: Any) -> bt.Order:
         """Place a buy order at Alpaca."""
-        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                            exectype=exectype, valid=valid, tradeid=tradeid,
-                            trailamount=trailamount, trailpercent=trailpercent)
-        return self._submit(order, kwargs)
+        return self._submit(bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                                        exectype=exectype, valid=valid, tradeid=tradeid,
+                                        trailamount=trailamount, trailpercent=trailpercent), kwargs)
 
     def sell(self, owner: Any, data: bt.AbstractDataBase, size: float, price: float | None = None,
-             plimit: float | None = None, exectype: int | None = None, valid: Any = None,
-             tradeid: int = 0, oco: Any = None, trailamount: float | None = None,
-             trailpercent: float | None = None, **kwargs: Any) -> bt.Order:
+             plimit: float | None = None, exectype: int | None = None, valid: Any = None, tradeid: int = 0,
+             oco: Any = None, trailamount: float | None = None, trailpercent: float | None = None,
+             **kwargs: Any) -> bt.Order:
         """Place a sell order at Alpaca."""
-        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                             exectype=exectype, valid=valid, tradeid=tradeid,
-                             trailamount=trailamount, trailpercent=trailpercent)
-        return self._submit(order, kwargs)
+        return self._submit(bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                                         exectype=exectype, valid=valid, tradeid=tradeid,
+                                         trailamount=trailamount, trailpercent=trailpercent), kwargs)
 
     def cancel(self, order: bt.Order) -> bt.Order:
         """Ask Alpaca to cancel; the `canceled` update (stream or poll) finishes the order."""
@@ -198,7 +178,7 @@ class AlpacaBroker(bt.BrokerBase):
         if tracked is None or tracked.alpaca_id is None or not order.alive():
             return order
         try:
-            self.client.cancel_order_by_id(tracked.alpaca_id)
+            self.client.cancel_order_for_account_by_id(self.account_id, tracked.alpaca_id)
         except APIError as exc:
             # 422: already filled or canceled; the update that says so is on its way.
             log.info("cancel of %s not accepted: %s", tracked.client_id, _api_message(exc))
@@ -235,7 +215,7 @@ class AlpacaBroker(bt.BrokerBase):
             if tracked.alpaca_id is None:
                 continue
             try:
-                self._apply(self.client.get_order_by_id(tracked.alpaca_id))
+                self._apply(self.client.get_order_for_account_by_id(self.account_id, tracked.alpaca_id))
             except (APIError, requests.RequestException) as exc:
                 log.warning("polling order %s failed: %s", tracked.client_id, _api_message(exc))
 
@@ -249,52 +229,19 @@ class AlpacaBroker(bt.BrokerBase):
         order.addcomminfo(self.getcommissioninfo(order.data))
         symbol = canonical_symbol(order.data._name)
         self._datas.setdefault(symbol, order.data)
-        tracked = Tracked(order, symbol, client_order_id(self.run_tag, order.ref))
+        tracked = Tracked(order, symbol, client_order_id(self.session_id, self.run_tag, order.ref))
         self._by_client[tracked.client_id] = tracked
         order.submit(self)
         self.notify(order)
         try:
-            placed = self._place(tracked)
-        except FarmError as exc:
-            log.warning("order %s rejected before Alpaca: %s", tracked.client_id, exc.message)
-            order.reject(self)
-            self.notify(order)
-            return order
-        except APIError as exc:
-            log.warning("order %s rejected by Alpaca: %s", tracked.client_id, _api_message(exc))
+            placed = place_order(self.client, self.account_id, tracked)
+        except (FarmError, APIError) as exc:  # refused before reaching Alpaca, or by Alpaca
+            log.warning("order %s rejected: %s", tracked.client_id, _api_message(exc))
             order.reject(self)
             self.notify(order)
             return order
         self._apply(placed)
         return order
-
-    def _place(self, tracked: Tracked) -> AlpacaOrder:
-        request = order_request(tracked.order, tracked.symbol, tracked.client_id)
-        for attempt in range(1, SUBMIT_ATTEMPTS + 1):
-            try:
-                return self.client.submit_order(request)
-            except requests.RequestException as exc:
-                # The order may have reached Alpaca before the answer was lost: ask by client id.
-                log.warning("submitting %s failed (attempt %d): %s", tracked.client_id, attempt, exc)
-                found = self._find_by_client_id(tracked.client_id)
-                if found is not None:
-                    return found
-                if attempt == SUBMIT_ATTEMPTS:
-                    raise APIError(f"order could not be placed: {exc}") from exc
-                time.sleep(0.2 * attempt)
-            except APIError as exc:
-                if exc.status_code == 422 and "client_order_id" in str(exc):
-                    found = self._find_by_client_id(tracked.client_id)
-                    if found is not None:
-                        return found  # an earlier attempt got through: adopt it, place nothing
-                raise
-        raise AssertionError("unreachable")
-
-    def _find_by_client_id(self, client_id: str) -> AlpacaOrder | None:
-        try:
-            return self.client.get_order_by_client_id(client_id)
-        except (APIError, requests.RequestException):
-            return None
 
     def _apply(self, update: AlpacaOrder) -> None:
         tracked = self._by_client.get(update.client_order_id)
@@ -350,13 +297,14 @@ class AlpacaBroker(bt.BrokerBase):
         self.notify(order)
 
     def _sync_account(self, *, positions: bool) -> None:
-        self.alpaca_cash = float(self.client.get_account().cash or 0.0)
+        self.alpaca_cash = float(self.client.get_trade_account_by_id(self.account_id).cash or 0.0)
         self.cash = self.alpaca_cash - self.commission_paid
         if positions:
-            self.positions.update(open_positions(self.client, self._datas))
+            self.positions.update(open_positions(self.client, self.account_id, self._datas))
 
     def _reattach_open_orders(self) -> None:
-        for tracked in adopt_open_orders(self.client, self._datas, self.getcommissioninfo):
+        adopted = adopt_open_orders(self.client, self.account_id, self.session_id, self._datas, self.getcommissioninfo)
+        for tracked in adopted:
             self._by_client[tracked.client_id] = tracked
             self._by_alpaca[tracked.alpaca_id or ""] = tracked
             tracked.order.submit(self)

@@ -1,27 +1,36 @@
-"""Translation between backtrader orders and Alpaca's: symbols, requests, client ids, fills.
+"""Translation between backtrader orders and Alpaca's: requests, client ids, fills.
 
-Pure functions and small records, so the mapping rules are tested without any server.
+Pure functions and small records, so the mapping rules are tested without any server. A client
+order id names the paper session that placed it (`farm-<session_id>-<run_tag>-<ref>`), so a
+restarted runtime adopts only its own session's open orders, never another agent's.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from dataclasses import dataclass
 
 import backtrader as bt
-from alpaca.trading.enums import OrderSide, TimeInForce
-from alpaca.trading.requests import (
+import requests
+from alpaca.broker.client import BrokerClient
+from alpaca.broker.models import Order as AlpacaOrder
+from alpaca.broker.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
     OrderRequest,
     StopLimitOrderRequest,
     StopOrderRequest,
 )
+from alpaca.common.exceptions import APIError
+from alpaca.trading.enums import OrderSide, TimeInForce
 
-from shared.alpaca.symbols import canonical_symbol  # noqa: F401 (the broker maps symbols here)
 from shared.errors import InvalidInputError
 
+log = logging.getLogger(__name__)
 CLIENT_ID_PREFIX = "farm"
+SUBMIT_ATTEMPTS = 3
 OPEN_STATUSES = frozenset(
     {"new", "accepted", "pending_new", "accepted_for_bidding", "partially_filled", "pending_cancel",
      "pending_replace", "held", "calculated"}
@@ -38,14 +47,19 @@ def new_run_tag() -> str:
     return uuid.uuid4().hex[:10]
 
 
-def client_order_id(run_tag: str, order_ref: int) -> str:
-    """The client order id of backtrader order `order_ref` in run `run_tag` (stable on retry)."""
-    return f"{CLIENT_ID_PREFIX}-{run_tag}-{order_ref}"
+def client_order_id(session_id: str, run_tag: str, order_ref: int) -> str:
+    """The client order id of backtrader order `order_ref` of `session_id`'s run `run_tag` (stable on retry)."""
+    return f"{session_prefix(session_id)}{run_tag}-{order_ref}"
 
 
-def is_ours(client_id: str | None) -> bool:
-    """Whether an Alpaca order was placed by a platform runtime (so a restart adopts it)."""
-    return bool(client_id) and client_id.startswith(f"{CLIENT_ID_PREFIX}-")  # type: ignore[union-attr]
+def session_prefix(session_id: str) -> str:
+    """What every client order id of `session_id` starts with."""
+    return f"{CLIENT_ID_PREFIX}-{session_id}-"
+
+
+def is_sessions(client_id: str | None, session_id: str) -> bool:
+    """Whether an Alpaca order was placed by a runtime of `session_id` (so its restart adopts it)."""
+    return bool(client_id) and client_id.startswith(session_prefix(session_id))  # type: ignore[union-attr]
 
 
 def order_request(order: bt.Order, symbol: str, client_id: str) -> OrderRequest:
@@ -110,3 +124,35 @@ class Tracked:
         price = (cum_avg * cum_qty - self.filled_value) / qty
         self.filled_qty, self.filled_value = cum_qty, cum_avg * cum_qty
         return qty, price
+
+
+def place_order(client: BrokerClient, account_id: str, tracked: Tracked) -> AlpacaOrder:
+    """Submit `tracked`'s order to the account, retrying lost answers without placing it twice."""
+    request = order_request(tracked.order, tracked.symbol, tracked.client_id)
+    for attempt in range(1, SUBMIT_ATTEMPTS + 1):
+        try:
+            return client.submit_order_for_account(account_id, request)
+        except requests.RequestException as exc:
+            # The order may have reached Alpaca before the answer was lost: ask by client id.
+            log.warning("submitting %s failed (attempt %d): %s", tracked.client_id, attempt, exc)
+            found = find_by_client_id(client, account_id, tracked.client_id)
+            if found is not None:
+                return found
+            if attempt == SUBMIT_ATTEMPTS:
+                raise APIError(f"order could not be placed: {exc}") from exc
+            time.sleep(0.2 * attempt)
+        except APIError as exc:
+            if exc.status_code == 422 and "client_order_id" in str(exc):
+                found = find_by_client_id(client, account_id, tracked.client_id)
+                if found is not None:
+                    return found  # an earlier attempt got through: adopt it, place nothing
+            raise
+    raise AssertionError("unreachable")
+
+
+def find_by_client_id(client: BrokerClient, account_id: str, client_id: str) -> AlpacaOrder | None:
+    """The account's order with `client_id`, or None (not there, or Alpaca unreachable)."""
+    try:
+        return client.get_order_for_account_by_client_id(account_id, client_id)
+    except (APIError, requests.RequestException):
+        return None

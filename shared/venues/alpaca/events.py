@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.alpaca.protocol import MalformedFrameError
+from shared.venues.alpaca.protocol import MalformedFrameError
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,0 @@
-"""Brokers a runtime trades through: `SimulatedBroker` (embedded default) and `AlpacaBroker`."""
