@@ -42,8 +42,12 @@ class Orchestrator(Protocol):
         """Start the runtime of `session_id` (no-op when it already runs); returns at once."""
         ...
 
-    def stop(self, agent_id: str, *, timeout_s: float = 20.0) -> RuntimeStatus:
-        """Stop the agent's runtime gracefully (SIGTERM, then kill after `timeout_s`)."""
+    def stop(self, agent_id: str, *, timeout_s: float = 20.0, session_id: str | None = None) -> RuntimeStatus:
+        """Stop the agent's runtime gracefully (SIGTERM, then kill after `timeout_s`).
+
+        With `session_id`, only if it still runs that session (a watcher acting on what it saw
+        must not stop a session started since); otherwise its current status is returned.
+        """
         ...
 
     def status(self, agent_id: str) -> RuntimeStatus:

@@ -2,7 +2,7 @@
 
 Real TLS with a certificate from a test CA (tests/fakes/certificates.py), real Kubernetes JSON:
 create, read, list (labelSelector), strategic-merge patch and delete of namespaced StatefulSets
-(`/apis/apps/v1/namespaces/NS/statefulsets[/NAME]`), Secrets and Services (`/api/v1/...`) and
+(`/apis/apps/v1/namespaces/NS/statefulsets[/NAME]`), Secrets, Services and Pods (`/api/v1/...`) and
 NetworkPolicies (`/apis/networking.k8s.io/v1/...`), `Status` objects for errors (401
 Unauthorized, 403 Forbidden naming user, verb and resource, 404 NotFound, 409 AlreadyExists).
 As the real server does, a Service gets a cluster IP, a Secret's `stringData` is stored as
@@ -11,15 +11,15 @@ As the real server does, a Service gets a cluster IP, a Secret's `stringData` is
 Authentication: a bearer token is a Google token (looked up in a `TokenIssuer`, as GKE asks
 Google, and the user is the account's email) or one of `static_tokens`. Authorization is RBAC
 evaluated from the given Role / RoleBinding documents (the repo's runtime/k8s/rbac.yaml), so a
-test proves what the manifests grant. `requests` records (verb, path, user); `set_ready` plays the
-StatefulSet controller.
+test proves what the manifests grant. `requests` records (verb, path, user). It plays the
+StatefulSet controller (each StatefulSet's pods, tests/fakes/kube_pods.py) and, when a test asks,
+the kubelet: `set_ready` (the readiness probe passes), `crash` (a container exits and restarts).
 """
 
 from __future__ import annotations
 
 import base64
 import copy
-import datetime as dt
 import itertools
 import json
 import ssl
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from tests.fakes import kube_pods
 from tests.fakes.certificates import ServerCertificate
 from tests.fakes.google_tokens import TokenIssuer
 
@@ -37,16 +38,13 @@ PREFIX = "/apis/apps/v1/namespaces/"
 # API path prefix -> resource -> (group, apiVersion, kind)
 RESOURCES: dict[str, dict[str, tuple[str, str, str]]] = {
     PREFIX: {"statefulsets": ("apps", "apps/v1", "StatefulSet")},
-    "/api/v1/namespaces/": {"secrets": ("", "v1", "Secret"), "services": ("", "v1", "Service")},
+    "/api/v1/namespaces/": {"secrets": ("", "v1", "Secret"), "services": ("", "v1", "Service"),
+                            "pods": ("", "v1", "Pod")},
     "/apis/networking.k8s.io/v1/namespaces/": {
         "networkpolicies": ("networking.k8s.io", "networking.k8s.io/v1", "NetworkPolicy")},
 }
 VERB_OF = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}
 MERGE_TYPES = ("application/strategic-merge-patch+json", "application/merge-patch+json")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Rbac:
@@ -132,9 +130,29 @@ class FakeKubeApiServer:
         """What the StatefulSet controller reports once the pod passes its readiness probe."""
         with self._lock:
             obj = self.objects[(namespace, name)]
+            revision = kube_pods.revision_of(obj)
             obj["status"] = {"observedGeneration": obj["metadata"]["generation"], "replicas": ready,
                              "readyReplicas": ready, "currentReplicas": ready, "updatedReplicas": ready,
-                             "availableReplicas": ready}
+                             "availableReplicas": ready, "currentRevision": revision, "updateRevision": revision}
+            for pod_name in kube_pods.wanted_pods(obj)[:ready]:
+                kube_pods.make_ready(self.stores["pods"][(namespace, pod_name)])
+
+    def crash(self, namespace: str, pod: str, *, exit_code: int = 1, reason: str = "Error", container: str = "runtime",
+              restart: bool = True, message: str = "") -> None:
+        """The pod's container exits with `exit_code` (`reason`: Error, OOMKilled, ...), as the kubelet
+        reports it; `restart` False leaves it waiting in CrashLoopBackOff. The pod is not ready."""
+        with self._lock:
+            found = self.stores["pods"][(namespace, pod)]
+            kube_pods.exit_container(found, container, exit_code=exit_code, reason=reason, restart=restart,
+                                     message=message)
+            found["metadata"]["resourceVersion"] = str(next(self._versions))
+            owner = found["metadata"]["ownerReferences"][0]["name"]
+            status = self.objects[(namespace, owner)]["status"]
+            status |= {"readyReplicas": 0, "availableReplicas": 0}
+
+    def pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The pod as stored (None when there is none)."""
+        return self.stores["pods"].get((namespace, name))
 
     def handle(self, method: str, raw_path: str, auth: str, content_type: str,
                body: bytes) -> tuple[int, dict[str, Any]]:
@@ -198,9 +216,10 @@ class FakeKubeApiServer:
             if (namespace, name) in store:
                 return status(409, "AlreadyExists", f'{qualified} "{name}" already exists', name=name)
             obj["metadata"] |= {"namespace": namespace, "uid": str(uuid.uuid4()), "generation": 1,
-                                "resourceVersion": str(next(self._versions)), "creationTimestamp": _now()}
+                                "resourceVersion": str(next(self._versions)), "creationTimestamp": kube_pods.now()}
             _as_stored(resource, obj, next(self._cluster_ips))
             store[(namespace, name)] = obj
+            self._run_controller(resource, namespace, name)
             return 201, obj
         assert name is not None
         found = store.get((namespace, name))
@@ -216,19 +235,42 @@ class FakeKubeApiServer:
             merged["metadata"] |= {"generation": found["metadata"]["generation"] + 1,
                                    "resourceVersion": str(next(self._versions))}
             store[(namespace, name)] = merged
+            self._run_controller(resource, namespace, name)
             return 200, merged
         if verb == "delete":
             options = json.loads(body) if body else {}
             self.delete_options.append(options)
+            wanted = (options.get("preconditions") or {}).get("resourceVersion")
+            if wanted and wanted != found["metadata"]["resourceVersion"]:
+                return status(409, "Conflict", f'Operation cannot be fulfilled on {qualified} "{name}": the object '
+                              f'has been modified; ResourceVersion in precondition: {wanted}, ResourceVersion in '
+                              f'object meta: {found["metadata"]["resourceVersion"]}', name=name)
             gone = store.pop((namespace, name))
             self._collect_garbage(gone["metadata"]["uid"])
             if resource != "statefulsets":  # as the real server: a Status, not the object (a Secret's data)
                 return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                              "details": {"name": name, "group": group, "kind": resource}}
             if options.get("propagationPolicy") == "Foreground":
-                gone["metadata"] |= {"deletionTimestamp": _now(), "finalizers": ["foregroundDeletion"]}
+                gone["metadata"] |= {"deletionTimestamp": kube_pods.now(), "finalizers": ["foregroundDeletion"]}
             return 200, gone
         return status(405, "MethodNotAllowed", f"{verb} is not supported here")
+
+    def _run_controller(self, resource: str, namespace: str, name: str) -> None:
+        """The StatefulSet controller: one pod per replica; a changed template rolls the pod."""
+        if resource != "statefulsets":
+            return
+        workload, pods = self.objects[(namespace, name)], self.stores["pods"]
+        wanted, revision = kube_pods.wanted_pods(workload), kube_pods.revision_of(workload)
+        for key, pod in list(pods.items()):
+            owners = {ref["uid"] for ref in pod["metadata"]["ownerReferences"]}
+            if workload["metadata"]["uid"] in owners and key[1] not in wanted:
+                del pods[key]  # scaled down
+        for index, pod_name in enumerate(wanted):
+            current = pods.get((namespace, pod_name))
+            if current is None or current["metadata"]["labels"]["controller-revision-hash"] != revision:
+                pods[(namespace, pod_name)] = kube_pods.new_pod(workload, index, str(next(self._versions)))
+                workload["status"] |= {"readyReplicas": 0, "availableReplicas": 0}
+        workload["status"] |= {"replicas": len(wanted), "currentRevision": revision, "updateRevision": revision}
 
     def _collect_garbage(self, owner_uid: str) -> None:
         """Delete every object owned by `owner_uid`, and what those own (the garbage collector)."""

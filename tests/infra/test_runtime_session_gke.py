@@ -215,7 +215,8 @@ def test_stopping_deletes_the_host_and_with_it_everything_of_the_session(cluster
                     "secrets": [token_secret_name("agent-2", "sess-2")],
                     "services": [f"{workload_name('agent-2')}-channel"],
                     "networkpolicies": [f"{workload_name('agent-2')}-agent-egress",
-                                        f"{workload_name('agent-2')}-host-ingress"]}
+                                        f"{workload_name('agent-2')}-host-ingress"],
+                    "pods": [f"{workload_name('agent-2')}-0", f"{sandbox_name('agent-2')}-0"]}
     assert cluster.orchestrator.list()[0].agent_id == "agent-2"  # the agents' StatefulSets are not runtimes
 
 

@@ -109,10 +109,11 @@ def test_start_status_list_and_stop_reach_the_cluster_as_the_functions_account(p
     assert orchestrator.status("agent-1").state == "unknown"
     # The cluster was read once, as the functions account; every Kubernetes call went as that user.
     assert plane.gke.requests == [(f"/v1/projects/{PROJECT}/locations/{REGION}/clusters/{CLUSTER}", FUNCTIONS)]
-    # start: host, token Secret, Service, two NetworkPolicies, agent (tests/infra/test_runtime_session_gke.py)
+    # start: host, token Secret, Service, two NetworkPolicies, agent (tests/infra/test_runtime_session_gke.py);
+    # status and list read the StatefulSets and then the pods (their restarts).
     assert [(verb, user) for verb, _, user in plane.kube.requests] == [
-        *[("create", FUNCTIONS)] * 6, ("get", FUNCTIONS), ("get", FUNCTIONS), ("list", FUNCTIONS),
-        ("get", FUNCTIONS), ("delete", FUNCTIONS), ("get", FUNCTIONS)]
+        *[("create", FUNCTIONS)] * 6, *[("get", FUNCTIONS), ("list", FUNCTIONS)] * 2, ("list", FUNCTIONS),
+        ("list", FUNCTIONS), ("get", FUNCTIONS), ("delete", FUNCTIONS), ("get", FUNCTIONS)]
 
 
 def test_the_private_endpoint_setting_reaches_the_control_plane_inside_the_vpc(plane: ControlPlane) -> None:

@@ -7,6 +7,9 @@ NetworkPolicies and the agent's gVisor StatefulSet, which is given the Service's
 The kubernetes client is created on first use: with FARM_GKE_CLUSTER set (Cloud Functions,
 outside the cluster) from the GKE API's endpoint and CA and a Google token (`gke_cluster`);
 otherwise from in-cluster config (or the local kubeconfig). API errors become platform errors.
+`status` and `list` also read the host's pod: the kubelet restarts a crashed runtime by itself,
+and the pod says how often (`gke_runtime_pods`); `shared.services.runtime_watch` applies the
+restart budget to what they report.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from shared.adapters.gcp.gke_manifests import (
     render_statefulset,
     workload_name,
 )
+from shared.adapters.gcp.gke_runtime_pods import pods_by_workload, with_pod
 from shared.errors import (
     BackendAccessError,
     ConflictError,
@@ -137,34 +141,59 @@ class GkeOrchestrator:
             name = body["metadata"]["name"]
             return self._call(lambda c: patch(c)(name, self.namespace, body, _request_timeout=TIMEOUT))
 
-    def stop(self, agent_id: str, *, timeout_s: float = 20.0) -> RuntimeStatus:
+    def stop(self, agent_id: str, *, timeout_s: float = 20.0, session_id: str | None = None) -> RuntimeStatus:
         """Delete the host StatefulSet: its pod gets SIGTERM and its grace period, and the garbage
-        collector deletes what it owns (the agent's StatefulSet, the channel, the policies)."""
+        collector deletes what it owns (the agent's StatefulSet, the channel, the policies).
+
+        With `session_id`, only while it runs that session: the delete carries the read's
+        resourceVersion as a precondition, so a session started meanwhile is never deleted.
+        """
         from kubernetes import client
 
-        current = self.status(agent_id)
-        options = client.V1DeleteOptions(grace_period_seconds=int(timeout_s), propagation_policy="Foreground")
+        found = self._read(agent_id)
+        current = _status_of(found) if found is not None else RuntimeStatus(agent_id, "", "unknown")
+        if session_id is not None and current.session_id != session_id:
+            return current
+        preconditions = client.V1Preconditions(resource_version=found.metadata.resource_version) if (
+            session_id is not None and found is not None) else None
+        options = client.V1DeleteOptions(grace_period_seconds=int(timeout_s), propagation_policy="Foreground",
+                                         preconditions=preconditions)
         try:
             self._call(lambda c: c.apps.delete_namespaced_stateful_set(workload_name(agent_id), self.namespace,
                                                                         body=options, _request_timeout=TIMEOUT))
         except NotFoundError:
             pass  # already gone: stopping is idempotent
+        except ConflictError:
+            return self.status(agent_id)  # changed since the read (a new session): left running
         return RuntimeStatus(agent_id, current.session_id, "stopped")
 
     def status(self, agent_id: str) -> RuntimeStatus:
-        """Where the agent's StatefulSet is; "unknown" when there is none."""
-        try:
-            found = self._call(lambda c: c.apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace,
-                                                                                  _request_timeout=TIMEOUT))
-        except NotFoundError:
+        """Where the agent's runtime is, with its pod's restarts; "unknown" when there is none."""
+        found = self._read(agent_id)
+        if found is None:
             return RuntimeStatus(agent_id, "", "unknown")
-        return _status_of(found)
+        return self._with_pods([found], f"{APP_LABEL},farm.dev/runtime={found.metadata.name}")[0]
 
     def list(self) -> list[RuntimeStatus]:
-        """Every runtime StatefulSet in the namespace."""
+        """Every runtime in the namespace, with its pod's restarts."""
         found = self._call(lambda c: c.apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL,
                                                                              _request_timeout=TIMEOUT))
-        return [_status_of(item) for item in found.items]
+        return self._with_pods(found.items, APP_LABEL) if found.items else []
+
+    def _read(self, agent_id: str) -> Any | None:
+        """The agent's host StatefulSet; None when there is none."""
+        try:
+            return self._call(lambda c: c.apps.read_namespaced_stateful_set(workload_name(agent_id), self.namespace,
+                                                                                _request_timeout=TIMEOUT))
+        except NotFoundError:
+            return None
+
+    def _with_pods(self, workloads: list[Any], selector: str) -> list[RuntimeStatus]:
+        """The workloads' statuses, each with what its pod says (pods chosen by `selector`)."""
+        pods = self._call(lambda c: c.core.list_namespaced_pod(self.namespace, label_selector=selector,
+                                                               _request_timeout=TIMEOUT))
+        by_workload = pods_by_workload(pods.items)
+        return [with_pod(_status_of(w), by_workload.get(w.metadata.name)) for w in workloads]
 
     def _call(self, fn: Callable[[Clients], T]) -> T:
         """Run `fn(clients)`, turning Kubernetes API and transport errors into platform errors."""

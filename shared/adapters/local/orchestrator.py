@@ -79,12 +79,17 @@ class LocalOrchestrator:
         threading.Thread(target=self._supervise, args=(rt,), name=f"supervise-{agent_id}", daemon=True).start()
         return self._status(rt)
 
-    def stop(self, agent_id: str, *, timeout_s: float = 20.0) -> RuntimeStatus:
-        """SIGTERM the runtime, wait up to `timeout_s`, then kill its process group."""
+    def stop(self, agent_id: str, *, timeout_s: float = 20.0, session_id: str | None = None) -> RuntimeStatus:
+        """SIGTERM the runtime, wait up to `timeout_s`, then kill its process group.
+
+        With `session_id`, only if the agent's runtime runs that session.
+        """
         with self._lock:
             rt = self._runtimes.get(agent_id)
             if rt is None:
                 return RuntimeStatus(agent_id, "", "unknown")
+            if session_id is not None and rt.session_id != session_id:
+                return self._status(rt)
             rt.stopping = True
             rt.wake.set()
             process = rt.process
