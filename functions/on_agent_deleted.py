@@ -3,7 +3,8 @@ and make sure the deletion is recorded for the leaderboards.
 
 Every agent update arrives here; only a deleted agent with a paper session that is still
 running does work, so a redelivery or a later update changes nothing. A malformed event is
-permanent (logged, acknowledged); store or orchestrator failures raise, so it is delivered again.
+permanent (logged and acknowledged by the edge); store or orchestrator failures raise, so it is
+delivered again.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from __future__ import annotations
 import logging
 
 import functions_framework
-from cloudevents.http import CloudEvent
 
 from functions import _platform
-from functions._runtimes import orchestrator_for
+from functions.edge.events import document_change, event_endpoint
 from functions.edge.leaderboard_args import leaderboards
 from shared.domain.clock import now_iso
-from shared.errors import InvalidInputError
-from shared.events import decode_document_event
+from shared.ports.documents import DocumentChange
 from shared.schemas.collections import AGENTS
 from shared.services.leaderboard_withdrawal import record_deletion
 from shared.services.paper_trading import stop_deleted_agent
@@ -28,15 +27,9 @@ log = logging.getLogger(__name__)
 
 
 @functions_framework.cloud_event
-def on_agent_deleted(event: CloudEvent) -> None:
+@event_endpoint(document_change(AGENTS))
+def on_agent_deleted(change: DocumentChange) -> None:
     """Stop the paper-trading runtime of an agent that was just soft-deleted."""
-    try:
-        change = decode_document_event(event)
-        if change.collection != AGENTS:
-            raise InvalidInputError(f"not an agent document: {change.collection}/{change.doc_id}")
-    except InvalidInputError as exc:
-        log.error("dropping event %s: %s", event["id"], exc.message)
-        return
     after = change.after or {}
     if after.get("deleted") and not (change.before or {}).get("deleted"):
         # The DELETE route withdrew it already; this makes sure (idempotent) if that failed.
@@ -45,5 +38,5 @@ def on_agent_deleted(event: CloudEvent) -> None:
     if not after.get("deleted") or not after.get("paper_session"):
         return  # the common case: an ordinary update of a live agent
     platform = _platform.platform()
-    if stop_deleted_agent(change.doc_id, documents=platform.documents, orchestrator=orchestrator_for(platform)):
+    if stop_deleted_agent(change.doc_id, documents=platform.documents, orchestrator=platform.orchestrator):
         log.info("agent %s deleted: its paper session %s is stopped", change.doc_id, after["paper_session"])
