@@ -42,7 +42,7 @@ from shared.harness.puppet import AgentFailed, AgentProxy
 from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.schemas.collections import AGENTS, SESSIONS
 from shared.schemas.topics import PERFORMANCE_UPDATES
-from shared.services import paper_trading
+from shared.services import paper_runtime
 from shared.venues import make_broker
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class AgentRuntime:
                 # The broker model goes on record: a reconciliation replays fills with the same one.
                 model = {"slippage": opts.slippage, "commission": opts.commission,
                          "participation": float(broker.p.participation) if hasattr(broker.p, "participation") else 1.0}
-                paper_trading.mark_trading(p.documents, sid, started_at=now_iso(), pid=os.getpid(),
+                paper_runtime.mark_trading(p.documents, sid, started_at=now_iso(), pid=os.getpid(),
                                            health_port=health.port, broker=model)
                 reporter.start()
                 self.ready.set()
@@ -186,10 +186,8 @@ class AgentRuntime:
                 recorder.close()
                 reporter.stop()
                 broker.shutdown()
-                desired = (p.documents.get(SESSIONS, sid) or {}).get("desired")
-                state = ("stopped" if desired == "stopped" else "interrupted") if code == 0 else None
-                try:
-                    reporter.report(final=code == 0, state=state)
+                try:  # a clean exit unasked leaves the session interrupted (the aggregate decides)
+                    reporter.report(final=code == 0, exited=code == 0)
                 except Exception:
                     log.exception("final session report failed")
                 finally:
@@ -240,7 +238,7 @@ class AgentRuntime:
                         lost, written + 1, made)
             gaps = [*session.get("fmel_gaps", []), {"first": written + 1, "last": made, "count": lost,
                                                     "reported_at": now_iso()}]
-            self.platform.documents.update(SESSIONS, self.session_id, {
+            paper_runtime.record_runtime_report(self.platform.documents, self.session_id, {
                 "lost_decisions": int(session.get("lost_decisions") or 0) + lost, "fmel_gaps": gaps})
         counter.last = max(made, written)
         return counter.last + 1
@@ -252,7 +250,7 @@ class AgentRuntime:
                 "snapshots": snapshots.stats()}
 
     def _fail(self, error: str) -> None:
-        self.platform.documents.update(SESSIONS, self.session_id, {"error": error, "updated_at": now_iso()})
+        paper_runtime.report_runtime_error(self.platform.documents, self.session_id, error)
 
 
 def _stop_agent(process: AgentProcess, grace_s: float = 5.0) -> None:

@@ -1,8 +1,10 @@
 """Keep the session document current and publish portfolio snapshots (SPEC §9).
 
-`SessionReporter` runs a heartbeat thread: every `interval_s` it writes state, portfolio
-value, cash, positions, recent trades, decision counters and `heartbeat_at` to
-`sessions/{id}`, and publishes a `PortfolioSnapshotted` on `performance-updates`.
+`SessionReporter` runs a heartbeat thread: every `interval_s` it writes portfolio value, cash,
+positions, recent trades, decision counters and `heartbeat_at` to `sessions/{id}` (the runtime's
+own fields, `shared.services.paper_runtime.record_runtime_report`), and publishes a
+`PortfolioSnapshotted` on `performance-updates`. The session's state is never written here: its
+final report tells the session aggregate the runtime left (`mark_runtime_exited`).
 Each snapshot also goes to `snapshots` (the runtime batches them into the warehouse).
 `DecisionCounter` persists the last decision point to a small local file on every decision
 (one pwrite, no fsync: it survives a killed process), so a restart knows exactly how many
@@ -22,8 +24,8 @@ from shared.domain.clock import now_iso
 from shared.ports.broker import TradingBroker
 from shared.ports.documents import DocumentStore
 from shared.ports.messages import MessageBus, OutgoingMessage
-from shared.schemas.collections import SESSIONS
 from shared.schemas.messages import PortfolioSnapshotted
+from shared.services.paper_runtime import mark_runtime_exited, record_runtime_report
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,8 @@ class SessionReporter:
         self._stop.set()
         self._thread.join(timeout=self.interval_s + 5)
 
-    def report(self, *, final: bool = False, state: str | None = None) -> None:
-        """Write the session document and publish one snapshot now."""
+    def report(self, *, final: bool = False, exited: bool = False) -> None:
+        """Write the session document and publish one snapshot now; `exited` after a clean exit."""
         broker = self.broker.state()
         at = now_iso()
         positions = [
@@ -92,9 +94,9 @@ class SessionReporter:
             "last_decision_point": self.counter.last, "decisions": self.counter.made, "heartbeat_at": at,
             "updated_at": at, **(self.extra() if self.extra else {}),
         }
-        if state:
-            changes["state"] = state
-        self.documents.update(SESSIONS, self.session_id, changes)
+        record_runtime_report(self.documents, self.session_id, changes)
+        if exited:
+            mark_runtime_exited(self.documents, self.session_id)
         snapshot = PortfolioSnapshotted(
             session_id=self.session_id, agent_id=self.session["agent_id"], owner_uid=self.session["owner_uid"],
             timestamp=at, portfolio_value=broker.value, cash=broker.cash,

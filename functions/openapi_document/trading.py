@@ -22,14 +22,14 @@ from functions.openapi_document.common import (
     path_param,
     ref,
 )
+from shared.domain.running_sessions import MAX_RUNNING_SESSIONS
+from shared.domain.timeframe import TIMEFRAMES as PAPER_TIMEFRAMES
 from shared.market.bars import TIMEFRAMES as BACKTEST_TIMEFRAMES
 from shared.ports.broker import DEFAULT_FUNDING
 from shared.services.backtests import FAILED, QUEUED, RUNNING, SUCCEEDED
 from shared.services.backtests import MAX_SYMBOLS as MAX_BACKTEST_SYMBOLS
 from shared.services.broker_accounts import MAX_FUNDING, MAX_KEY_LENGTH
-from shared.services.paper_trading import MAX_RUNNING_SESSIONS
 from shared.services.paper_trading import MAX_SYMBOLS as MAX_PAPER_SYMBOLS
-from shared.services.paper_trading import TIMEFRAMES as PAPER_TIMEFRAMES
 
 
 def _json_body(schema: str) -> dict[str, Any]:
@@ -163,6 +163,9 @@ SCHEMAS: dict[str, Any] = {
             "lost_decisions": INTEGER,
             "restarts": INTEGER,
             "heartbeat_at": TIMESTAMP,
+            "heartbeat_age_s": {**nullable(NUMBER), "description": "seconds since the runtime last reported"},
+            "runtime": {"type": "string", "enum": ["starting", "running", "unresponsive", "none"],
+                        "description": "unresponsive: trading, but no heartbeat for over a minute"},
             "started_at": TIMESTAMP,
             "stopped_at": TIMESTAMP,
             "error": nullable(STRING),

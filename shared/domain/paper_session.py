@@ -207,8 +207,11 @@ class PaperSession:
         """Count an automatic restart of its runtime; True when that exhausted the budget.
 
         More than `MAX_AUTOMATIC_RESTARTS` restarts and the session is `failed` (its agent too,
-        which the caller applies): a runtime that crash-loops never stays `trading`.
+        which the caller applies): a runtime that crash-loops never stays `trading`. A finished
+        session stays as it ended (a watcher may report the same pod again).
         """
+        if self.is_finished:
+            return False
         self._doc["restarts"] = restarts
         self._doc["last_restart_reason"] = reason
         self._touch(at)

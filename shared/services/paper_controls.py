@@ -9,15 +9,18 @@ restarted by `farm up` (its owner asked it to wait).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shared.domain.clock import now_iso
-from shared.domain.lifecycle import AgentStatus, transition
-from shared.errors import ConflictError, NotFoundError
-from shared.ports.documents import DocumentStore, Transaction
+from shared.domain.lifecycle import AgentStatus
+from shared.domain.paper_session import PaperSession
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.errors import ConflictError
+from shared.ports.documents import DocumentStore
 from shared.ports.orchestrator import Orchestrator, RuntimeSpec
-from shared.schemas.collections import AGENTS, SESSIONS
-from shared.services.paper_trading import mark_failed, session_view
+from shared.services.paper_runtime import mark_failed
+from shared.services.paper_trading import session_view
 
 
 def pause_paper_trading(
@@ -25,23 +28,23 @@ def pause_paper_trading(
 ) -> dict[str, Any]:
     """Pause the agent's trading session: its runtime stops, the session waits as `paused`."""
 
-    def begin(txn: Transaction) -> str:
-        agent = _owned(txn.get(AGENTS, agent_id), owner_uid, agent_id)
-        session_id = agent.get("paper_session")
-        if not session_id or agent["status"] != AgentStatus.TRADING:
-            raise ConflictError(f"only a trading agent can be paused; this one is {agent['status']}",
-                                details={"status": agent["status"]})
+    def begin(uow: UnitOfWork) -> str:
+        agent = uow.agents.owned(agent_id, owner_uid)
+        if not agent.paper_session or agent.status is not AgentStatus.TRADING:
+            raise ConflictError(f"only a trading agent can be paused; this one is {agent.status.value}",
+                                details={"status": agent.status.value})
+        session = uow.sessions.require(agent.paper_session)
         at = now_iso()
-        txn.update(AGENTS, agent_id, transition(agent, AgentStatus.PAUSED, at=at, reason="pause requested"))
-        txn.update(SESSIONS, session_id, {"state": "pausing", "desired": "paused", "updated_at": at})
-        return session_id
+        agent.move_to(AgentStatus.PAUSED, at=at, reason="pause requested")
+        session.request_pause(at=at)
+        uow.agents.save(agent)
+        uow.sessions.save(session)
+        return session.id
 
-    session_id = documents.transaction(begin)
+    session_id = run_in_transaction(documents, begin)
     orchestrator.stop(agent_id)
-    at = now_iso()
-    # The runtime's last report said "interrupted"; the owner asked for a pause.
-    documents.update(SESSIONS, session_id, {"state": "paused", "paused_at": at, "updated_at": at})
-    return session_view(session_id, documents.get(SESSIONS, session_id) or {})
+    session = _step(documents, session_id, lambda s, at: s.paused(at=at))
+    return session_view(session_id, session.to_document())
 
 
 def resume_paper_trading(
@@ -50,29 +53,33 @@ def resume_paper_trading(
 ) -> dict[str, Any]:
     """Resume a paused session: its runtime starts again and continues its decision numbering."""
 
-    def begin(txn: Transaction) -> tuple[str, dict[str, Any]]:
-        agent = _owned(txn.get(AGENTS, agent_id), owner_uid, agent_id)
-        session_id = agent.get("paper_session")
-        if not session_id or agent["status"] != AgentStatus.PAUSED:
-            raise ConflictError(f"only a paused agent can be resumed; this one is {agent['status']}",
-                                details={"status": agent["status"]})
-        session = txn.get(SESSIONS, session_id) or {}  # every read before the first write
+    def begin(uow: UnitOfWork) -> PaperSession:
+        agent = uow.agents.owned(agent_id, owner_uid)
+        if not agent.paper_session or agent.status is not AgentStatus.PAUSED:
+            raise ConflictError(f"only a paused agent can be resumed; this one is {agent.status.value}",
+                                details={"status": agent.status.value})
+        session = uow.sessions.require(agent.paper_session)
         at = now_iso()
-        txn.update(AGENTS, agent_id, transition(agent, AgentStatus.TRADING, at=at, reason="resume requested"))
-        changes = {"state": "deploying", "desired": "running", "resumed_at": at, "updated_at": at}
-        txn.update(SESSIONS, session_id, changes)
-        return session_id, {**session, **changes}
+        agent.move_to(AgentStatus.TRADING, at=at, reason="resume requested")
+        session.resume(at=at)
+        uow.agents.save(agent)
+        uow.sessions.save(session)
+        return session
 
-    session_id, session = documents.transaction(begin)
+    session = run_in_transaction(documents, begin)
     try:
-        orchestrator.start(agent_id, session_id, spec or RuntimeSpec())
+        orchestrator.start(agent_id, session.id, spec or RuntimeSpec())
     except Exception as exc:
-        mark_failed(documents, session_id, reason=f"runtime did not restart: {exc}")
+        mark_failed(documents, session.id, reason=f"runtime did not restart: {exc}")
         raise
-    return session_view(session_id, session)
+    return session_view(session.id, session.to_document())
 
 
-def _owned(agent: dict[str, Any] | None, owner_uid: str, agent_id: str) -> dict[str, Any]:
-    if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
-        raise NotFoundError(f"agent {agent_id} not found")
-    return agent
+def _step(documents: DocumentStore, session_id: str, step: Callable[[PaperSession, str], None]) -> PaperSession:
+    def handle(uow: UnitOfWork) -> PaperSession:
+        session = uow.sessions.require(session_id)
+        step(session, now_iso())
+        uow.sessions.save(session)
+        return session
+
+    return run_in_transaction(documents, handle)

@@ -1,11 +1,12 @@
 """Paper-trading use cases (SPEC §4, §5, §9): start, stop and show an agent's session.
 
 Start needs a `backtested` (or previously stopped/failed) agent of the caller and a funded
-broker account; a user has at most `MAX_RUNNING_SESSIONS` running sessions, counted on
-`users/{uid}.running_sessions` inside the same transaction that moves the agent to `deploying`
-(so two concurrent starts cannot both take the last slot). The orchestrator then starts the
-runtime, which moves the agent on to `trading`. Stop goes `stopping` -> `stopped`.
-The `mark_*` functions are the lifecycle steps the runtime and the orchestrator report.
+broker account, and takes one of the owner's running-session slots in the transaction that moves
+the agent to `deploying` (`shared.domain.running_sessions`). The orchestrator then starts the
+runtime, which moves the session and the agent on to `trading`. Stop goes `stopping` -> `stopped`.
+Every handler is short: load the agent and its `PaperSession`, call one step, commit; the rules
+(legal steps, the account, the restart budget) live in `shared.domain.paper_session`. What runtimes
+and orchestrators report is in `shared.services.paper_runtime` (the `mark_*` steps, re-exported).
 """
 
 from __future__ import annotations
@@ -16,25 +17,38 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.domain.clock import now_iso
-from shared.domain.lifecycle import AgentStatus, transition
+from shared.domain.agent import Agent
+from shared.domain.clock import now_iso, utc_now
+from shared.domain.lifecycle import AgentStatus
+from shared.domain.paper_session import Desired, PaperSession, topic_for
+from shared.domain.running_sessions import MAX_RUNNING_SESSIONS
+from shared.domain.timeframe import Timeframe
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.market.universe import DEFAULT_SYMBOLS
 from shared.ports.broker import BrokerAccounts
-from shared.ports.documents import DocumentStore, Filter, Transaction
+from shared.ports.documents import DocumentStore, Filter
 from shared.ports.orchestrator import Orchestrator, RuntimeSpec
-from shared.schemas.collections import AGENTS, SESSIONS, USERS
-from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA
+from shared.schemas.collections import AGENTS, SESSIONS
 from shared.services.market_hours import market_status
 from shared.services.market_labels import label, replay_label
+from shared.services.paper_runtime import (
+    mark_failed,
+    mark_restarted,
+    mark_stopped,
+    mark_trading,
+    record_runtime_restart,
+)
 
-MAX_RUNNING_SESSIONS = 10
-MAX_RUNS = 1000  # runtime runs remembered per session (restarts, pauses)
+__all__ = [
+    "MAX_RUNNING_SESSIONS", "MAX_SYMBOLS", "StartPaperTrading", "check_streamed", "get_paper_trading", "mark_failed",
+    "mark_restarted", "mark_stopped", "mark_trading", "record_runtime_restart", "resume_session", "session_view",
+    "sessions_to_resume", "start_paper_trading", "stop_deleted_agent", "stop_paper_trading", "topic_for",
+]
+
 MAX_SYMBOLS = 50
-TIMEFRAMES = ("1Min", "5Min", "15Min", "1Hour", "1Day")
 STARTABLE = (AgentStatus.BACKTESTED, AgentStatus.STOPPED, AgentStatus.FAILED)
-# A session in one of these states with `desired` running has lost its runtime if none runs.
-RESUMABLE_STATES = ("deploying", "trading", "interrupted")
+STOPPABLE = (AgentStatus.DEPLOYING, AgentStatus.TRADING, AgentStatus.PAUSED, AgentStatus.FAILED)
 SESSION_FIELDS = ("session_id", "agent_id", "state", "symbols", "timeframe", "account_id", "portfolio_value",
                   "cash", "starting_value", "positions", "recent_trades", "trades", "decisions",
                   "last_decision_point", "lost_decisions", "restarts", "last_restart_reason", "heartbeat_at",
@@ -48,12 +62,7 @@ class StartPaperTrading:
     owner_uid: str
     agent_id: str
     symbols: Sequence[str] | None = None
-    timeframe: str = "1Min"
-
-
-def topic_for(symbol: str) -> str:
-    """The market topic a symbol's bars arrive on (crypto pairs are written `BTC/USD`)."""
-    return CRYPTO_DATA if "/" in symbol else MARKET_DATA
+    timeframe: str = Timeframe.MINUTE.value
 
 
 def start_paper_trading(
@@ -65,53 +74,36 @@ def start_paper_trading(
     `universe` is what the market feed streams (shared.services.paper_markets): a symbol outside
     it would never get a bar, so it is refused here rather than left to wait forever.
     """
-    if cmd.timeframe not in TIMEFRAMES:
-        raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {cmd.timeframe!r}")
+    timeframe = Timeframe.parse(cmd.timeframe)
     if cmd.symbols is not None and universe is not None:
-        check_streamed(_symbols(cmd.symbols, {}), universe)
+        check_streamed(_symbols(cmd.symbols, None), universe)
     account = accounts.account_for_agent(cmd.owner_uid, cmd.agent_id)
     session_id = f"ps-{uuid.uuid4().hex[:16]}"
 
-    def start(txn: Transaction) -> dict[str, Any]:
-        agent = _owned(txn.get(AGENTS, cmd.agent_id), cmd.owner_uid, cmd.agent_id)
-        if agent["status"] not in STARTABLE:
-            raise ConflictError(
-                f"paper trading needs a backtested agent; this one is {agent['status']}",
-                details={"status": agent["status"]},
-            )
+    def start(uow: UnitOfWork) -> dict[str, Any]:
+        agent = uow.agents.owned(cmd.agent_id, cmd.owner_uid)
+        if agent.status not in STARTABLE:
+            raise ConflictError(f"paper trading needs a backtested agent; this one is {agent.status.value}",
+                                details={"status": agent.status.value})
         if account is None or not account.funded:
             raise ConflictError("paper trading needs a funded broker account: create and fund one first")
-        user = txn.get(USERS, cmd.owner_uid)
-        running = list((user or {}).get("running_sessions", []))
-        if len(running) >= MAX_RUNNING_SESSIONS:
-            raise ConflictError(
-                f"at most {MAX_RUNNING_SESSIONS} paper sessions may run at once; stop one first",
-                details={"running_sessions": len(running)},
-            )
+        slots = uow.sessions.running_sessions(cmd.owner_uid)
+        slots.claim(session_id)
         symbols = _symbols(cmd.symbols, agent)
         if universe is not None:
             check_streamed(symbols, universe)
         at = now_iso()
-        session = {
-            "owner_uid": cmd.owner_uid, "agent_id": cmd.agent_id, "account_id": account.account_id,
-            "symbols": symbols, "timeframe": cmd.timeframe, "topics": sorted({topic_for(s) for s in symbols}),
-            "state": "deploying", "desired": "running", "starting_value": account.cash,
-            "portfolio_value": account.cash, "cash": account.cash, "positions": [], "recent_trades": [],
-            "trades": 0, "decisions": 0, "last_decision_point": 0, "lost_decisions": 0, "fmel_gaps": [],
-            "restarts": 0, "heartbeat_at": None, "started_at": None, "stopped_at": None, "error": None,
-            "created_at": at, "updated_at": at,
-        }
-        txn.create(SESSIONS, session_id, session)
-        changes = transition(agent, AgentStatus.DEPLOYING, at=at, reason=session_id)
-        txn.update(AGENTS, cmd.agent_id, changes | {"paper_session": session_id})
-        user_changes = {"running_sessions": [*running, session_id], "updated_at": at}
-        if user is None:
-            txn.create(USERS, cmd.owner_uid, {"owner_uid": cmd.owner_uid, "created_at": at, **user_changes})
-        else:
-            txn.update(USERS, cmd.owner_uid, user_changes)
-        return session
+        session = PaperSession.open(session_id, owner_uid=cmd.owner_uid, agent_id=cmd.agent_id,
+                                    account_id=account.account_id, symbols=symbols, timeframe=timeframe,
+                                    starting_value=account.cash, at=at)
+        agent.move_to(AgentStatus.DEPLOYING, at=at, reason=session_id)
+        agent.paper_session = session_id
+        uow.sessions.add(session)
+        uow.agents.save(agent)
+        uow.sessions.save_running_sessions(slots, at=at)
+        return session.to_document()
 
-    session = documents.transaction(start)
+    session = run_in_transaction(documents, start)
     try:
         orchestrator.start(cmd.agent_id, session_id, spec or RuntimeSpec())
     except Exception as exc:
@@ -125,18 +117,19 @@ def stop_paper_trading(
 ) -> dict[str, Any]:
     """Stop the agent's session: stopping, SIGTERM and wait for the runtime, then stopped."""
 
-    def begin(txn: Transaction) -> str:
-        agent = _owned(txn.get(AGENTS, agent_id), owner_uid, agent_id)
-        session_id = agent.get("paper_session")
-        if not session_id or agent["status"] not in (AgentStatus.DEPLOYING, AgentStatus.TRADING,
-                                                     AgentStatus.PAUSED, AgentStatus.FAILED):
-            raise ConflictError(f"agent {agent_id} is not paper trading (status {agent['status']})")
+    def begin(uow: UnitOfWork) -> str:
+        agent = uow.agents.owned(agent_id, owner_uid)
+        if not agent.paper_session or agent.status not in STOPPABLE:
+            raise ConflictError(f"agent {agent_id} is not paper trading (status {agent.status.value})")
+        session = uow.sessions.require(agent.paper_session)
         at = now_iso()
-        txn.update(AGENTS, agent_id, transition(agent, AgentStatus.STOPPING, at=at, reason="stop requested"))
-        txn.update(SESSIONS, session_id, {"state": "stopping", "desired": "stopped", "updated_at": at})
-        return session_id
+        agent.move_to(AgentStatus.STOPPING, at=at, reason="stop requested")
+        session.request_stop(at=at)
+        uow.agents.save(agent)
+        uow.sessions.save(session)
+        return session.id
 
-    session_id = documents.transaction(begin)
+    session_id = run_in_transaction(documents, begin)
     orchestrator.stop(agent_id)
     mark_stopped(documents, session_id)
     return session_view(session_id, documents.get(SESSIONS, session_id) or {})
@@ -149,21 +142,22 @@ def stop_deleted_agent(agent_id: str, *, documents: DocumentStore, orchestrator:
     it again): a finished session is left alone.
     """
 
-    def begin(txn: Transaction) -> str | None:
-        agent = txn.get(AGENTS, agent_id)
-        session_id = (agent or {}).get("paper_session")
-        if agent is None or not agent.get("deleted") or not session_id:
+    def begin(uow: UnitOfWork) -> str | None:
+        agent = uow.agents.get(agent_id)
+        if agent is None or not agent.deleted or not agent.paper_session:
             return None
-        session = txn.get(SESSIONS, session_id)
-        if session is None or session.get("state") in ("stopped", "failed"):
+        session = uow.sessions.get(agent.paper_session)
+        if session is None or session.is_finished:
             return None
         at = now_iso()
-        if agent["status"] in (AgentStatus.DEPLOYING, AgentStatus.TRADING, AgentStatus.PAUSED, AgentStatus.FAILED):
-            txn.update(AGENTS, agent_id, transition(agent, AgentStatus.STOPPING, at=at, reason="agent deleted"))
-        txn.update(SESSIONS, session_id, {"state": "stopping", "desired": "stopped", "updated_at": at})
-        return session_id
+        if agent.status in STOPPABLE:
+            agent.move_to(AgentStatus.STOPPING, at=at, reason="agent deleted")
+            uow.agents.save(agent)
+        session.request_stop(at=at)
+        uow.sessions.save(session)
+        return session.id
 
-    session_id = documents.transaction(begin)
+    session_id = run_in_transaction(documents, begin)
     if session_id is None:
         return False
     orchestrator.stop(agent_id)
@@ -175,20 +169,24 @@ def get_paper_trading(
     owner_uid: str, agent_id: str, *, documents: DocumentStore, replay: bool | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The agent's latest session: state, value, positions, recent trades, heartbeat.
+    """The agent's latest session: state, value, positions, recent trades, heartbeat and its age.
 
     With `replay` known (True for the local replayed market, False for the exchange's), the view
     also says whether the market is open, when the next bar is due, and where the data comes from.
     """
-    agent = _owned(documents.get(AGENTS, agent_id), owner_uid, agent_id)
-    session_id = agent.get("paper_session")
-    session = documents.get(SESSIONS, session_id) if session_id else None
-    if session is None:
-        raise NotFoundError(f"agent {agent_id} has no paper-trading session")
-    view = session_view(session_id, session)
+
+    def load(uow: UnitOfWork) -> PaperSession:
+        agent = uow.agents.owned(agent_id, owner_uid)
+        session = uow.sessions.get(agent.paper_session) if agent.paper_session else None
+        if session is None:
+            raise NotFoundError(f"agent {agent_id} has no paper-trading session")
+        return session
+
+    session = run_in_transaction(documents, load)
+    now = now or utc_now()
+    view = session_view(session.id, session.to_document(), now=now)
     if replay is not None:
-        view["market"] = market_status(session.get("symbols") or [], session.get("timeframe") or "1Min",
-                                       now or datetime.now(UTC), replay=replay)
+        view["market"] = market_status(session.symbols, session.timeframe.value, now, replay=replay)
         view["data"] = replay_label() if replay else label(sorted({"alpaca"}))
     return view
 
@@ -196,19 +194,22 @@ def get_paper_trading(
 def sessions_to_resume(documents: DocumentStore) -> list[tuple[str, dict[str, Any]]]:
     """Sessions that should be trading but whose runtime is gone, for a local stack to restart.
 
-    Their owner never asked them to stop (`desired` is still running) and the agent still points
-    at them, deploying or trading. Only a supervisor that knows its runtimes died with it may
-    call this: on GKE the StatefulSets outlive any function instance.
+    Their owner never asked them to stop (`desired` is still running), they are live (deploying,
+    trading or interrupted) and the agent still points at them, deploying or trading. Only a
+    supervisor that knows its runtimes died with it may call this: on GKE the StatefulSets outlive
+    any function instance.
     """
     resumable = []
-    for session_id, session in documents.query(SESSIONS, [Filter("desired", "==", "running")]):
-        if session.get("state") not in RESUMABLE_STATES:
+    for session_id, document in documents.query(SESSIONS, [Filter("desired", "==", Desired.RUNNING.value)]):
+        session = PaperSession(session_id, document)
+        if not session.is_live:
             continue
-        agent = documents.get(AGENTS, session["agent_id"])
-        if agent is None or agent.get("paper_session") != session_id:
+        agent_doc = documents.get(AGENTS, session.agent_id)
+        agent = Agent.from_document(session.agent_id, agent_doc) if agent_doc else None
+        if agent is None or agent.paper_session != session_id:
             continue
-        if agent["status"] in (AgentStatus.DEPLOYING, AgentStatus.TRADING):
-            resumable.append((session_id, session))
+        if agent.status in (AgentStatus.DEPLOYING, AgentStatus.TRADING):
+            resumable.append((session_id, document))
     return resumable
 
 
@@ -217,81 +218,34 @@ def resume_session(
     spec: RuntimeSpec | None = None,
 ) -> None:
     """Start the runtime of an interrupted session again; it continues its decision numbering."""
-    documents.update(SESSIONS, session_id, {"state": "deploying", "updated_at": now_iso()})
+
+    def redeploy(uow: UnitOfWork) -> str:
+        found = uow.sessions.require(session_id)
+        found.redeploy(at=now_iso())
+        uow.sessions.save(found)
+        return found.agent_id
+
+    agent_id = run_in_transaction(documents, redeploy)
     try:
-        orchestrator.start(session["agent_id"], session_id, spec or RuntimeSpec())
+        orchestrator.start(agent_id, session_id, spec or RuntimeSpec())
     except Exception as exc:
         mark_failed(documents, session_id, reason=f"runtime did not restart: {exc}")
         raise
 
 
-def session_view(session_id: str, session: dict[str, Any]) -> dict[str, Any]:
-    """The session as the API shows it."""
-    return {k: v for k, v in ({"session_id": session_id} | session).items() if k in SESSION_FIELDS}
+def session_view(session_id: str, session: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """The session as the API shows it, with how long ago its runtime last reported.
 
-
-def mark_trading(documents: DocumentStore, session_id: str, **fields: Any) -> None:
-    """The runtime is up: session `trading`, agent deploying -> trading (idempotent)."""
-
-    def mark(txn: Transaction) -> None:
-        session = txn.get(SESSIONS, session_id)
-        if session is None:
-            raise NotFoundError(f"session {session_id} not found")
-        agent = txn.get(AGENTS, session["agent_id"])
-        at = now_iso()
-        changes = {"state": "trading", "updated_at": at, **fields}
-        if fields.get("started_at"):
-            # Each runtime run starts its agent afresh: a reconciliation replays the session run
-            # by run (shared.reconcile.bars.split_runs), so keep when every run began.
-            changes["runs"] = [*(session.get("runs") or []), {"started_at": fields["started_at"]}][-MAX_RUNS:]
-        txn.update(SESSIONS, session_id, changes)
-        if agent is not None and agent["status"] == AgentStatus.DEPLOYING:
-            txn.update(AGENTS, session["agent_id"], transition(agent, AgentStatus.TRADING, at=at, reason=session_id))
-
-    documents.transaction(mark)
-
-
-def mark_stopped(documents: DocumentStore, session_id: str, *, exit_code: int | None = None) -> None:
-    """The runtime has exited after a stop: session and agent `stopped`, slot released."""
-    _finish(documents, session_id, "stopped", AgentStatus.STOPPED, exit_code=exit_code)
-
-
-def mark_failed(documents: DocumentStore, session_id: str, *, reason: str) -> None:
-    """The runtime cannot run (restarts exhausted): session and agent `failed`, slot released.
-
-    What the runtime itself reported (the agent's traceback) is kept after the reason.
+    `heartbeat_age_s` is null until the runtime first reports; `runtime` is `starting`, `running`,
+    `unresponsive` (trading but silent longer than `HEARTBEAT_STALE_S`) or `none`.
     """
-    reported = ((documents.get(SESSIONS, session_id) or {}).get("error") or "").strip()
-    error = reason if not reported or reported in reason else f"{reason}. The runtime reported: {reported}"
-    _finish(documents, session_id, "failed", AgentStatus.FAILED, error=error)
-
-
-def mark_restarted(documents: DocumentStore, session_id: str, restarts: int, *, reason: str) -> None:
-    """Count an automatic restart on the session document."""
-    documents.update(SESSIONS, session_id, {"restarts": restarts, "last_restart_reason": reason,
-                                            "updated_at": now_iso()})
-
-
-def _finish(documents: DocumentStore, session_id: str, state: str, target: AgentStatus, **fields: Any) -> None:
-    def finish(txn: Transaction) -> None:
-        session = txn.get(SESSIONS, session_id)
-        if session is None:
-            return
-        agent = txn.get(AGENTS, session["agent_id"])
-        user = txn.get(USERS, session["owner_uid"])
-        at = now_iso()
-        txn.update(SESSIONS, session_id, {"state": state, "stopped_at": at, "updated_at": at, **fields})
-        if agent is not None and agent.get("paper_session") == session_id:
-            current = AgentStatus(agent["status"])
-            if target == AgentStatus.FAILED and current in (AgentStatus.DEPLOYING, AgentStatus.TRADING):
-                txn.update(AGENTS, session["agent_id"], transition(agent, target, at=at, reason=fields.get("error")))
-            elif target == AgentStatus.STOPPED and current == AgentStatus.STOPPING:
-                txn.update(AGENTS, session["agent_id"], transition(agent, target, at=at))
-        if user is not None and session_id in user.get("running_sessions", []):
-            running = [s for s in user["running_sessions"] if s != session_id]
-            txn.update(USERS, session["owner_uid"], {"running_sessions": running, "updated_at": at})
-
-    documents.transaction(finish)
+    view = {k: v for k, v in ({"session_id": session_id} | session).items() if k in SESSION_FIELDS}
+    if session.get("state"):
+        aggregate, now = PaperSession(session_id, session), now or datetime.now(UTC)
+        age = aggregate.heartbeat_age_s(now)
+        view["heartbeat_age_s"] = None if age is None else round(age, 1)
+        view["runtime"] = aggregate.runtime_health(now)
+    return view
 
 
 def check_streamed(symbols: Sequence[str], universe: Collection[str]) -> None:
@@ -305,16 +259,10 @@ def check_streamed(symbols: Sequence[str], universe: Collection[str]) -> None:
         )
 
 
-def _symbols(requested: Sequence[str] | None, agent: dict[str, Any]) -> list[str]:
+def _symbols(requested: Sequence[str] | None, agent: Agent | None) -> list[str]:
     if requested is None:
-        requested = (agent.get("latest_backtest") or {}).get("symbols") or list(DEFAULT_SYMBOLS)
+        requested = ((agent.latest_backtest if agent else None) or {}).get("symbols") or list(DEFAULT_SYMBOLS)
     if (isinstance(requested, str) or not requested or len(requested) > MAX_SYMBOLS
             or not all(isinstance(s, str) and s.strip() for s in requested)):
         raise InvalidInputError(f"symbols must be a list of 1 to {MAX_SYMBOLS} symbol names")
     return sorted({s.strip().upper() for s in requested})
-
-
-def _owned(agent: dict[str, Any] | None, owner_uid: str, agent_id: str) -> dict[str, Any]:
-    if agent is None or agent.get("owner_uid") != owner_uid or agent.get("deleted"):
-        raise NotFoundError(f"agent {agent_id} not found")
-    return agent

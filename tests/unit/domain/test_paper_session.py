@@ -154,6 +154,8 @@ def test_restarts_within_the_budget_are_counted_and_the_next_one_fails_the_sessi
     doc = session.to_document()
     assert doc["state"] == "failed" and doc["restarts"] == 4 and doc["last_restart_reason"] == "exited with 137"
     assert doc["error"].startswith("runtime restarted 4 times, more than the 3 allowed") and doc["stopped_at"] == "t5"
+    assert not session.record_restart(MAX_AUTOMATIC_RESTARTS + 2, reason="again", at="t6")
+    assert session.to_document() == doc  # a finished session stays as it ended
 
 
 def test_a_restart_past_the_budget_does_not_fail_a_session_its_owner_stopped() -> None:
