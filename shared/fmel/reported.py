@@ -14,7 +14,7 @@ from typing import Any
 
 import backtrader as bt
 
-from shared.fmel.tracker import FeedInfo, FeedLine, Lineage, Read
+from shared.fmel.sources import FeedInfo, FeedLine, Lineage, Read
 
 MAX_SOURCES = 4096
 MAX_ROOTS = 64

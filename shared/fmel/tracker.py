@@ -11,9 +11,7 @@ its warm-up window, so the record says which bars the value depended on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from datetime import UTC
 from typing import Any
 
 import backtrader as bt
@@ -21,112 +19,19 @@ from backtrader.lineiterator import LineIterator
 from backtrader.lineroot import LineRoot
 from backtrader.lineseries import LineSeriesStub
 
-from shared.market.bars import hash_bar_values
+from shared.fmel.sources import FeedInfo, FeedLine, Lineage, Read
+from shared.fmel.summary import indicator_reads, summarise
 
-Read = tuple[Any, int, int, float | None]  # (source, ago, size, the value read when size is 1)
+__all__ = [
+    "PLATFORM_CALLS", "AccessTracker", "FeedInfo", "FeedLine", "Lineage", "Read", "describe_indicator",
+    "indicator_reads", "summarise",
+]
+
 # Strategy calls that read lines on the agent's behalf while they build an order (a market
 # order's price is the close, a target size needs the value): the platform's reads, not inputs
 # of the agent's decision, so they are never recorded.
 PLATFORM_CALLS = ("buy", "sell", "close", "cancel", "order_target_size", "order_target_value",
                   "order_target_percent", "buy_bracket", "sell_bracket")
-_TIMEFRAMES = {
-    (bt.TimeFrame.Minutes, 1): "1Min",
-    (bt.TimeFrame.Minutes, 5): "5Min",
-    (bt.TimeFrame.Minutes, 15): "15Min",
-    (bt.TimeFrame.Minutes, 60): "1Hour",
-    (bt.TimeFrame.Days, 1): "1Day",
-}
-
-
-class FeedInfo:
-    """One tracked data feed: its symbol and the hashes of its bars."""
-
-    __slots__ = ("_cache", "data", "dt_line", "hashes", "symbol", "timeframe")
-
-    def __init__(self, data: bt.AbstractDataBase, symbol: str) -> None:
-        self.data = data
-        self.dt_line = data.lines.datetime
-        self.symbol = symbol
-        self.timeframe = getattr(data, "fmel_timeframe", None) or _TIMEFRAMES.get(
-            (data._timeframe, data._compression), "1Day"
-        )
-        # Keep the feed's own dict even while empty: a live feed fills it bar by bar.
-        hashes: dict[float, str] | None = getattr(data, "fmel_hashes", None)
-        self.hashes = hashes if hashes is not None else {}
-        self._cache: dict[float, str] = {}
-
-    def hash_at(self, ago: int) -> str | None:
-        """Return the data_hash of the bar `ago` bars from the current one, None if there is none."""
-        dt_line = self.dt_line
-        array = dt_line.array
-        pos = dt_line._idx + ago  # `_idx`, not the `idx` property: one call fewer per hashed read
-        if pos < 0 or pos >= len(array):
-            return None
-        stamp = array[pos]
-        found = self.hashes.get(stamp) or self._cache.get(stamp)
-        if found is None:
-            found = self._cache[stamp] = self._compute(pos, stamp)
-        return found
-
-    def value_at(self, field: str, ago: int) -> float | None:
-        """The bar's own `field` `ago` bars from the current one (None for an indicator label)."""
-        line = getattr(self.data.lines, field, None) if ":" not in field else None
-        if line is None:
-            return None
-        pos = line._idx + ago
-        return line.array[pos] if 0 <= pos < len(line.array) else None
-
-    def _compute(self, pos: int, stamp: float) -> str:
-        # A feed without warehouse hashes (CSV, live without ids): hash the bar's own values.
-        lines = self.data.lines
-
-        def value(name: str) -> float | None:
-            line = getattr(lines, name, None)
-            return None if line is None else line.array[pos - line.idx + lines.datetime.idx]
-
-        return hash_bar_values(
-            self.symbol,
-            self.timeframe,
-            bt.num2date(stamp).replace(tzinfo=UTC),
-            value("open"),
-            value("high"),
-            value("low"),
-            value("close"),
-            value("volume"),
-        )
-
-
-class FeedLine:
-    """The source of a read of one feed line."""
-
-    __slots__ = ("feed", "field", "single", "targets")
-
-    def __init__(self, feed: FeedInfo, field: str) -> None:
-        self.feed = feed
-        self.field = field
-        self.targets = ((feed, field),)
-        self.single = self.targets[0]  # what a one-value read of it names, looked up once
-
-
-class Lineage:
-    """The source of a read of an indicator line: feed lines it depends on, over `window` bars.
-
-    `params` ("period=10") and `line` (the indicator's line read, "" for its only one) describe
-    it for an explanation; the labels of its reads (`SMA:close[-9..0]`) name the lineage.
-    """
-
-    __slots__ = ("expanded", "labels", "line", "name", "params", "roots", "single", "targets", "window")
-
-    def __init__(self, name: str, roots: tuple[FeedLine, ...], window: int, params: str = "", line: str = "") -> None:
-        self.name = name
-        self.roots = roots
-        self.window = window
-        self.params = params
-        self.line = line
-        self.labels = tuple(f"{name}:{root.field}[{1 - window}..0]" for root in roots)
-        self.targets = tuple((root.feed, label) for root, label in zip(roots, self.labels, strict=True))
-        self.expanded = tuple((root.feed, root.field) for root in roots)
-        self.single = self.targets[0] if len(self.targets) == 1 else None
 
 
 class AccessTracker:
@@ -287,87 +192,3 @@ def describe_indicator(indicator: Any) -> tuple[str, str]:
     shown = [f"{key}={value}" for key, value in items if isinstance(value, int | float | str | bool) and
              not key.startswith("_")][:6]
     return name, ",".join(shown)
-
-
-def indicator_reads(reads: list[Read]) -> list[dict[str, Any]]:
-    """The indicator values a decision read, each once: what, on what input, which bar, the value."""
-    seen: set[tuple[int, int]] = set()
-    out: list[dict[str, Any]] = []
-    for source, ago, size, value in reads:
-        if type(source) is not Lineage or size != 1 or (id(source), ago) in seen:
-            continue
-        seen.add((id(source), ago))
-        inputs = ", ".join(f"{root.feed.symbol} {root.field}" for root in source.roots)
-        out.append({"name": source.name, "params": source.params, "line": source.line, "input": inputs,
-                    "index": ago, "value": _number(value)})
-    return out
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str, Any]], int]:
-    """Turn raw reads into `data_accessed` entries (one per bar read) and the count of reads.
-
-    Each (symbol, field, index) is kept once, numbered by first access. An indicator read is
-    recorded, by default, as one read per input line named `"<Indicator>:<field>[<lo>..0]"` on
-    the bar the indicator value belongs to: the value depended on that field over the bars
-    `lo..0` relative to that bar (its warm-up window). With `expand=True` it is instead spelled
-    out as one plain read per bar of the window, which is exact but far bigger.
-    """
-    if not reads:
-        return [], 0
-    if len(reads) == 1:  # the common decision: one value of one source, without the general loop
-        source, ago, size, value = reads[0]
-        target = source.single
-        if size == 1 and target is not None and not (expand and type(source) is Lineage):
-            return _summarise_one(target, ago, value if type(source) is Lineage else None)
-    groups: dict[tuple[FeedInfo, int], tuple[list[str], list[dict[str, Any]]]] = {}
-    seen: set[tuple[FeedInfo, str, int]] = set()
-    accessed: list[dict[str, Any]] = []
-    seq = 0
-    for source, ago, size, reported in reads:
-        lineage = type(source) is Lineage
-        if expand and lineage:
-            first, targets = ago - size + 1 - (source.window - 1), source.expanded
-        else:
-            first, targets = ago - size + 1, source.targets
-        for feed, field in targets:
-            lowest = 1 - feed.dt_line.lencount  # no bar before the first
-            for index in range(max(lowest, first), ago + 1):
-                key = (feed, field, index)
-                if key in seen:
-                    continue
-                seen.add(key)
-                group = groups.get((feed, index))
-                if group is None:
-                    data_hash = feed.hash_at(index)
-                    if data_hash is None:
-                        continue
-                    group = groups[(feed, index)] = ([field], [])
-                    accessed.append({"symbol": feed.symbol, "data_hash": data_hash, "fields": group[0], "reads": group[1]})
-                elif field not in group[0]:
-                    group[0].append(field)
-                seq += 1
-                # A price or volume: the bar's own value. An indicator: the value the read returned.
-                value = (reported if index == ago else None) if lineage and not expand else feed.value_at(field, index)
-                group[1].append({"seq": seq, "field": field, "index": index, "value": _number(value)})
-    return accessed, seq
-
-
-def _summarise_one(
-    target: tuple[FeedInfo, str], ago: int, reported: float | None
-) -> tuple[list[dict[str, Any]], int]:
-    """Summarise a decision whose only read was the value `ago` bars back of one target."""
-    feed, field = target
-    data_hash = feed.hash_at(ago) if ago >= 1 - feed.dt_line.lencount else None
-    if data_hash is None:
-        return [], 0
-    value = reported if reported is not None else feed.value_at(field, ago)
-    reads = [{"seq": 1, "field": field, "index": ago, "value": _number(value)}]
-    return [{"symbol": feed.symbol, "data_hash": data_hash, "fields": [field], "reads": reads}], 1

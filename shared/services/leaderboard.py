@@ -1,15 +1,8 @@
 """Leaderboard use cases: rank in the warehouse, serve from the cache, refresh on new results.
 
-Cache layout per ranking (SPEC §11), both written together and expiring after CACHE_TTL_S:
-- `lb:{mode}:{metric}:{period}`: sorted set, member = agent id, score = -rank (so the highest
-  score is rank 1), for an agent's position;
-- `lb:{mode}:{metric}:{period}:page:{n}` for n in PAGE_TIERS: the top n public entries as JSON
-  lines after one header line, so a page of any `limit` is a byte slice of the smallest tier
-  that holds it, not a JSON parse (and a default page never moves the 1,000-entry blob).
-A miss, or a cache that is down, falls back to the warehouse (`source: warehouse`); a miss also
-refills the cache for every metric of that mode and period (one query ranks them all).
-The header line also carries what the page says besides its entries: the standard evaluation
-and its data label (backtest), the minimum track record and the agents not yet ranked (paper).
+The cache layout is `leaderboard_cache`'s (docs/SPEC.md §11). A miss, or a cache that is down,
+falls back to the warehouse (`source: warehouse`); a miss also refills the cache for every
+metric of that mode and period (one query ranks them all).
 """
 
 from __future__ import annotations
@@ -17,9 +10,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from shared.errors import InvalidInputError, NotFoundError, TransientError
 from shared.leaderboard.entries import DisplayNames, public_entry
@@ -41,18 +34,28 @@ from shared.leaderboard.scoring import (
 from shared.ports.cache import Cache
 from shared.ports.documents import DocumentStore
 from shared.ports.warehouse import Warehouse
+from shared.services.leaderboard_cache import (
+    CACHE_TTL_S,
+    MAX_LIMIT,
+    Page,
+    Source,
+    cached_entry,
+    cached_page,
+    store_page,
+)
 from shared.services.market_labels import bars_label
 from shared.services.standard_evaluation import StandardEvaluation, proposed, standard_evaluation
 
 log = logging.getLogger(__name__)
 
-CACHE_TTL_S = 30.0
-MAX_LIMIT = 1000
+__all__ = [
+    "CACHE_TTL_S", "DEFAULT_LIMIT", "MAX_LIMIT", "Leaderboards", "Page", "agent_standing", "leaderboard",
+    "mode_parameters", "parse_limit", "ranking_rows", "refresh", "refresh_if_due",
+]
+
 DEFAULT_LIMIT = 100
-PAGE_TIERS = (10, 100, MAX_LIMIT)
 PENDING_SHOWN = 100  # agents not yet ranked listed on a paper page
 ALL_ROWS = 2**62  # `@limit` when every ranked agent is wanted
-Source = Literal["cache", "warehouse"]
 Clock = Callable[[], datetime]
 
 
@@ -84,27 +87,6 @@ class Leaderboards:
         return proposed(self.clock())
 
 
-@dataclass(frozen=True)
-class Page:
-    """One leaderboard page, already serialised entry by entry."""
-
-    ranking: Ranking
-    source: Source
-    as_of: str
-    total: int
-    entries: list[bytes]
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def render(self) -> bytes:
-        """The response body: the page's header fields and its entries as one JSON object."""
-        r = self.ranking
-        head = {"mode": r.mode, "metric": r.metric, "period": r.period, "source": self.source,
-                "as_of": self.as_of, "total": self.total, **self.extra}
-        return json.dumps(head, separators=(",", ":"))[:-1].encode() + (
-            b',"entries":[' + b",".join(self.entries) + b"]}"
-        )
-
-
 def parse_limit(raw: str | None) -> int:
     """The page size from a query string value: 1..MAX_LIMIT, DEFAULT_LIMIT when absent."""
     if raw is None or raw == "":
@@ -120,7 +102,7 @@ def parse_limit(raw: str | None) -> int:
 
 def leaderboard(ranking: Ranking, limit: int, ports: Leaderboards) -> Page:
     """The top `limit` agents of `ranking`, from the cache when it has them."""
-    cached = _cached_page(ranking, limit, ports.cache)
+    cached = cached_page(ranking, limit, ports.cache)
     if cached is not None:
         return cached
     pages = _rebuild(ranking.mode, ranking.period, ports)
@@ -130,18 +112,9 @@ def leaderboard(ranking: Ranking, limit: int, ports: Leaderboards) -> Page:
 
 def agent_standing(agent_id: str, ranking: Ranking, ports: Leaderboards) -> dict[str, Any]:
     """One agent's rank, metrics and score in `ranking`; NotFoundError when it is not ranked."""
-    try:
-        rank = ports.cache.sorted_rank(ranking.key, agent_id)
-        page = ports.cache.get(_page_key(ranking, rank + 1)) if rank is not None else None
-    except TransientError as exc:
-        log.warning("leaderboard cache unavailable, reading the warehouse: %s", exc.message)
-        rank = page = None
-    if rank is not None and page is not None:
-        lines = page.split(b"\n", rank + 2)
-        if rank + 1 < len(lines):  # ranks beyond the cached top page come from the warehouse
-            entry = json.loads(lines[rank + 1])
-            if entry["agent_id"] == agent_id:
-                return _standing(ranking, "cache", entry)
+    cached = cached_entry(agent_id, ranking, ports.cache)
+    if cached is not None:
+        return _standing(ranking, "cache", cached)
     as_of = ports.clock()
     rows = _query(ranking, ports, as_of=as_of, agent_id=agent_id)
     names = DisplayNames(ports.documents)
@@ -172,7 +145,7 @@ def ranking_rows(
     params = {
         "since": period_start(ranking.period, as_of), "as_of": as_of, "metric": ranking.metric,
         "min_trades": MIN_TRADES, "min_observations": MIN_OBSERVATIONS, "limit": limit,
-        "agent_id": agent_id, **(mode_params or mode_parameters(ranking.mode, Leaderboards(warehouse, None))),  # type: ignore[arg-type]
+        "agent_id": agent_id, **(mode_params or _default_parameters(ranking.mode)),
     }
     return warehouse.query(RANKING_SQL[ranking.mode], params)
 
@@ -180,10 +153,22 @@ def ranking_rows(
 def mode_parameters(mode: Mode, ports: Leaderboards) -> dict[str, Any]:
     """The parameters only one mode's query takes: the standard window, or the paper track record."""
     if mode == "backtest":
-        std = ports.standard()
-        return {"std_start": _day(std.start), "std_end": _day(std.end), "std_timeframe": std.timeframe}
-    return {"bucket_s": ports.paper_bucket_s, "min_days": float(ports.paper_min_days),
-            "min_paper_trades": ports.paper_min_trades}
+        return _backtest_parameters(ports.standard())
+    return _paper_parameters(ports.paper_bucket_s, ports.paper_min_days, ports.paper_min_trades)
+
+
+def _default_parameters(mode: Mode) -> dict[str, Any]:
+    if mode == "backtest":
+        return _backtest_parameters(proposed(utc_now()))
+    return _paper_parameters(PAPER_BUCKET_S, PAPER_MIN_DAYS, PAPER_MIN_TRADES)
+
+
+def _backtest_parameters(std: StandardEvaluation) -> dict[str, Any]:
+    return {"std_start": _day(std.start), "std_end": _day(std.end), "std_timeframe": std.timeframe}
+
+
+def _paper_parameters(bucket_s: int, min_days: float, min_trades: int) -> dict[str, Any]:
+    return {"bucket_s": bucket_s, "min_days": float(min_days), "min_paper_trades": min_trades}
 
 
 def _query(ranking: Ranking, ports: Leaderboards, *, as_of: datetime, agent_id: str = "") -> list[dict[str, Any]]:
@@ -239,40 +224,8 @@ def _rebuild(mode: Mode, period: Period, ports: Leaderboards) -> dict[str, Page]
             for row in ordered[:MAX_LIMIT]
         ]
         pages[metric] = Page(ranking, "warehouse", stamp, len(rows), entries, extra)
-        _store(ranking, {row["agent_id"]: -float(row[column]) for row in rows}, pages[metric], ports.cache)
+        store_page(ranking, {row["agent_id"]: -float(row[column]) for row in rows}, pages[metric], ports.cache)
     return pages
-
-
-def _store(ranking: Ranking, scores: dict[str, float], page: Page, cache: Cache) -> None:
-    header = json.dumps({"as_of": page.as_of, "total": page.total, "extra": page.extra}).encode()
-    try:
-        cache.replace_sorted_set(ranking.key, scores, ttl_s=CACHE_TTL_S)
-        for tier in PAGE_TIERS:
-            blob = b"\n".join([header, *page.entries[:tier]])
-            cache.set(f"{ranking.key}:page:{tier}", blob, ttl_s=CACHE_TTL_S)
-    except TransientError as exc:
-        log.warning("leaderboard cache unavailable, %s not stored: %s", ranking.key, exc.message)
-
-
-def _cached_page(ranking: Ranking, limit: int, cache: Cache) -> Page | None:
-    try:
-        blob = cache.get(_page_key(ranking, limit))
-    except TransientError as exc:
-        log.warning("leaderboard cache unavailable, reading the warehouse: %s", exc.message)
-        return None
-    if blob is None:
-        return None
-    lines = blob.split(b"\n", limit + 1)
-    header = json.loads(lines[0])
-    entries = lines[1 : limit + 1]  # a last piece past the page holds the rest, unparsed
-    return Page(ranking, "cache", header["as_of"], header["total"], [e for e in entries if e],
-                header.get("extra") or {})
-
-
-def _page_key(ranking: Ranking, size: int) -> str:
-    """The cached page of the smallest tier holding `size` entries."""
-    tier = next((t for t in PAGE_TIERS if size <= t), PAGE_TIERS[-1])
-    return f"{ranking.key}:page:{tier}"
 
 
 def _standing(ranking: Ranking, source: Source, entry: dict[str, Any] | None) -> dict[str, Any]:

@@ -17,10 +17,11 @@ from typing import Any
 
 from shared.validation import policy
 from shared.validation.calls import CallRules
+from shared.validation.definition_rules import DefinitionRules
 from shared.validation.facts import LOOKUP, STORE, VALUE, SourceFacts
 from shared.validation.import_rules import ImportRules, SourceContext
 from shared.validation.report import Code, Finding
-from shared.validation.strings import check_annotation, check_format_fields, is_dunder
+from shared.validation.strings import is_dunder
 
 # Fields that never hold a node with something to check: contexts and operators are singletons,
 # the rest are plain strings or numbers (alias nodes are read by the import rules themselves).
@@ -42,7 +43,7 @@ _FORMAT_RECEIVERS = (ast.Constant, ast.Name, ast.Attribute)
 
 
 @dataclass
-class RuleWalker(ImportRules, CallRules):
+class RuleWalker(ImportRules, CallRules, DefinitionRules):
     """Collect every finding of one parsed module, and the facts the bundle rules judge."""
 
     path: str
@@ -221,47 +222,6 @@ class RuleWalker(ImportRules, CallRules):
             self._add(Code.FORBIDDEN_IO, f"{what} is not allowed: it {policy.IO_ATTRIBUTES[attr]}", node)
             return False
         return True
-
-    # -- strings, classes and annotations ----------------------------------------------------
-
-    def _constant(self, node: ast.Constant) -> None:
-        value = node.value
-        if type(value) is not str:
-            return
-        if is_dunder(value) and value.isidentifier() and value != "__main__" and (
-            value not in policy.ALLOWED_DUNDER_ATTRIBUTES and value not in policy.ALLOWED_DUNDER_NAMES
-        ):
-            self._add(Code.DUNDER_STRING, f"the string {value!r} names an interpreter internal", node)
-        if "{" in value:
-            for field_name, part in check_format_fields(value):
-                self._add(Code.FORMAT_ATTRIBUTE, f"format field {field_name!r} reads the attribute {part!r}", node)
-
-    def _class(self, node: ast.ClassDef) -> None:
-        if node.name[0] == "_":
-            self.facts.private_defs.add(node.name)
-        for keyword in node.keywords:
-            if keyword.arg == "metaclass":
-                self._add(Code.METACLASS, f"class {node.name!r} sets a metaclass; agents may not", keyword)
-
-    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        if node.name[0] == "_":
-            self.facts.private_defs.add(node.name)
-        if node.returns is not None:
-            self._annotation(node.returns)
-
-    def _arg(self, node: ast.arg) -> None:
-        if node.annotation is not None:
-            self._annotation(node.annotation)
-
-    def _annotated(self, node: ast.AnnAssign) -> None:
-        self._annotation(node.annotation)
-
-    def _annotation(self, annotation: ast.expr) -> None:
-        # A string annotation is code that typing.get_type_hints (called by functools'
-        # singledispatch, for one) evaluates: it may only name types.
-        for text, node in check_annotation(annotation):
-            self._add(Code.STRING_ANNOTATION, f"the annotation {text!r} may only name types "
-                      "(names, attributes and subscripts, nothing private)", node)
 
 
 # Per node type: its handler, and one C call fetching every child-bearing field at once.
