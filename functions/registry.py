@@ -295,6 +295,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         public=True,
     ),
     FunctionSpec(
+        name="farm-on-runtime-watch",
+        module="functions.on_runtime_watch",
+        entry_point="on_runtime_watch",
+        trigger=TopicTrigger("runtime-watch"),
+        timeout_s=120,
+        max_instances=1,  # one tick at a time: two would only repeat each other's (idempotent) steps
+    ),
+    FunctionSpec(
         name="farm-on-backtest-result-leaderboard",
         module="functions.on_leaderboard_refresh",
         entry_point="on_backtest_result_leaderboard",

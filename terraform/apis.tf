@@ -4,6 +4,7 @@ resource "google_project_service" "apis" {
     "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "container.googleapis.com",
     "eventarc.googleapis.com",
     "firestore.googleapis.com",

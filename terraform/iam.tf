@@ -37,6 +37,7 @@ locals {
     "backtest-results"        = ["backtest", "functions"]
     "performance-updates"     = ["runtime"]
     "reconciliation-requests" = ["functions"]
+    "runtime-watch"           = [] # Cloud Scheduler's service agent (scheduler.tf), no workload
   }
   topic_publisher_members = merge([
     for topic, who in local.topic_publishers : { for w in who : "${topic}/${w}" => { topic = topic, account = w } }

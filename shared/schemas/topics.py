@@ -9,6 +9,7 @@ BACKTEST_REQUESTS = "backtest-requests"
 BACKTEST_RESULTS = "backtest-results"
 PERFORMANCE_UPDATES = "performance-updates"
 RECONCILIATION_REQUESTS = "reconciliation-requests"
+RUNTIME_WATCH = "runtime-watch"  # a tick from Cloud Scheduler: apply the restart budget to GKE runtimes
 
 TOPICS: tuple[str, ...] = (
     MARKET_DATA,
@@ -18,6 +19,7 @@ TOPICS: tuple[str, ...] = (
     BACKTEST_RESULTS,
     PERFORMANCE_UPDATES,
     RECONCILIATION_REQUESTS,
+    RUNTIME_WATCH,
 )
 MAX_DELIVERY_ATTEMPTS = 5
 
