@@ -10,13 +10,16 @@ from typing import Any
 
 from shared.app import Application
 from shared.domain.clock import now_iso
+from shared.domain.lifecycle import AgentStatus
+from shared.domain.paper_session import PaperSession, topic_for
+from shared.domain.timeframe import Timeframe
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
 from shared.market.bars import Bar
 from shared.market.messages import BarMessage, encode
 from shared.ports.messages import MessageBus
 from shared.ports.warehouse import Warehouse
-from shared.schemas.collections import AGENTS, SESSIONS
+from shared.schemas.collections import AGENTS
 from shared.schemas.topics import MARKET_DATA
-from shared.services.paper_trading import topic_for
 from shared.venues.simulated.accounts import SimulatedAccounts
 from tests.app_factory import embedded_app
 
@@ -74,19 +77,23 @@ def backtested_agent(platform: Application, uid: str = "alice", agent_id: str = 
 
 def session_for(platform: Application, agent_id: str, symbols: list[str], session_id: str = "ps-test",
                 uid: str = "alice") -> str:
-    """Create a session document the way the paper-trading service does (no orchestrator)."""
+    """Open a session as the paper-trading service does (agent deploying), without a runtime.
+
+    No running-session slot is taken: benchmarks open more sessions than one user may run.
+    """
     account = SimulatedAccounts(platform.documents).account_for_agent(uid, agent_id)
     assert account is not None
-    at = now_iso()
-    platform.documents.set(SESSIONS, session_id, {
-        "owner_uid": uid, "agent_id": agent_id, "account_id": account.account_id, "symbols": symbols,
-        "timeframe": "1Min", "topics": sorted({topic_for(s) for s in symbols}), "state": "deploying",
-        "desired": "running", "starting_value": account.cash, "last_decision_point": 0,
-        "lost_decisions": 0, "fmel_gaps": [], "restarts": 0, "created_at": at, "updated_at": at,
-    })
-    agent = platform.documents.get(AGENTS, agent_id) or {}
-    platform.documents.update(AGENTS, agent_id, {"status": "deploying", "paper_session": session_id,
-                                                 "history": agent.get("history", [])})
+
+    def open_session(uow: UnitOfWork) -> None:
+        agent, at = uow.agents.owned(agent_id, uid), now_iso()
+        uow.sessions.add(PaperSession.open(session_id, owner_uid=uid, agent_id=agent_id, account_id=account.account_id,
+                                           symbols=symbols, timeframe=Timeframe.MINUTE, starting_value=account.cash,
+                                           at=at))
+        agent.move_to(AgentStatus.DEPLOYING, at=at, reason=session_id)
+        agent.paper_session = session_id
+        uow.agents.save(agent)
+
+    run_in_transaction(platform.documents, open_session)
     return session_id
 
 
