@@ -67,20 +67,29 @@ class Agent:
     _NOT_STORED: ClassVar[frozenset[str]] = NOT_STORED | {"agent_id"}
 
     @classmethod
+    def received(
+        cls, agent_id: str, *, owner_uid: str, at: str, described: Mapping[str, Any],
+        code_hash: str, extra: Mapping[str, Any],
+    ) -> Agent:
+        """A just-submitted agent, before its checks (status `submitted`, one history entry).
+
+        `described` holds name, description and tags; `extra` the bundle and validation fields.
+        """
+        return cls(agent_id=agent_id, owner_uid=owner_uid, status=AgentStatus.SUBMITTED,
+                   name=described.get("name", "agent"), description=described.get("description", ""),
+                   tags=list(described.get("tags", [])), code_hash=code_hash,
+                   history=[{"from": None, "to": AgentStatus.SUBMITTED.value, "at": at}],
+                   created_at=at, updated_at=at, extra=dict(extra),
+                   absent=frozenset({"standard_backtest", "backtesting_run"}))
+
+    @classmethod
     def submitted(
         cls, agent_id: str, *, owner_uid: str, at: str, described: Mapping[str, Any],
         code_hash: str, extra: Mapping[str, Any],
     ) -> Agent:
-        """A newly submitted agent whose checks passed: submitted -> validating -> stored.
-
-        `described` holds name, description and tags; `extra` the bundle and validation fields.
-        """
-        agent = cls(agent_id=agent_id, owner_uid=owner_uid, status=AgentStatus.SUBMITTED,
-                    name=described.get("name", "agent"), description=described.get("description", ""),
-                    tags=list(described.get("tags", [])), code_hash=code_hash,
-                    history=[{"from": None, "to": AgentStatus.SUBMITTED.value, "at": at}],
-                    created_at=at, updated_at=at, extra=dict(extra),
-                    absent=frozenset({"standard_backtest", "backtesting_run"}))
+        """A newly submitted agent whose checks passed: submitted -> validating -> stored."""
+        agent = cls.received(agent_id, owner_uid=owner_uid, at=at, described=described, code_hash=code_hash,
+                             extra=extra)
         agent.move_to(AgentStatus.VALIDATING, at=at)
         agent.move_to(AgentStatus.STORED, at=at)
         return agent

@@ -22,8 +22,9 @@ from shared.harness.backtest_host import run_backtest
 from shared.harness.sandboxed import SandboxedAgentLauncher
 from shared.ports.broker import BROKER_ACCOUNTS
 from shared.reconcile.bars import replay_frames
-from shared.schemas.collections import BACKTESTS, SESSIONS
+from shared.schemas.collections import SESSIONS
 from tests.e2e.reconcile_stack import OPTIONS, bars, paper_session, publish, reconcile, run_runtime
+from tests.fixtures.agents import store_finished_run
 from tests.fixtures.common import make_warehouse
 from tests.unit.runtime.stack import TRADER, backtested_agent, bundle, local_platform
 
@@ -149,7 +150,7 @@ def test_two_backtests_of_one_agent_are_compared_decision_by_decision(platform, 
         run = run_backtest(launcher, bundle_dir, frames, scratch=tmp_path / run_id, timeframe="1Min", fmel=fmel)
         recorder.close()
         assert run.error is None, run.error
-        platform.documents.set(BACKTESTS, run_id, {"owner_uid": "alice", "agent_id": "versions", "status": "succeeded"})
+        store_finished_run(platform.documents, run_id, agent_id="versions")
     report = reconcile(platform, "versions", tmp_path, {"backtests": ["bt-v1", "bt-v2"]})
     summary, first = report["summary"], report["summary"]["first_divergence"]
     assert report["kind"] == "backtests" and summary["decisions_compared"] == 20

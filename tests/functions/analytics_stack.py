@@ -17,9 +17,10 @@ import pytest
 from farm.host import FunctionHost
 from functions.registry import FUNCTIONS
 from shared.app import Application
+from shared.domain.lifecycle import AgentStatus
 from shared.ports.cache import Cache
-from shared.schemas.collections import AGENTS
 from tests.app_factory import embedded_app
+from tests.fixtures.agents import agent_in, store_agent
 
 HAS_WAREHOUSE = importlib.util.find_spec("shared.adapters.local.warehouse") is not None
 needs_warehouse = pytest.mark.skipif(
@@ -51,8 +52,7 @@ def serving(platform: Application) -> Iterator[FunctionHost]:
 def new_agent(platform: Application, owner: str, name: str = "agent") -> str:
     """Store an agent document owned by `owner`; return its id."""
     agent_id = uuid.uuid4().hex
-    platform.documents.create(AGENTS, agent_id, {"owner_uid": owner, "name": name, "status": "backtested",
-                                                 "deleted": False})
+    store_agent(platform.documents, agent_in(AgentStatus.BACKTESTED, agent_id, owner_uid=owner, name=name))
     return agent_id
 
 

@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from shared.app import Application
-from shared.schemas.collections import AGENTS
+from shared.domain.lifecycle import AgentStatus
 from shared.schemas.warehouse import BACKTEST_RUNS
 from shared.services.standard_evaluation import COLLECTION, DOC_ID, StandardEvaluation
+from tests.fixtures.agents import agent_in, store_agent
 from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
 from tests.functions.analytics_stack import decisions
 from tests.unit.runtime.stack import backtested_agent
@@ -119,8 +120,7 @@ def test_leaderboard_and_fmel_routes_answer_as_their_twins(stack) -> None:
     platform.documents.create(COLLECTION, DOC_ID, STD.to_json())
     agents = [uuid.uuid4().hex for _ in range(3)]
     for i, agent_id in enumerate(agents):
-        platform.documents.create(AGENTS, agent_id, {"owner_uid": USER, "name": f"a{i}", "status": "backtested",
-                                                     "deleted": False})
+        store_agent(platform.documents, agent_in(AgentStatus.BACKTESTED, agent_id, owner_uid=USER, name=f"a{i}"))
     now = datetime.now(UTC)
     platform.warehouse.insert_rows(BACKTEST_RUNS.ref, [
         {"run_id": f"{a}-auto", "agent_id": a, "user_id": USER, "agent_name": f"a{i}", "code_hash": a,

@@ -7,10 +7,11 @@ from typing import Any
 
 from shared.app import Application
 from shared.domain.clock import now_iso
-from shared.schemas.collections import AGENTS
+from shared.domain.lifecycle import AgentStatus
 from shared.schemas.topics import ALL_TOPICS
 from shared.validation.bundle import bundle_from_source
 from tests.app_factory import embedded_app
+from tests.fixtures.agents import agent_in, store_agent
 
 ROOT = Path(__file__).resolve().parents[3]
 SMA_SOURCE = (ROOT / "examples" / "sma_crossover.py").read_text()
@@ -48,11 +49,5 @@ def seed_agent(platform: Application, agent_id: str, source: str, *, owner: str 
     """Store an agent's bundle and document in status `stored`, as the agents API leaves it."""
     key = f"agents/{owner}/{agent_id}/bundle.zip"
     platform.blobs.put(key, bundle_from_source(source.encode()).to_zip(), content_type="application/zip")
-    at = now_iso()
-    doc = {
-        "owner_uid": owner, "name": agent_id, "code_hash": f"hash-{agent_id}", "bundle_key": key,
-        "status": "stored", "history": [], "latest_backtest": None, "deleted": False,
-        "created_at": at, "updated_at": at,
-    }
-    platform.documents.create(AGENTS, agent_id, doc)
-    return doc
+    agent = agent_in(AgentStatus.STORED, agent_id, owner_uid=owner, at=now_iso(), bundle_key=key)
+    return store_agent(platform.documents, agent).to_document()

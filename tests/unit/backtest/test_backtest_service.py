@@ -12,7 +12,6 @@ import pytest
 from shared.adapters.local.blobs import DirectoryBlobStore
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.adapters.local.messages import EmbeddedMessageBus
-from shared.domain.agent import Agent
 from shared.domain.lifecycle import AgentStatus
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports.jobs import JobHandle, JobState
@@ -20,6 +19,7 @@ from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.schemas.messages import BacktestCompleted, RunBacktest
 from shared.schemas.topics import BACKTEST_REQUESTS
 from shared.services import backtests
+from tests.fixtures.agents import agent_in
 
 
 class RecordingLauncher:
@@ -63,12 +63,8 @@ def platform(tmp_path: Path) -> Iterator[Stores]:
 
 
 def seed(stores: Stores, status: AgentStatus) -> None:
-    """Alice's agent `sma`: stored as the agents API leaves it, or rejected by validation."""
-    agent = Agent.submitted("sma", owner_uid="alice", at="2024-01-01T00:00:00Z", described={"name": "sma"},
-                            code_hash="hash-sma", extra={"bundle_key": "agents/alice/sma/bundle.zip"})
-    if status is AgentStatus.REJECTED:
-        agent = Agent(agent_id="sma", owner_uid="alice", status=AgentStatus.VALIDATING)
-        agent.move_to(AgentStatus.REJECTED, at="2024-01-01T00:00:00Z")
+    """Alice's agent `sma`, walked to `status` through legal moves (stored: as the agents API leaves it)."""
+    agent = agent_in(status, "sma", bundle_key="agents/alice/sma/bundle.zip")
     stores.documents.set(AGENTS, "sma", agent.to_document())
 
 
