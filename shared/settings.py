@@ -58,11 +58,10 @@ class Settings:
     paper_min_trades: int = 5
     # Backtest jobs (SPEC §7): wall-clock budget per run; the CPU-time limit follows it.
     backtest_budget_s: int = 1800
-    # Runtime broker (SPEC §9): "simulated" fills on the bus's bars, "alpaca" trades Alpaca paper
-    # (keys from APCA_API_KEY_ID / APCA_API_SECRET_KEY). Unset: alpaca on gcp, simulated locally.
+    # Venue (SPEC §9, shared.venues): "simulated" fills on the bus's bars, "alpaca" trades each
+    # agent's own Broker API account (keys and URL from the environment, shared.venues.alpaca.config).
+    # Unset: alpaca on gcp, simulated locally. Accounts and the runtime's broker both follow it.
     broker: str | None = None
-    alpaca_trading_url: str | None = None  # Alpaca paper REST base URL override (e.g. a local fake)
-    alpaca_trading_stream_url: str | None = None  # trade-updates stream URL override
     # GKE cluster of the agent runtimes, as seen from outside it (Cloud Functions). Set: the
     # orchestrator reads the cluster's endpoint and CA from the GKE API and authenticates with its
     # Google identity, as `gcloud container clusters get-credentials` does. Unset: in-cluster

@@ -23,13 +23,12 @@ from pathlib import Path
 from shared.adapters.local.rlimits import rlimit_preexec
 from shared.domain.lifecycle import MAX_AUTOMATIC_RESTARTS
 from shared.ports.orchestrator import RuntimeSpec, RuntimeStatus
-from shared.venues.alpaca.config import ENV_NAMES
+from shared.venues.alpaca.config import BROKER_URL_ENV, RUNTIME_ENV_NAMES
 
 log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-_KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "FARM_BACKEND", "FARM_DATA_DIR", "FARM_LOG_LEVEL", "FARM_BROKER",
-             "FARM_ALPACA_TRADING_URL", "FARM_ALPACA_TRADING_STREAM_URL")
-ALPACA_KEYS = ENV_NAMES  # only a runtime trading on Alpaca gets the keys
+_KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "FARM_BACKEND", "FARM_DATA_DIR", "FARM_LOG_LEVEL", "FARM_BROKER")
+ALPACA_KEYS = (*RUNTIME_ENV_NAMES, BROKER_URL_ENV)  # only a runtime trading on Alpaca gets the keys
 FailedHook = Callable[[RuntimeStatus], None]
 RestartHook = Callable[[RuntimeStatus], None]
 

@@ -26,6 +26,9 @@ BROKER_SECRET_KEY_ENV = "APCA_BROKER_API_SECRET_KEY"
 BROKER_URL_ENV = "APCA_BROKER_API_URL"  # optional; default: Alpaca's sandbox
 BROKER_ENV_NAMES: tuple[str, ...] = (BROKER_KEY_ID_ENV, BROKER_SECRET_KEY_ENV)
 BROKER_SANDBOX_URL = "https://broker-api.sandbox.alpaca.markets"
+# The keys a runtime trading on Alpaca reads (its Secret's keys): it trades its session's own
+# account through the Broker API, so it holds Broker API keys, not the Trading API's.
+RUNTIME_ENV_NAMES: tuple[str, ...] = BROKER_ENV_NAMES
 
 CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
 
