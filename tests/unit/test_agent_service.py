@@ -1,25 +1,23 @@
-"""Agent use cases on the real embedded stores: lifecycle, pages with tied timestamps, deletes
-of trading agents, the idempotent automatic backtest, rate-limit settings, the trigger."""
+"""Agent use cases on in-memory fakes of the ports (the adapters pass the same contract suites):
+lifecycle, pages with tied timestamps, deletes of trading agents, the idempotent automatic
+backtest, rate-limit settings, the trigger."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from functions import _platform
 from functions.on_agent_created import on_agent_created
-from shared.adapters.local.blobs import DirectoryBlobStore
-from shared.adapters.local.documents import SqliteDocumentStore
 from shared.adapters.local.memory_cache import InProcessRateLimiter
-from shared.adapters.local.messages import EmbeddedMessageBus
+from shared.adapters.memory import MemoryBlobStore, MemoryDocumentStore, MemoryMessageBus
 from shared.app import Application
 from shared.domain.lifecycle import AgentStatus
 from shared.domain.unit_of_work import run_in_transaction
 from shared.errors import InvalidInputError, NotFoundError, RateLimitedError, SettingsError
 from shared.events import encode_document_event
-from shared.ports.documents import DocumentChange
+from shared.ports.documents import DocumentChange, DocumentStore
 from shared.schemas.messages import RunBacktest
 from shared.services import agents, auto_backtest, rate_limits
 from shared.services.agent_fields import AgentFields
@@ -30,12 +28,11 @@ FIXED = "2026-01-02T03:04:05.000006Z"
 
 
 @pytest.fixture
-def stores(tmp_path: Path) -> Iterator[tuple[SqliteDocumentStore, DirectoryBlobStore, EmbeddedMessageBus]]:
-    documents = SqliteDocumentStore(tmp_path / "documents.sqlite3")
-    bus = EmbeddedMessageBus(tmp_path / "messages.sqlite3")
+def stores() -> Iterator[tuple[MemoryDocumentStore, MemoryBlobStore, MemoryMessageBus]]:
+    documents, bus = MemoryDocumentStore(), MemoryMessageBus()
     bus.create_topic(RunBacktest.TOPIC)
     bus.create_subscription("watch", RunBacktest.TOPIC)
-    yield documents, DirectoryBlobStore(tmp_path / "blobs"), bus
+    yield documents, MemoryBlobStore(), bus
     documents.close()
     bus.close()
 
@@ -47,7 +44,7 @@ def _submit(stores, uid: str, variant: int, clock=lambda: FIXED) -> str:  # type
     return agents.submit_agent(cmd, documents=documents, blobs=blobs, clock=clock).agent_id
 
 
-def _move(documents: SqliteDocumentStore, agent_id: str, *targets: AgentStatus) -> None:
+def _move(documents: DocumentStore, agent_id: str, *targets: AgentStatus) -> None:
     """Walk an agent through legal lifecycle moves (tests never write a raw status)."""
 
     def walk(uow) -> None:  # type: ignore[no-untyped-def]

@@ -1,17 +1,15 @@
-"""Backtest use cases over the embedded document store and bus: requests, idempotent launch and
-record, access. Agents are built through the Agent aggregate, so no test holds an illegal state."""
+"""Backtest use cases on in-memory fakes of the ports (milliseconds each): requests, idempotent
+launch and record, access. Agents are built through the Agent aggregate, so no test holds an
+illegal state."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from shared.adapters.local.blobs import DirectoryBlobStore
-from shared.adapters.local.documents import SqliteDocumentStore
-from shared.adapters.local.messages import EmbeddedMessageBus
+from shared.adapters.memory import MemoryBlobStore, MemoryDocumentStore, MemoryMessageBus
 from shared.domain.lifecycle import AgentStatus
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports.jobs import JobHandle, JobState
@@ -41,17 +39,16 @@ class RecordingLauncher:
 
 @dataclass
 class Stores:
-    """The ports the backtest commands use, on their embedded engines."""
+    """The ports the backtest commands use."""
 
-    documents: SqliteDocumentStore
-    messages: EmbeddedMessageBus
-    blobs: DirectoryBlobStore
+    documents: MemoryDocumentStore
+    messages: MemoryMessageBus
+    blobs: MemoryBlobStore
 
 
 @pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Stores]:
-    stores = Stores(SqliteDocumentStore(tmp_path / "documents.sqlite3"), EmbeddedMessageBus(tmp_path / "bus.sqlite3"),
-                    DirectoryBlobStore(tmp_path / "blobs"))
+def platform() -> Iterator[Stores]:
+    stores = Stores(MemoryDocumentStore(), MemoryMessageBus(), MemoryBlobStore())
     for topic in (BACKTEST_REQUESTS, BacktestCompleted.TOPIC):
         stores.messages.create_topic(topic)
     stores.messages.create_subscription("requests", BACKTEST_REQUESTS)

@@ -4,12 +4,11 @@ intact and the one ownership check of its repository."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.adapters.local.documents import SqliteDocumentStore
+from shared.adapters.memory import MemoryDocumentStore
 from shared.domain.agent import Agent, AgentRepository, check_agent_id
 from shared.domain.lifecycle import TRANSITIONS, AgentStatus
 from shared.domain.unit_of_work import run_in_transaction
@@ -135,8 +134,8 @@ def test_an_id_we_could_not_have_issued_is_reported_as_a_missing_agent() -> None
 
 
 @pytest.fixture
-def documents(tmp_path: Path) -> Iterator[SqliteDocumentStore]:
-    store = SqliteDocumentStore(tmp_path / "documents.sqlite3")
+def documents() -> Iterator[MemoryDocumentStore]:
+    store = MemoryDocumentStore()
     yield store
     store.close()
 

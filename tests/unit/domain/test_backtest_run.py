@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from shared.adapters.local.documents import SqliteDocumentStore
+from shared.adapters.memory import MemoryDocumentStore
 from shared.domain.backtest_run import RUN_TRANSITIONS, BacktestRun, RunStatus
 from shared.domain.unit_of_work import run_in_transaction
 from shared.errors import IllegalTransitionError, InvalidInputError, NotFoundError
@@ -88,8 +87,8 @@ def test_a_malformed_run_document_is_an_invalid_input(document: dict[str, Any]) 
 
 
 @pytest.fixture
-def documents(tmp_path: Path) -> Iterator[SqliteDocumentStore]:
-    store = SqliteDocumentStore(tmp_path / "documents.sqlite3")
+def documents() -> Iterator[MemoryDocumentStore]:
+    store = MemoryDocumentStore()
     yield store
     store.close()
 
