@@ -3,7 +3,8 @@
 Storage (`warehouse_segments`): every insert is one immutable Parquet file, written to a
 temporary, fsynced and renamed into the table's directory, so any number of processes and
 threads append at once without a lock, a `kill -9` leaves every acknowledged row whole, and no
-file is ever written in place. Small segments are merged in a background thread.
+file is ever written in place. Small segments are merged in a background thread
+(`warehouse_compactor`).
 
 Queries: each instance has its own in-memory DuckDB, never a shared database file. Before a
 query it lists each table's segments and, when they changed, points the table's view at them;
@@ -38,12 +39,9 @@ from shared.sql.dialect import check_params, to_duckdb
 
 from . import warehouse_legacy
 from .warehouse_arrow import Batch, rows_to_arrow, to_arrow
-from .warehouse_segments import (
-    SegmentStore,
-    WarehouseDamagedError,
-    check_file,
-    damaged_error,
-)
+from .warehouse_compactor import BackgroundCompactor
+from .warehouse_files import WarehouseDamagedError, check_file, damaged_error
+from .warehouse_segments import SegmentStore
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +62,11 @@ class DuckDbWarehouse:
         self.lock_timeout_s = lock_timeout_s  # kept for callers; appends never wait for a lock
         root = self.path.with_suffix("") if self.path.suffix else self.path.with_name(self.path.name + ".d")
         self.store = SegmentStore(root, compact_at=compact_at, grace_s=grace_s)
-        self._background = compact_in_background
-        self._lock = threading.Lock()  # guards the DuckDB catalog (views) and the compactor
+        self._compactor = BackgroundCompactor(self.store, background=compact_in_background)
+        self._lock = threading.Lock()  # guards the DuckDB catalog (views)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._pid = os.getpid()
         self._views: dict[str, tuple[str, ...]] = {}
-        self._compactor: threading.Thread | None = None
-        self._pending: set[str] = set()
 
     @property
     def root(self) -> Path:
@@ -88,7 +84,7 @@ class DuckDbWarehouse:
         self.check()
         for spec in schema.TABLES:
             if self.store.needs_compaction(spec):  # segments that short-lived writers left
-                self._compact_later(spec)
+                self._compactor.request(spec)
 
     def check(self) -> None:
         """Raise WarehouseDamagedError naming the first segment that is not whole."""
@@ -150,9 +146,7 @@ class DuckDbWarehouse:
 
     def close(self) -> None:
         """Finish a running compaction and release the query engine."""
-        compactor = self._compactor
-        if compactor is not None:
-            compactor.join(timeout=60)
+        self._compactor.join(timeout=60)
         with self._lock:
             if self._con is not None:
                 self._con.close()
@@ -172,36 +166,7 @@ class DuckDbWarehouse:
         except OSError as exc:
             raise TransientError(f"cannot write to the warehouse at {self.root}: {exc}") from exc
         if self.store.needs_compaction(spec):
-            self._compact_later(spec)
-
-    def _compact_later(self, spec: schema.Table) -> None:
-        if not self._background:
-            self.store.compact(spec)
-            return
-        with self._lock:
-            self._pending.add(spec.ref)
-            self._start_compactor()
-
-    def _start_compactor(self) -> None:
-        """Start the background merge thread unless it runs (called holding `_lock`)."""
-        if not self._background or (self._compactor is not None and self._compactor.is_alive()):
-            return
-        self._compactor = threading.Thread(target=self._compact_pending, name="warehouse-compactor",
-                                           daemon=True)
-        self._compactor.start()
-
-    def _compact_pending(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    self._compactor = None
-                    return
-                ref = self._pending.pop()
-            try:
-                while self.store.compact(schema.table(ref)):
-                    pass
-            except Exception:  # a failed merge loses nothing; the next one retries
-                log.exception("warehouse: compacting %s failed", ref)
+            self._compactor.request(spec)
 
     def _cursor(self, tables: Sequence[schema.Table] = schema.TABLES) -> duckdb.DuckDBPyConnection:
         """A cursor on this instance's DuckDB, the views of `tables` on their current segments."""
@@ -228,9 +193,8 @@ class DuckDbWarehouse:
         if not files:
             self.store.ensure(spec)
             files = tuple(str(s.path) for s in self.store.visible(spec, sizes=False))
-        if len(files) > 2 * self.store.compact_at:
-            self._pending.add(spec.ref)  # a reader merges too when writers left many segments
-            self._start_compactor()
+        if len(files) > 2 * self.store.compact_at and self._compactor.background:
+            self._compactor.request(spec)  # a reader merges too when writers left many segments
         listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
         columns = ", ".join(_view_column(c) for c in spec.columns)
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(spec.dataset)}")

@@ -14,35 +14,36 @@ just before still finds them. One compaction per table at a time (a non-blocking
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shared.errors import FarmError
 from shared.schemas.warehouse import Table
 
 from .warehouse_arrow import arrow_schema
+from .warehouse_files import (
+    ROW_GROUP,
+    SUFFIX,
+    WarehouseDamagedError,
+    atomically,
+    check_file,
+    damaged_error,
+    fsync_dir,
+    new_name,
+    try_lock,
+    write_atomically,
+)
 
-SUFFIX = ".parquet"
+__all__ = ["Segment", "SegmentStore", "WarehouseDamagedError", "check_file", "damaged_error", "read_segment"]
+
 REPLACES = b"farm.replaces"
-ROW_GROUP = 122_880  # DuckDB's own row group size: min/max per group prune time-range filters
 _TMP_MAX_AGE_S = 3600.0  # a temporary older than this belongs to a writer that died
-
-
-class WarehouseDamagedError(FarmError):
-    """A warehouse file cannot be read; the message names it and the way out."""
-
-    code = "data_loss"
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ class SegmentStore:
         directory = self.table_dir(spec)
         directory.mkdir(parents=True, exist_ok=True)
         if not (directory / schema_name(spec)).exists():
-            _write_atomically(directory, schema_name(spec), arrow_schema(spec).empty_table())
+            write_atomically(directory, schema_name(spec), arrow_schema(spec).empty_table())
 
     def append(self, spec: Table, data: pa.Table, *, name: str | None = None) -> Path:
         """Write `data` as a new segment; when this returns the rows are durable."""
@@ -87,7 +88,7 @@ class SegmentStore:
             raise FileNotFoundError(directory)
         if not (directory / schema_name(spec)).exists():
             self.ensure(spec)  # the schema changed since ensure_tables ran: add its segment
-        return _write_atomically(directory, name or _new_name("s"), data)
+        return write_atomically(directory, name or new_name("s"), data)
 
     def visible(self, spec: Table, *, sizes: bool = True) -> list[Segment]:
         """The segments a reader must scan: every file not replaced by a merged one."""
@@ -142,7 +143,7 @@ class SegmentStore:
             target = self.root / "damaged" / spec.ref / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.rename(path, target)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
             self._replaces.pop(str(path), None)
             moved.append(target)
         return moved
@@ -156,14 +157,15 @@ class SegmentStore:
     def compact(self, spec: Table, *, force: bool = False) -> int:
         """Merge small segments into one; return how many were merged (0: nothing or busy)."""
         directory = self.table_dir(spec)
-        with _try_lock(directory / ".compact.lock") as held:
+        with try_lock(directory / ".compact.lock") as held:
             if not held:
                 return 0
             self._collect_garbage(spec)
             small = self._small(spec)
             if len(small) < (2 if force else self.compact_at):
                 return 0
-            chosen, total = [], 0
+            chosen: list[Segment] = []
+            total = 0
             for segment in small:
                 if len(chosen) >= 2 and total + segment.size > self.merge_bytes:
                     break
@@ -177,7 +179,7 @@ class SegmentStore:
         names = json.dumps([s.path.name for s in chosen]).encode()
         schema = arrow_schema(spec).with_metadata({REPLACES: names})
         directory = self.table_dir(spec)
-        with _atomically(directory, _new_name("m")) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with atomically(directory, new_name("m")) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             pending: list[pa.Table] = []
             for segment in chosen:
                 pending.append(read_segment(spec, segment.path))
@@ -231,31 +233,6 @@ def read_segment(spec: Table, path: Path) -> pa.Table:
     return pa.Table.from_pylist(data.to_pylist(), schema=schema)
 
 
-def check_file(path: Path) -> str | None:
-    """Why `path` is not a whole Parquet file, or None when its footer reads back."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(4)
-            f.seek(max(size - 4, 0))
-            tail = f.read(4)
-        if size < 12 or head != b"PAR1" or tail != b"PAR1":
-            return f"not a whole Parquet file ({size} bytes, magic {head!r}...{tail!r})"
-        pq.read_metadata(path)
-    except (OSError, pa.ArrowException) as exc:
-        return str(exc)
-    return None
-
-
-def damaged_error(path: Path, cause: object) -> WarehouseDamagedError:
-    """The error that names a damaged segment and how to go on without it."""
-    return WarehouseDamagedError(
-        f"warehouse segment {path} is damaged ({cause}). Run `farm data repair` to move damaged "
-        f"segments aside into {path.parents[2] / 'damaged'} (the rows in them are lost unless you "
-        f"restore the file from a backup), then start again."
-    )
-
-
 def _listing(directory: Path, current_schema: str) -> list[str]:
     names = []
     with os.scandir(directory) as entries:
@@ -269,11 +246,6 @@ def _listing(directory: Path, current_schema: str) -> list[str]:
     return names
 
 
-def _new_name(kind: str) -> str:
-    # Time first so names sort in write order; the random part makes them unique everywhere.
-    return f"{kind}-{time.time_ns():020d}-{uuid.uuid4().hex[:16]}{SUFFIX}"
-
-
 def _write_group(writer: pq.ParquetWriter, spec: Table, tables: list[pa.Table]) -> None:
     if not tables:
         return
@@ -283,57 +255,3 @@ def _write_group(writer: pq.ParquetWriter, spec: Table, tables: list[pa.Table]) 
     writer.write_table(group.replace_schema_metadata(writer.schema.metadata), row_group_size=ROW_GROUP)
 
 
-def _write_atomically(directory: Path, name: str, data: pa.Table) -> Path:
-    # Small segments are merged soon: write them fast; large ones compressed hard.
-    compression = "zstd" if data.num_rows >= 10_000 else "snappy"
-    with _atomically(directory, name) as tmp:
-        if data.num_rows >= 10_000:
-            pq.write_table(data, tmp, compression=compression, row_group_size=ROW_GROUP)
-        else:  # one write(2) of a file built in memory: cheaper for the many small appends
-            buffer = pa.BufferOutputStream()
-            pq.write_table(data, buffer, compression=compression, row_group_size=ROW_GROUP)
-            with open(tmp, "wb") as out:
-                out.write(buffer.getvalue().to_pybytes())
-    return directory / name
-
-
-@contextmanager
-def _atomically(directory: Path, name: str) -> Iterator[Path]:
-    """Yield a temporary path to write; then fsync it and rename it to `name`, durably."""
-    tmp = directory / f".tmp-{uuid.uuid4().hex}{SUFFIX}"
-    try:
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, directory / name)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(directory)  # the rename itself must survive a power cut before we acknowledge
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def _try_lock(path: Path) -> Iterator[bool]:
-    # flock belongs to the open file description: it excludes other threads' opens too, and the
-    # kernel drops it when the holder dies, even by kill -9.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
