@@ -16,7 +16,7 @@ from typing import Any
 from shared.adapters.gcp.firestore_values import plain, stamp_id
 from shared.adapters.local.document_values import deliver
 from shared.errors import TransientError
-from shared.ports.documents import DocumentChange
+from shared.ports.documents import ChangeKind, DocumentChange
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class FirestoreWatch:
             self._last_seen[doc.id] = after
             stamp = doc.update_time or read_time
             change_id = f"{doc.id}@{stamp_id(stamp)}"
-        kind = "deleted" if after is None else "updated" if before is not None else "created"
+        kind: ChangeKind = "deleted" if after is None else "updated" if before is not None else "created"
         return DocumentChange(
             kind=kind,
             collection=self._collection,

@@ -91,9 +91,10 @@ def api_client(endpoint: ClusterEndpoint, credentials: Any) -> Any:
     from kubernetes import client
 
     configuration = client.Configuration(host=endpoint.host, ca_cert_data=endpoint.ca_pem, verify_ssl=True)
-    configuration.refresh_api_key_hook = _token_hook(credentials)
+    hook = _token_hook(credentials)
+    configuration.refresh_api_key_hook = hook
     # The client asks the hook only when a key is present, so put the first token in now.
-    configuration.refresh_api_key_hook(configuration)
+    hook(configuration)
     return client.ApiClient(configuration)
 
 

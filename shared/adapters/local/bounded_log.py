@@ -11,7 +11,7 @@ import os
 import select
 import threading
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 DEFAULT_CAP_BYTES = 1 << 20
 _CHUNK = 1 << 16
@@ -20,7 +20,7 @@ _CHUNK = 1 << 16
 class BoundedLog:
     """Pump a pipe into `path` (appending), keeping the first `cap_bytes` of this run."""
 
-    def __init__(self, source: BinaryIO, path: Path, cap_bytes: int = DEFAULT_CAP_BYTES) -> None:
+    def __init__(self, source: IO[bytes], path: Path, cap_bytes: int = DEFAULT_CAP_BYTES) -> None:
         self.path, self.cap_bytes = path, cap_bytes
         self.kept = 0
         self.dropped = 0

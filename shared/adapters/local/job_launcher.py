@@ -32,7 +32,7 @@ from shared.domain.clock import now_iso
 from shared.errors import TransientError
 from shared.ports.jobs import JobHandle, JobState
 from shared.ports.messages import MessageBus
-from shared.schemas.messages import BacktestCompleted, RunBacktest
+from shared.schemas.messages import BacktestCompleted, RunBacktest, RunReconciliation
 from shared.services.backtests import publish_completed
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class JobLimits:
 
 @dataclass
 class _Job:
-    run: RunBacktest
+    run: RunBacktest | RunReconciliation
     state: JobState
     process: subprocess.Popen[bytes] | None = None
     watcher: threading.Thread | None = None
@@ -94,8 +94,8 @@ class LocalJobLauncher:
         self._closed = False
         self._lock = threading.Lock()
 
-    def launch(self, run: RunBacktest) -> JobHandle:
-        """Start the job now if a slot is free, else queue it; return at once."""
+    def launch(self, run: RunBacktest | RunReconciliation) -> JobHandle:
+        """Start the job now if a slot is free, else queue it; return at once (one launcher, both kinds of job)."""
         with self._lock:
             if self._closed:
                 raise TransientError(f"backtest {run.run_id} not launched: the launcher is closed")

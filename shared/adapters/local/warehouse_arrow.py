@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 
@@ -21,7 +21,7 @@ from shared.errors import InvalidInputError
 from shared.schemas.warehouse import Column, Table
 from shared.sql.rows import prepare_rows
 
-Batch = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]] | pa.Table
+Batch: TypeAlias = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]] | pa.Table
 
 _SCALAR_TYPES: dict[str, pa.DataType] = {
     "STRING": pa.string(),

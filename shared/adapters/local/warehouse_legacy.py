@@ -39,6 +39,8 @@ def migrate(path: Path, store: SegmentStore) -> int:
                 continue
             store.ensure(spec)
             reader = con.execute(f'SELECT * FROM "{spec.dataset}"."{spec.name}"').to_arrow_reader(_CHUNK)
+            if reader is None:  # a result with no columns; a table always has some
+                continue
             # Chunks bound memory; fixed names make a re-run replace, never duplicate.
             for n, chunk in enumerate(reader):
                 data = pa.Table.from_batches([chunk])
