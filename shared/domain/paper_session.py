@@ -19,63 +19,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from shared.domain.aggregate import DocumentRepository
 from shared.domain.clock import parse_iso
 from shared.domain.lifecycle import MAX_AUTOMATIC_RESTARTS
 from shared.domain.running_sessions import RunningSessions
+from shared.domain.session_states import (
+    FINISHED_STATES,
+    LIVE_STATES,
+    TRANSITIONS,
+    Desired,
+    SessionState,
+    can_move,
+)
 from shared.domain.timeframe import Timeframe
 from shared.errors import ConflictError, IllegalTransitionError
 from shared.schemas.collections import SESSIONS, USERS
 from shared.schemas.topics import CRYPTO_DATA, MARKET_DATA
 
-
-class SessionState(StrEnum):
-    """Where a session is, stored on the session document as `state`."""
-
-    DEPLOYING = "deploying"
-    TRADING = "trading"
-    INTERRUPTED = "interrupted"
-    PAUSING = "pausing"
-    PAUSED = "paused"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-    FAILED = "failed"
-
-
-class Desired(StrEnum):
-    """What the session's owner asked for, stored as `desired`."""
-
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-
-
+__all__ = ["FINISHED_STATES", "LIVE_STATES", "TRANSITIONS", "Desired", "PaperSession", "PaperSessionRepository",
+           "SessionState", "can_move", "topic_for"]
 S = SessionState
-TRANSITIONS: Mapping[SessionState, frozenset[SessionState]] = {
-    S.DEPLOYING: frozenset({S.TRADING, S.INTERRUPTED, S.PAUSING, S.STOPPING, S.FAILED}),
-    # A local stack that restarts deploys again a session whose runtime died with it.
-    S.TRADING: frozenset({S.DEPLOYING, S.INTERRUPTED, S.PAUSING, S.STOPPING, S.FAILED}),
-    # A runtime that left cleanly unasked: rescheduled (trading), resumed by `farm up` (deploying).
-    S.INTERRUPTED: frozenset({S.DEPLOYING, S.TRADING, S.PAUSING, S.STOPPING, S.FAILED}),
-    # Resuming before the pause finished is the owner's latest word.
-    S.PAUSING: frozenset({S.PAUSED, S.DEPLOYING, S.STOPPING}),
-    S.PAUSED: frozenset({S.DEPLOYING, S.STOPPING}),
-    S.STOPPING: frozenset({S.STOPPED}),
-    S.STOPPED: frozenset(),  # starting again creates a new session
-    S.FAILED: frozenset({S.STOPPING}),  # the agent's lifecycle also allows failed -> stopping
-}
-# A runtime is (or should be) running: a stack that died with it starts it again.
-LIVE_STATES = frozenset({S.DEPLOYING, S.TRADING, S.INTERRUPTED})
-FINISHED_STATES = frozenset({S.STOPPED, S.FAILED})
+
 
 MAX_RUNS = 1000  # runtime runs remembered per session (restarts, pauses)
 HEARTBEAT_STALE_S = 60.0  # the runtime heartbeats every 2 s; this much silence means it is not answering
 # The runtime writes these with a plain update (`shared.services.paper_runtime.record_runtime_report`):
 # a transaction per heartbeat (every 2 s per session) would cost a read each time and contend with
-# the owner's commands. The aggregate never changes them, so the two writers never overlap.
+# the owner's commands. The aggregate sets them only when it opens a session (besides `updated_at`).
 RUNTIME_FIELDS = frozenset({
     "portfolio_value", "cash", "positions", "recent_trades", "trades", "decisions", "last_decision_point",
     "heartbeat_at", "updated_at", "latency_p95_ms", "bars_routed", "fmel", "snapshots", "lost_decisions",
@@ -88,11 +60,6 @@ RUNTIME_START_FIELDS = frozenset({"started_at", "pid", "health_port", "broker"})
 def topic_for(symbol: str) -> str:
     """The market topic a symbol's bars arrive on (crypto pairs are written `BTC/USD`)."""
     return CRYPTO_DATA if "/" in symbol else MARKET_DATA
-
-
-def can_move(current: SessionState | str, target: SessionState | str) -> bool:
-    """Whether a session may go from `current` to `target`."""
-    return SessionState(target) in TRANSITIONS[SessionState(current)]
 
 
 class PaperSession:
