@@ -165,8 +165,9 @@ class AgentRuntime:
                 # The broker model goes on record: a reconciliation replays fills with the same one.
                 model = {"slippage": opts.slippage, "commission": opts.commission,
                          "participation": float(broker.p.participation) if hasattr(broker.p, "participation") else 1.0}
-                paper_runtime.mark_trading(p.documents, sid, started_at=now_iso(), pid=os.getpid(),
-                                           health_port=health.port, broker=model)
+                # The broker trades the session's own account: the session refuses any other.
+                paper_runtime.mark_trading(p.documents, sid, account_id=broker.account_id, started_at=now_iso(),
+                                           pid=os.getpid(), health_port=health.port, broker=model)
                 reporter.start()
                 self.ready.set()
                 cerebro.run()
