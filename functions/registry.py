@@ -9,7 +9,7 @@ with several methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 DocumentEvent = Literal["created", "updated", "deleted", "written"]
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
@@ -82,245 +82,81 @@ class FunctionSpec:
         return "firestore", f"{t.collection} {t.event}"
 
 
+def _api(name: str, module: str, entry_point: str, path: str, methods: tuple[str, ...] = ("GET",),
+         **options: Any) -> FunctionSpec:
+    # Every HTTP function is public at the network level: the edge verifies ID tokens itself
+    # (functions.edge.http), and Hosting rewrites cannot carry an IAM identity.
+    return FunctionSpec(name, f"functions.{module}", entry_point, HttpTrigger(path, methods), public=True, **options)
+
+
+def _on(name: str, module: str, entry_point: str, trigger: TopicTrigger | DocumentTrigger,
+        **options: Any) -> FunctionSpec:
+    # Event functions are invoked by Eventarc only, never by a caller.
+    return FunctionSpec(name, f"functions.{module}", entry_point, trigger, **options)
+
+
+AGENT = "/api/agents/<agent_id>"
+RECONCILIATION = AGENT + "/paper-trading/reconciliations/<reconciliation_id>"
+WAITS_FOR_RUNTIME_EXIT = 60  # a stop or pause waits for the runtime's graceful exit (<= 20 s)
+
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec(
-        name="farm-healthz",
-        module="functions.healthz",
-        entry_point="healthz",
-        trigger=HttpTrigger("/healthz", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-agents",
-        module="functions.agents",
-        entry_point="agents_collection",
-        trigger=HttpTrigger("/api/agents", ("GET", "POST")),
-        # A 10 MB upload is held once and unpacked once while validating; a large source is
-        # parsed in pieces on every vCPU (shared/validation/parallel.py), 2 here rather than the
-        # third of one that 512Mi would come with.
-        memory="1Gi",
-        cpu="2",
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-agent-item",
-        module="functions.agent_item",
-        entry_point="agent_item",
-        trigger=HttpTrigger("/api/agents/<agent_id>", ("GET", "DELETE")),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-on-agent-created",
-        module="functions.on_agent_created",
-        entry_point="on_agent_created",
-        trigger=DocumentTrigger("agents", "created"),
-    ),
-    FunctionSpec(
-        name="farm-on-agent-deleted",
-        module="functions.on_agent_deleted",
-        entry_point="on_agent_deleted",
-        trigger=DocumentTrigger("agents", "updated"),
-        timeout_s=60,  # waits for the runtime's graceful exit (<= 20 s)
-    ),
-    FunctionSpec(
-        name="farm-broker-accounts",
-        module="functions.broker_accounts",
-        entry_point="broker_accounts_collection",
-        trigger=HttpTrigger("/api/broker/accounts", ("POST",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-broker-account-item",
-        module="functions.broker_account_item",
-        entry_point="broker_account_item",
-        trigger=HttpTrigger("/api/broker/accounts/<account_id>", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-broker-funding",
-        module="functions.broker_funding",
-        entry_point="broker_funding",
-        trigger=HttpTrigger("/api/broker/accounts/<account_id>/funding", ("POST",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-openapi",
-        module="functions.openapi",
-        entry_point="openapi",
-        trigger=HttpTrigger("/api/openapi.json", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-backtests",
-        module="functions.backtests",
-        entry_point="agent_backtests",
-        trigger=HttpTrigger("/api/agents/<agent_id>/backtests", ("GET", "POST")),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-backtest-chart",
-        module="functions.backtest_results",
-        entry_point="backtest_chart_png",
-        trigger=HttpTrigger("/api/backtests/<run_id>/chart", ("GET",)),
-        memory="512Mi",  # matplotlib draws the first request's chart
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-backtest-curves",
-        module="functions.backtest_results",
-        entry_point="backtest_chart_curves",
-        trigger=HttpTrigger("/api/backtests/<run_id>/curves", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-backtest-output",
-        module="functions.backtest_results",
-        entry_point="backtest_agent_output",
-        trigger=HttpTrigger("/api/backtests/<run_id>/output", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-backtest-item",
-        module="functions.backtest_item",
-        entry_point="backtest_item",
-        trigger=HttpTrigger("/api/backtests/<run_id>", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-on-backtest-request",
-        module="functions.on_backtest_request",
-        entry_point="on_backtest_request",
-        trigger=TopicTrigger("backtest-requests"),
-    ),
-    FunctionSpec(
-        name="farm-on-backtest-result",
-        module="functions.on_backtest_result",
-        entry_point="on_backtest_result",
-        trigger=TopicTrigger("backtest-results"),
-    ),
-    FunctionSpec(
-        name="farm-paper-trading",
-        module="functions.paper_trading",
-        entry_point="paper_trading_session",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading", ("GET", "POST", "DELETE")),
-        timeout_s=60,  # a stop waits for the runtime's graceful exit (<= 20 s)
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-paper-trading-pause",
-        module="functions.paper_trading_controls",
-        entry_point="paper_trading_pause",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/pause", ("POST",)),
-        timeout_s=60,  # waits for the runtime's graceful exit (<= 20 s)
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-paper-trading-resume",
-        module="functions.paper_trading_controls",
-        entry_point="paper_trading_resume",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/resume", ("POST",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-paper-trading-output",
-        module="functions.paper_trading_controls",
-        entry_point="paper_trading_output",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/output", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-reconciliations",
-        module="functions.reconciliations",
-        entry_point="agent_reconciliations",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/reconciliations", ("POST",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-reconciliation-item",
-        module="functions.reconciliations",
-        entry_point="agent_reconciliation_item",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/reconciliations/<reconciliation_id>", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-reconciliation-chart",
-        module="functions.reconciliations",
-        entry_point="agent_reconciliation_chart",
-        trigger=HttpTrigger("/api/agents/<agent_id>/paper-trading/reconciliations/<reconciliation_id>/chart",
-                            ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-on-reconciliation-request",
-        module="functions.on_reconciliation_request",
-        entry_point="on_reconciliation_request",
-        trigger=TopicTrigger("reconciliation-requests"),
-    ),
-    FunctionSpec(
-        name="farm-leaderboard",
-        module="functions.leaderboard",
-        entry_point="leaderboard_page",
-        trigger=HttpTrigger("/api/leaderboard", ("GET",)),
-        min_instances=1,  # public and cached: a cold start would dwarf a 1 ms cache hit
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-leaderboard-agent",
-        module="functions.leaderboard_agent",
-        entry_point="leaderboard_agent",
-        trigger=HttpTrigger("/api/leaderboard/agents/<agent_id>", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-fmel-decisions",
-        module="functions.fmel_decisions",
-        entry_point="fmel_decisions",
-        trigger=HttpTrigger("/api/fmel/decisions", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-fmel-analytics",
-        module="functions.fmel_analytics",
-        entry_point="fmel_agent_analytics",
-        trigger=HttpTrigger("/api/fmel/agents/<agent_id>/analytics", ("GET",)),
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-fmel-export",
-        module="functions.fmel_export",
-        entry_point="fmel_export",
-        trigger=HttpTrigger("/api/fmel/agents/<agent_id>/export", ("GET",)),
-        memory="512Mi",
-        timeout_s=540,  # a long agent history streams for a while
-        public=True,
-    ),
-    FunctionSpec(
-        name="farm-on-runtime-watch",
-        module="functions.on_runtime_watch",
-        entry_point="on_runtime_watch",
-        trigger=TopicTrigger("runtime-watch"),
-        timeout_s=120,
-        max_instances=1,  # one tick at a time: two would only repeat each other's (idempotent) steps
-    ),
-    FunctionSpec(
-        name="farm-on-backtest-result-leaderboard",
-        module="functions.on_leaderboard_refresh",
-        entry_point="on_backtest_result_leaderboard",
-        trigger=TopicTrigger("backtest-results"),
-    ),
-    FunctionSpec(
-        name="farm-on-performance-update",
-        module="functions.on_leaderboard_refresh",
-        entry_point="on_performance_update",
-        trigger=TopicTrigger("performance-updates"),
-    ),
+    _api("farm-healthz", "healthz", "healthz", "/healthz"),
+    # A 10 MB upload is held once and unpacked once while validating; a large source is parsed in
+    # pieces on every vCPU (shared/validation/parallel.py), 2 here rather than the third of one
+    # that 512Mi would come with.
+    _api("farm-agents", "agents", "agents_collection", "/api/agents", ("GET", "POST"), memory="1Gi", cpu="2"),
+    _api("farm-agent-item", "agent_item", "agent_item", AGENT, ("GET", "DELETE")),
+    _on("farm-on-agent-created", "on_agent_created", "on_agent_created", DocumentTrigger("agents", "created")),
+    _on("farm-on-agent-deleted", "on_agent_deleted", "on_agent_deleted", DocumentTrigger("agents", "updated"),
+        timeout_s=WAITS_FOR_RUNTIME_EXIT),
+    _api("farm-broker-accounts", "broker_accounts", "broker_accounts_collection", "/api/broker/accounts", ("POST",)),
+    _api("farm-broker-account-item", "broker_account_item", "broker_account_item",
+         "/api/broker/accounts/<account_id>"),
+    _api("farm-broker-funding", "broker_funding", "broker_funding", "/api/broker/accounts/<account_id>/funding",
+         ("POST",)),
+    _api("farm-openapi", "openapi", "openapi", "/api/openapi.json"),
+    _api("farm-backtests", "backtests", "agent_backtests", AGENT + "/backtests", ("GET", "POST")),
+    _api("farm-backtest-chart", "backtest_results", "backtest_chart_png", "/api/backtests/<run_id>/chart",
+         memory="512Mi"),  # matplotlib draws the first request's chart
+    _api("farm-backtest-curves", "backtest_results", "backtest_chart_curves", "/api/backtests/<run_id>/curves"),
+    _api("farm-backtest-output", "backtest_results", "backtest_agent_output", "/api/backtests/<run_id>/output"),
+    _api("farm-backtest-item", "backtest_item", "backtest_item", "/api/backtests/<run_id>"),
+    _on("farm-on-backtest-request", "on_backtest_request", "on_backtest_request", TopicTrigger("backtest-requests")),
+    _on("farm-on-backtest-result", "on_backtest_result", "on_backtest_result", TopicTrigger("backtest-results")),
+    _api("farm-paper-trading", "paper_trading", "paper_trading_session", AGENT + "/paper-trading",
+         ("GET", "POST", "DELETE"), timeout_s=WAITS_FOR_RUNTIME_EXIT),
+    _api("farm-paper-trading-pause", "paper_trading_controls", "paper_trading_pause", AGENT + "/paper-trading/pause",
+         ("POST",), timeout_s=WAITS_FOR_RUNTIME_EXIT),
+    _api("farm-paper-trading-resume", "paper_trading_controls", "paper_trading_resume",
+         AGENT + "/paper-trading/resume", ("POST",)),
+    _api("farm-paper-trading-output", "paper_trading_controls", "paper_trading_output",
+         AGENT + "/paper-trading/output"),
+    _api("farm-reconciliations", "reconciliations", "agent_reconciliations", AGENT + "/paper-trading/reconciliations",
+         ("POST",)),
+    _api("farm-reconciliation-item", "reconciliations", "agent_reconciliation_item", RECONCILIATION),
+    _api("farm-reconciliation-chart", "reconciliations", "agent_reconciliation_chart", RECONCILIATION + "/chart"),
+    _on("farm-on-reconciliation-request", "on_reconciliation_request", "on_reconciliation_request",
+        TopicTrigger("reconciliation-requests")),
+    # Public and cached: a cold start would dwarf a 1 ms cache hit.
+    _api("farm-leaderboard", "leaderboard", "leaderboard_page", "/api/leaderboard", min_instances=1),
+    _api("farm-leaderboard-agent", "leaderboard_agent", "leaderboard_agent", "/api/leaderboard/agents/<agent_id>"),
+    _api("farm-fmel-decisions", "fmel_decisions", "fmel_decisions", "/api/fmel/decisions"),
+    _api("farm-fmel-analytics", "fmel_analytics", "fmel_agent_analytics", "/api/fmel/agents/<agent_id>/analytics"),
+    _api("farm-fmel-export", "fmel_export", "fmel_export", "/api/fmel/agents/<agent_id>/export",
+         memory="512Mi", timeout_s=540),  # a long agent history streams for a while
+    # One tick at a time: two would only repeat each other's (idempotent) steps.
+    _on("farm-on-runtime-watch", "on_runtime_watch", "on_runtime_watch", TopicTrigger("runtime-watch"),
+        timeout_s=120, max_instances=1),
+    _on("farm-on-backtest-result-leaderboard", "on_leaderboard_refresh", "on_backtest_result_leaderboard",
+        TopicTrigger("backtest-results")),
+    _on("farm-on-performance-update", "on_leaderboard_refresh", "on_performance_update",
+        TopicTrigger("performance-updates")),
 )
 
 
 # The earlier platform's routes, served as deprecated aliases of today's (functions/legacy_routes.py).
 FUNCTIONS += tuple(
-    FunctionSpec(name=f"farm-legacy-{name}", module="functions.legacy_routes", entry_point=f"legacy_{name.replace('-', '_')}",
-                 trigger=HttpTrigger(path, methods), public=True, timeout_s=60)
+    _api(f"farm-legacy-{name}", "legacy_routes", f"legacy_{name.replace('-', '_')}", path, methods, timeout_s=60)
     for name, path, methods in (
         ("agents-submit", "/api/agents/submit", ("POST",)),
         ("agents-list", "/api/agents/list", ("GET",)),
