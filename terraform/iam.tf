@@ -125,10 +125,11 @@ resource "google_storage_bucket_iam_member" "workload" {
   member   = "serviceAccount:${local.sa[each.key].email}"
 }
 
-# Trading keys: ingester and runtimes read them through the Kubernetes Secret that the deployer
-# writes; the Broker API keys go to the functions that open broker accounts.
+# Trading keys: the ingester reads them, and the Broker API keys the runtimes (each trades its
+# session's own account), through the Kubernetes Secrets the deployer writes; the Broker API keys
+# also go to the functions that open broker accounts.
 resource "google_secret_manager_secret_iam_member" "trading_keys_deployer" {
-  for_each  = toset(local.secret_envs.trading_keys)
+  for_each  = toset(concat(local.secret_envs.trading_keys, local.secret_envs.broker_keys))
   secret_id = google_secret_manager_secret.alpaca[each.key].id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${local.sa["deployer"].email}"

@@ -60,7 +60,7 @@ def function_secret_envs(spec: FunctionSpec, root: Path = ROOT) -> tuple[str, ..
     declared = tuple(getattr(spec, "secrets", ()))  # a registry field, should one be added
     source = (root / (spec.module.replace(".", "/") + ".py")).read_text()
     # The broker-accounts adapter reads its keys from the environment (never from settings).
-    uses_broker = re.search(r"\bbroker_accounts\(", source) is not None
+    uses_broker = re.search(r"\bbroker_accounts\(|\.broker_accounts\b", source) is not None
     return tuple(dict.fromkeys(declared + (BROKER_KEY_ENVS if uses_broker else ())))
 
 

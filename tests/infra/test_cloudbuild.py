@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from functions.registry import FUNCTIONS
-from shared.venues.alpaca.config import ENV_NAMES
+from shared.venues.alpaca.config import ENV_NAMES, RUNTIME_ENV_NAMES
 from tests.infra.terraform_model import ROOT
 
 CONFIG = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
@@ -76,7 +76,7 @@ def test_tests_and_the_generated_infra_check_run_before_anything_is_deployed() -
 
 def test_kubernetes_secrets_carry_exactly_the_env_names_the_code_reads() -> None:
     envs = [s["env"] for s in CONFIG["availableSecrets"]["secretManager"]]
-    assert envs == list(ENV_NAMES)
+    assert envs == [*ENV_NAMES, *RUNTIME_ENV_NAMES]
     script = steps("kubernetes")["args"][-1]
     for secret in ("alpaca-credentials", "farm-alpaca"):  # ingester's and runtimes' Secrets
         assert f"secret generic {secret}" in script
@@ -84,8 +84,10 @@ def test_kubernetes_secrets_carry_exactly_the_env_names_the_code_reads() -> None
 
     assert f"secret generic {ALPACA_SECRET}" in script
     assert "alpaca-credentials" in (ROOT / "ingester" / "k8s" / "ingester.yaml").read_text()
-    for name in ENV_NAMES:
-        assert script.count(f"--from-literal={name}=") == 2
+    for name in ENV_NAMES:  # the ingester's Secret only: runtimes trade through the Broker API
+        assert script.count(f"--from-literal={name}=") == 1
+    for name in RUNTIME_ENV_NAMES:  # the runtimes' Secret
+        assert script.count(f"--from-literal={name}=") == 1
 
 
 def test_every_manifest_folder_is_applied() -> None:

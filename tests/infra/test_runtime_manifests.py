@@ -29,7 +29,7 @@ from shared.adapters.gcp.gke_manifests import (
 )
 from shared.ports.orchestrator import RuntimeSpec
 from shared.settings import Settings
-from shared.venues.alpaca.config import ENV_NAMES
+from shared.venues.alpaca.config import ENV_NAMES, RUNTIME_ENV_NAMES
 
 kubernetes_validate = pytest.importorskip("kubernetes_validate", reason="kubernetes-validate is not installed")
 K8S_VERSION = "1.30.0"
@@ -104,17 +104,18 @@ def test_resources_follow_the_runtime_spec(statefulset: dict[str, Any]) -> None:
 
 def test_secret_env_names_and_keys_are_exactly_what_the_runtime_reads(statefulset: dict[str, Any]) -> None:
     from_secret = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container(statefulset)["env"] if "valueFrom" in e}
-    assert set(from_secret) == set(ENV_NAMES)
+    assert set(from_secret) == set(RUNTIME_ENV_NAMES)  # Broker API keys: the session's own account
+    assert not set(from_secret) & set(ENV_NAMES)  # never the Trading API keys of the shared paper account
     assert all(ref["key"] == name for name, ref in from_secret.items())
     example = yaml.safe_load((K8S_DIR / "secret.example.yaml").read_text())
-    assert set(example["stringData"]) == set(ENV_NAMES)
+    assert set(example["stringData"]) == set(RUNTIME_ENV_NAMES)
     assert {ref["name"] for ref in from_secret.values()} == {example["metadata"]["name"]} == {ALPACA_SECRET}
 
 
 def test_the_alpaca_secret_is_named_only_by_host_manifests() -> None:
     for path in K8S_DIR.glob("*.yaml"):
         text = path.read_text()
-        named = ALPACA_SECRET in text or any(name in text for name in ENV_NAMES)
+        named = ALPACA_SECRET in text or any(name in text for name in RUNTIME_ENV_NAMES)
         assert named == (path.name in {"statefulset.yaml", "secret.example.yaml"}), path.name
 
 
