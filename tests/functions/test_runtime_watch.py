@@ -21,10 +21,8 @@ from functions.on_runtime_watch import on_runtime_watch
 from shared.adapters.gcp.gke_manifests import NAMESPACE, workload_name
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.app import Application
-from shared.domain.agent import Agent
 from shared.domain.clock import now_iso
 from shared.domain.lifecycle import MAX_AUTOMATIC_RESTARTS
-from shared.domain.unit_of_work import run_in_transaction
 from shared.events import encode_pubsub_event
 from shared.ports.messages import ReceivedMessage
 from shared.schemas.collections import AGENTS, SESSIONS, USERS
@@ -33,8 +31,7 @@ from shared.services import paper_trading
 from shared.services.runtime_watch import watch_runtimes
 from shared.venues.simulated.accounts import SimulatedAccounts
 from tests.fakes.gke_control_plane import PROJECT, ControlPlane, running_control_plane
-
-UID = "alice"
+from tests.fakes.paper_ports import UID, backtested
 
 
 @dataclass
@@ -45,12 +42,7 @@ class Cluster:
 
     def trading(self, agent_id: str) -> str:
         """A backtested agent of UID with a funded account, started on GKE, its runtime up and trading."""
-        agent = Agent.submitted(agent_id, owner_uid=UID, at="t0", described={"name": "sma"}, code_hash="h",
-                                extra={"bundle_key": "k"})
-        agent.backtest_started("run-1", at="t0")
-        agent.backtest_finished({"run_id": "run-1", "status": "succeeded", "symbols": ["msft"]}, standard=False,
-                                at="t0")
-        run_in_transaction(self.app.documents, lambda uow: uow.agents.add(agent))
+        backtested(self.app.documents, agent_id)
         account = self.accounts.create_account(UID, agent_id)
         self.accounts.fund(UID, account.account_id, idempotency_key=f"fund-{agent_id}")
         cmd = paper_trading.StartPaperTrading(owner_uid=UID, agent_id=agent_id)
