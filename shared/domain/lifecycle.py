@@ -74,15 +74,3 @@ def history_entry(
 def with_entry(history: Sequence[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
     """`history` with `entry` appended, the oldest entries dropped past HISTORY_LIMIT."""
     return [*history, entry][-HISTORY_LIMIT:]
-
-
-def transition(
-    agent: Mapping[str, Any], target: AgentStatus, *, at: str, reason: str | None = None
-) -> dict[str, Any]:
-    """Return the document changes that move the agent document `agent` to `target`.
-
-    Kept for code that still holds agent documents as dicts; `shared.domain.agent.Agent.move_to`
-    is the aggregate's way, with the same rule and history.
-    """
-    entry = history_entry(AgentStatus(agent["status"]), target, at=at, reason=reason)
-    return {"status": target.value, "history": with_entry(agent.get("history", []), entry), "updated_at": at}
