@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import cast
 
 import redis
 
@@ -46,8 +47,8 @@ class RedisCache:
 
     def get(self, key: str) -> bytes | None:
         """The value, or None when missing or expired."""
-        with _translated(key):
-            return self._client.get(key)
+        with _translated(key):  # the client is built without decode_responses: values are bytes
+            return cast(bytes | None, self._client.get(key))
 
     def set(self, key: str, value: bytes, *, ttl_s: float | None = None) -> None:
         """Store a value, expiring after `ttl_s` seconds when given."""
@@ -87,15 +88,15 @@ class RedisCache:
     ) -> list[tuple[str, float]]:
         """Members ranked `start..stop` inclusive (Redis ZRANGE semantics, -1 = last)."""
         with _translated(key):
-            rows = self._client.zrange(key, start, stop, desc=descending, withscores=True)
+            rows = cast(list[tuple[bytes, float]],
+                        self._client.zrange(key, start, stop, desc=descending, withscores=True))
         return [(member.decode("utf-8"), float(score)) for member, score in rows]
 
     def sorted_rank(self, key: str, member: str, *, descending: bool = True) -> int | None:
         """0-based rank of `member`, or None when it is not in the set."""
         with _translated(key):
-            if descending:
-                return self._client.zrevrank(key, member)
-            return self._client.zrank(key, member)
+            rank = self._client.zrevrank(key, member) if descending else self._client.zrank(key, member)
+        return cast(int | None, rank)
 
 
 # KEYS[1] = the limit's key; ARGV = emission interval µs, burst window µs, cost.

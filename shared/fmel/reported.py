@@ -115,12 +115,14 @@ def note_text(note: Any) -> str | None:
     kept: dict[str, Any] = {}
     for key, value in list(note.items())[:MAX_NOTE_KEYS]:
         if isinstance(value, float) and not math.isfinite(value):
-            value = None
+            kept_value = None
         elif isinstance(value, str):
-            value = value[:MAX_NOTE_TEXT]
-        elif not (value is None or isinstance(value, bool | int | float)):
+            kept_value = value[:MAX_NOTE_TEXT]
+        elif value is None or isinstance(value, bool | int | float):
+            kept_value = value
+        else:
             continue
-        kept[str(key)[:MAX_NAME]] = value
+        kept[str(key)[:MAX_NAME]] = kept_value
     return json.dumps(kept, separators=(",", ":"), allow_nan=False) if kept else None
 
 

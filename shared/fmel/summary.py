@@ -69,7 +69,8 @@ def summarise(reads: list[Read], *, expand: bool = False) -> tuple[list[dict[str
                     if data_hash is None:
                         continue
                     group = groups[(feed, index)] = ([field], [])
-                    accessed.append({"symbol": feed.symbol, "data_hash": data_hash, "fields": group[0], "reads": group[1]})
+                    accessed.append({"symbol": feed.symbol, "data_hash": data_hash, "fields": group[0],
+                                     "reads": group[1]})
                 elif field not in group[0]:
                     group[0].append(field)
                 seq += 1

@@ -183,7 +183,8 @@ class RuleWalker(ImportRules, CallRules, DefinitionRules):
                 if attr == "__class__" and (outer_attr in policy.CLASS_NAME_ATTRIBUTES or id(node) in self._checked):
                     return
                 if attr not in policy.ALLOWED_DUNDER_ATTRIBUTES:
-                    self._add(Code.DUNDER_ATTRIBUTE, f"attribute {attr!r} is not allowed: dunder attributes reach interpreter internals", node)
+                    self._add(Code.DUNDER_ATTRIBUTE,
+                              f"attribute {attr!r} is not allowed: dunder attributes reach interpreter internals", node)
             elif own:
                 if type(node.ctx) is not ast.Load:
                     self.facts.private_defs.add(attr)
@@ -191,13 +192,15 @@ class RuleWalker(ImportRules, CallRules, DefinitionRules):
                 self.facts.private_uses.append((attr, *_attr_position(node)))
             return
         if attr in policy.FORBIDDEN_ATTRIBUTES:
-            self._add(Code.FORBIDDEN_ATTRIBUTE, f"attribute {attr!r} is not allowed: it {policy.FORBIDDEN_ATTRIBUTES[attr]}", node)
+            reason = policy.FORBIDDEN_ATTRIBUTES[attr]
+            self._add(Code.FORBIDDEN_ATTRIBUTE, f"attribute {attr!r} is not allowed: it {reason}", node)
         elif attr in policy.IO_ATTRIBUTES:
             self._add(Code.FORBIDDEN_IO, f"'.{attr}' is not allowed: it {policy.IO_ATTRIBUTES[attr]}", node)
         elif id(node) in self._checked:
             return
         elif attr in policy.PATH_WRITERS:
-            self._add(Code.FORBIDDEN_IO, f"'.{attr}' may only be called at once, without a path (it returns text)", node)
+            self._add(Code.FORBIDDEN_IO, f"'.{attr}' may only be called at once, without a path (it returns text)",
+                      node)
         elif attr in policy.PICKLE_DUMPERS:
             if not own:
                 self._add(Code.FORBIDDEN_IO, f"'.{attr}' pickles into a file; {policy.NO_FILES}", node)
@@ -213,7 +216,8 @@ class RuleWalker(ImportRules, CallRules, DefinitionRules):
     def _check_attribute_name(self, attr: str, node: ast.AST, what: str) -> bool:
         if is_dunder(attr):
             if attr not in policy.ALLOWED_DUNDER_ATTRIBUTES:
-                self._add(Code.DUNDER_ATTRIBUTE, f"{what} is not allowed: dunder attributes reach interpreter internals", node)
+                self._add(Code.DUNDER_ATTRIBUTE,
+                          f"{what} is not allowed: dunder attributes reach interpreter internals", node)
                 return False
         elif attr in policy.FORBIDDEN_ATTRIBUTES:
             self._add(Code.FORBIDDEN_ATTRIBUTE, f"{what} is not allowed: it {policy.FORBIDDEN_ATTRIBUTES[attr]}", node)

@@ -202,7 +202,8 @@ def _read(archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> tupl
         try:
             content = _read_member(archive, entry, cap)
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-            return None, [Finding(Code.BUNDLE_CORRUPT_MEMBER, f"member cannot be read (data does not match its header): {exc}", name)]
+            message = f"member cannot be read (data does not match its header): {exc}"
+            return None, [Finding(Code.BUNDLE_CORRUPT_MEMBER, message, name)]
         if content is None or len(content) != entry.file_size:
             message = f"member does not decompress to its declared {entry.file_size} bytes"
             return None, [Finding(Code.BUNDLE_SIZE_MISMATCH, message, name)]

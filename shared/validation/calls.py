@@ -124,7 +124,8 @@ class CallRules:
         for arg in names:
             for part in arg.value.split("."):
                 if is_dunder(part):
-                    self._add(Code.DUNDER_ATTRIBUTE, f"{name}() of {part!r}: dunder attributes reach interpreter internals", arg)
+                    self._add(Code.DUNDER_ATTRIBUTE,
+                              f"{name}() of {part!r}: dunder attributes reach interpreter internals", arg)
                 elif part.startswith("_"):
                     self._add(Code.PRIVATE_ATTRIBUTE, f"{name}() of {part!r}: private attributes are not allowed", arg)
                 else:
@@ -135,7 +136,8 @@ def _has_path(node: ast.Call) -> bool:
     if node.args and not (type(node.args[0]) is ast.Constant and node.args[0].value is None):
         return True
     return any(
-        kw.arg is None or (kw.arg in policy.PATH_KEYWORDS and not (type(kw.value) is ast.Constant and kw.value.value is None))
+        kw.arg is None
+        or (kw.arg in policy.PATH_KEYWORDS and not (type(kw.value) is ast.Constant and kw.value.value is None))
         for kw in node.keywords
     )
 

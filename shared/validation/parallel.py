@@ -110,7 +110,7 @@ def check_in_pieces(path: str, text: str, context: SourceContext, pieces: int) -
 
 
 def _shared_pool(size: int) -> WorkerPool:
-    global _pool
+    global _pool  # noqa: PLW0603 - one pool of worker processes per process, grown on demand
     with _pool_lock:
         if _pool is None or _pool.size < size:
             if _pool is not None:

@@ -70,7 +70,8 @@ def _check_line(line: str, number: int) -> tuple[Finding | None, str | None]:
     pin = policy.REQUIREMENT_PINS.get(name)
     if pin is None:
         allowed = ", ".join(f"{n}=={v}" for n, v in sorted(policy.REQUIREMENT_PINS.items()))
-        return finding(Code.REQUIREMENT_NOT_ALLOWED, f"{requirement.name!r} is not an allowed package; allowed: {allowed}")
+        return finding(Code.REQUIREMENT_NOT_ALLOWED,
+                       f"{requirement.name!r} is not an allowed package; allowed: {allowed}")
     if requirement.extras or requirement.marker is not None or requirement.url:
         return finding(Code.REQUIREMENT_UNSUPPORTED, "extras, markers and URLs are not supported; write the name only")
     if requirement.specifier and not requirement.specifier.contains(Version(pin), prereleases=True):

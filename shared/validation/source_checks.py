@@ -23,7 +23,7 @@ _gc_holders = 0
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic collector: a big tree is acyclic garbage-free, and GC passes triple parse time."""
-    global _gc_holders
+    global _gc_holders  # noqa: PLW0603 - the collector is process-wide, so is the count of its holders
     with _gc_lock:
         if _gc_holders == 0:
             was_enabled = gc.isenabled()

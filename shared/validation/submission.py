@@ -24,8 +24,9 @@ def validate_submission(
     """Validate an uploaded .py file or .zip bundle (plus an optional separate requirements.txt).
 
     Returns a report listing every finding; `report.bundle` holds the normalised bundle to store
-    and `report.code_hash` identifies its normalised code (computed on first use). Raises PayloadTooLargeError, InvalidInputError
-    or UnsupportedMediaTypeError when the upload itself cannot be taken in.
+    and `report.code_hash` identifies its normalised code (computed on first use). Raises
+    PayloadTooLargeError, InvalidInputError or UnsupportedMediaTypeError when the upload itself
+    cannot be taken in.
     """
     data = upload.encode() if isinstance(upload, str) else upload
     if len(data) > policy.MAX_UPLOAD_BYTES:

@@ -137,7 +137,8 @@ def test_injection_in_a_parameter_is_inert(warehouse: Warehouse) -> None:
     warehouse.insert_rows("market_data.bars", [bar("AAPL", T0, 1.0)])
     evil = "AAPL'; DROP TABLE market_data.bars; --"
     assert warehouse.query("SELECT COUNT(*) AS n FROM market_data.bars WHERE symbol = @s", {"s": evil}) == [{"n": 0}]
-    assert warehouse.query("SELECT symbol FROM market_data.bars WHERE symbol IN UNNEST(@s)", {"s": [evil, "' OR 1=1 --"]}) == []
+    in_list = "SELECT symbol FROM market_data.bars WHERE symbol IN UNNEST(@s)"
+    assert warehouse.query(in_list, {"s": [evil, "' OR 1=1 --"]}) == []
     assert warehouse.query("SELECT COUNT(*) AS n FROM market_data.bars") == [{"n": 1}]
 
 

@@ -40,7 +40,8 @@ class CloudBuildJobLauncher:
     ) -> None:
         self.project, self.region, self.bucket = project, region, bucket
         self.service_account = service_account or f"farm-backtest@{project}.iam.gserviceaccount.com"
-        self.runner_image = runner_image or f"{region or 'us-central1'}-docker.pkg.dev/{project}/farm/backtest-runner:latest"
+        registry = f"{region or 'us-central1'}-docker.pkg.dev/{project}/farm"
+        self.runner_image = runner_image or f"{registry}/backtest-runner:latest"
         self.budget_s = budget_s
         self.config = yaml.safe_load(config_path.read_text())
         self._client: Any = None
@@ -62,8 +63,11 @@ class CloudBuildJobLauncher:
                            "_RUNNER_IMAGE": self.runner_image, "_BUDGET_S": str(self.budget_s),
                            "_BUCKET": self.bucket},
             options=cb.BuildOptions(
-                logging=cb.BuildOptions.LoggingMode[options.get("logging", "CLOUD_LOGGING_ONLY")],
-                substitution_option=cb.BuildOptions.SubstitutionOption[options.get("substitutionOption", "MUST_MATCH")],
+                # The build config names the enums' members; proto-plus enums are looked up by name.
+                logging=cb.BuildOptions.LoggingMode.__members__[options.get("logging", "CLOUD_LOGGING_ONLY")],
+                substitution_option=cb.BuildOptions.SubstitutionOption.__members__[
+                    options.get("substitutionOption", "MUST_MATCH")
+                ],
             ),
             tags=[*config.get("tags", []), f"agent-{_tag(run.agent_id)}"],
             # Not the project's default Cloud Build account: only what a backtest needs.

@@ -72,7 +72,8 @@ def read_cluster(credentials: Any, *, project: str, location: str, name: str, ap
         cluster = response.json()
     except ValueError as exc:
         raise FarmError(f"GKE API: the answer for {where} is not JSON") from exc
-    endpoint = (cluster.get("privateClusterConfig") or {}).get("privateEndpoint") if private else cluster.get("endpoint")
+    private_config = cluster.get("privateClusterConfig") or {}
+    endpoint = private_config.get("privateEndpoint") if private else cluster.get("endpoint")
     ca_b64 = (cluster.get("masterAuth") or {}).get("clusterCaCertificate")
     if not endpoint or not ca_b64:
         which = "private endpoint (is it a private cluster?)" if private else "endpoint"

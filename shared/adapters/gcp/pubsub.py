@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from google.api_core import exceptions as google_errors
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]  # untyped, so absent from the namespace
 
 from shared.adapters.gcp.errors import PUBSUB
 from shared.errors import ConflictError, InvalidInputError, NotFoundError, TransientError

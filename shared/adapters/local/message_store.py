@@ -74,10 +74,10 @@ def publish_rows(
     deliveries: list[tuple[int, int, float]] = []
     if all(accepts is None for _, accepts in subscriptions):
         # Hot path for market data: every subscription takes every message.
-        stored = [(i, m.data, encode_attributes(m.attributes), now) for i, m in zip(ids, messages)]
+        stored = [(i, m.data, encode_attributes(m.attributes), now) for i, m in zip(ids, messages, strict=True)]
         deliveries = [(i, sub_id, now) for sub_id, _ in subscriptions for i in ids]
     else:
-        for msg_id, message in zip(ids, messages):
+        for msg_id, message in zip(ids, messages, strict=True):
             attributes = message.attributes
             wanted = [s for s, accepts in subscriptions if accepts is None or accepts(attributes)]
             if wanted:

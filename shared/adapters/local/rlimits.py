@@ -12,9 +12,9 @@ def rlimit_preexec(limits: Sequence[tuple[int, int]]) -> Callable[[], None]:
 
     def apply() -> None:
         # Runs in the child between fork and exec: only setrlimit calls, nothing that allocates locks.
-        for kind, value in settings:
+        for kind, wanted in settings:
             _soft, hard = resource.getrlimit(kind)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(kind, (value, value))
+            limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(kind, (limit, limit))
 
     return apply

@@ -241,7 +241,7 @@ class BubblewrapSandbox:
 
 def _spawn_thread() -> ThreadPoolExecutor:
     """Return the process-wide spawner: one thread that lives as long as the host process."""
-    global _spawner  # one per process on purpose: a sandbox dies with its forking thread
+    global _spawner  # noqa: PLW0603 - one per process on purpose: a sandbox dies with its forking thread
     with _spawner_lock:
         if _spawner is None:
             _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")

@@ -138,7 +138,7 @@ class DuckDbWarehouse:
                 if str(self.root) not in str(exc):  # not about a segment: the query itself
                     raise InvalidInputError(f"query failed: {exc}") from exc
                 self._explain_failure(exc, attempt)
-        return [{name: _result(value) for name, value in zip(names, record)} for record in records]
+        return [{name: _result(value) for name, value in zip(names, record, strict=True)} for record in records]
 
     def compact(self) -> int:
         """Merge small segments of every table now; return how many segments were merged."""

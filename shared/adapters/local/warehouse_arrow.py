@@ -100,7 +100,7 @@ def _from_arrow(table: Table, data: pa.Table) -> pa.Table:
     if unknown:
         raise InvalidInputError(f"{table.ref}: unknown column(s) {', '.join(unknown)}")
     arrays = []
-    for field, column in zip(schema, table.columns):
+    for field in schema:
         if field.name not in data.column_names:
             arrays.append(pa.nulls(data.num_rows, field.type))
             continue

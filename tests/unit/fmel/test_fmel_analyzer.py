@@ -33,7 +33,8 @@ def run(strategy: type[bt.Strategy], frames: dict[str, pd.DataFrame], **fmel: ob
 
 def reads_of(row: dict) -> list[tuple[str, str, int, str]]:
     """The row's reads in the order the strategy made them."""
-    reads = [(r["seq"], a["symbol"], r["field"], r["index"], a["data_hash"]) for a in row["data_accessed"] for r in a["reads"]]
+    reads = [(r["seq"], a["symbol"], r["field"], r["index"], a["data_hash"])
+             for a in row["data_accessed"] for r in a["reads"]]
     return [read[1:] for read in sorted(reads)]
 
 

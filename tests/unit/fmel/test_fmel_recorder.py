@@ -86,7 +86,9 @@ def test_transient_failures_are_retried_and_nothing_is_spilled(warehouse, tmp_pa
     assert recorder.stats() == {"recorded": 5, "written": 5, "spilled": 0, "replayed": 0, "rejected": 0, "pending": 0}
 
 
-def test_a_warehouse_that_keeps_failing_spills_and_the_next_success_replays_oldest_first(warehouse, tmp_path: Path) -> None:
+def test_a_warehouse_that_keeps_failing_spills_and_the_next_success_replays_oldest_first(
+    warehouse, tmp_path: Path
+) -> None:
     flaky = FailingWarehouse(warehouse, failures=4)  # two flushes of (1 try + 1 retry) fail
     recorder = FmelRecorder(flaky, tmp_path / "spill", batch_size=500, flush_interval_s=60, retries=1, backoff_s=0.0)
     recorder.add(decision(1))
@@ -172,7 +174,9 @@ def test_batches_spilled_by_a_killed_process_are_replayed_by_the_next_recorder(w
     assert stored_points(warehouse) and list(spill.glob("*")) == []
 
 
-def test_a_batch_claimed_by_a_replayer_that_was_killed_is_replayed_by_the_next_recorder(warehouse, tmp_path: Path) -> None:
+def test_a_batch_claimed_by_a_replayer_that_was_killed_is_replayed_by_the_next_recorder(
+    warehouse, tmp_path: Path
+) -> None:
     spill = tmp_path / "spill"
     recorder = FmelRecorder(FailingWarehouse(warehouse, failures=10**6), spill, retries=0)
     for point in (1, 2):

@@ -75,24 +75,60 @@ def oversized_incompressible() -> bytes:
 
 
 HOSTILE_ZIPS: dict[str, tuple[Callable[[], bytes], set[str]]] = {
-    "path_traversal": (lambda: make_zip(("agent.py", AGENT), ("../../etc/cron.d/evil.py", b"x = 1\n")), {"bundle_path_traversal"}),
-    "absolute_path": (lambda: make_zip(("agent.py", AGENT), (info("/etc/evil.py"), b"x = 1\n")), {"bundle_absolute_path"}),
-    "backslash_traversal": (lambda: make_zip(("agent.py", AGENT), ("..\\evil.py", b"x = 1\n")), {"bundle_bad_path", "bundle_path_traversal"}),
-    "symlink": (lambda: make_zip(("agent.py", AGENT), (info("data.csv", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")), {"bundle_symlink"}),
-    "encrypted": (lambda: mark_encrypted(make_zip(("agent.py", AGENT), ("helper.py", b"x = 1\n"))), {"bundle_encrypted"}),
-    "bzip2_member": (lambda: make_zip(("agent.py", AGENT), (info("helper.py", method=zipfile.ZIP_BZIP2), b"x = 1\n")), {"bundle_unsupported_compression"}),
+    "path_traversal": (
+        lambda: make_zip(("agent.py", AGENT), ("../../etc/cron.d/evil.py", b"x = 1\n")),
+        {"bundle_path_traversal"},
+    ),
+    "absolute_path": (
+        lambda: make_zip(("agent.py", AGENT), (info("/etc/evil.py"), b"x = 1\n")),
+        {"bundle_absolute_path"},
+    ),
+    "backslash_traversal": (
+        lambda: make_zip(("agent.py", AGENT), ("..\\evil.py", b"x = 1\n")),
+        {"bundle_bad_path", "bundle_path_traversal"},
+    ),
+    "symlink": (
+        lambda: make_zip(("agent.py", AGENT), (info("data.csv", mode=stat.S_IFLNK | 0o777), b"/etc/passwd")),
+        {"bundle_symlink"},
+    ),
+    "encrypted": (
+        lambda: mark_encrypted(make_zip(("agent.py", AGENT), ("helper.py", b"x = 1\n"))),
+        {"bundle_encrypted"},
+    ),
+    "bzip2_member": (
+        lambda: make_zip(("agent.py", AGENT), (info("helper.py", method=zipfile.ZIP_BZIP2), b"x = 1\n")),
+        {"bundle_unsupported_compression"},
+    ),
     "zip_bomb_declared": (bomb_declared, {"bundle_too_large", "bundle_compression_ratio"}),
     "oversized_bundle": (oversized_incompressible, {"bundle_too_large"}),
-    "too_many_files": (lambda: make_zip(("agent.py", AGENT), *((f"m{i}.py", b"x = 1\n") for i in range(MAX_FILES))), {"bundle_too_many_files"}),
+    "too_many_files": (
+        lambda: make_zip(("agent.py", AGENT), *((f"m{i}.py", b"x = 1\n") for i in range(MAX_FILES))),
+        {"bundle_too_many_files"},
+    ),
     "duplicate_names": (lambda: make_zip(("agent.py", AGENT), ("agent.py", b"import os\n")), {"bundle_duplicate_name"}),
-    "case_duplicate": (lambda: make_zip(("agent.py", AGENT), ("Helper.py", b""), ("helper.py", b"")), {"bundle_duplicate_name"}),
-    "nested_zip": (lambda: make_zip(("agent.py", AGENT), ("inner.zip", make_zip(("agent.py", AGENT)))), {"bundle_nested_archive"}),
+    "case_duplicate": (
+        lambda: make_zip(("agent.py", AGENT), ("Helper.py", b""), ("helper.py", b"")),
+        {"bundle_duplicate_name"},
+    ),
+    "nested_zip": (
+        lambda: make_zip(("agent.py", AGENT), ("inner.zip", make_zip(("agent.py", AGENT)))),
+        {"bundle_nested_archive"},
+    ),
     "native_library": (lambda: make_zip(("agent.py", AGENT), ("_speedups.so", b"\x7fELF")), {"bundle_file_type"}),
     "missing_agent_py": (lambda: make_zip(("strategy.py", AGENT)), {"missing_entry_module"}),
     "shadowing_module": (lambda: make_zip(("agent.py", AGENT), ("json.py", b"x = 1\n")), {"bundle_shadowing_module"}),
-    "forbidden_requirement": (lambda: make_zip(("agent.py", AGENT), ("requirements.txt", b"requests==2.32.0\n")), {"requirement_not_allowed"}),
-    "pinned_version_mismatch": (lambda: make_zip(("agent.py", AGENT), ("requirements.txt", b"pandas==1.5.3\n")), {"requirement_version_mismatch"}),
-    "hostile_helper_module": (lambda: make_zip(("agent.py", AGENT + b"import helper\n"), ("helper.py", b"import subprocess\n")), {"forbidden_import"}),
+    "forbidden_requirement": (
+        lambda: make_zip(("agent.py", AGENT), ("requirements.txt", b"requests==2.32.0\n")),
+        {"requirement_not_allowed"},
+    ),
+    "pinned_version_mismatch": (
+        lambda: make_zip(("agent.py", AGENT), ("requirements.txt", b"pandas==1.5.3\n")),
+        {"requirement_version_mismatch"},
+    ),
+    "hostile_helper_module": (
+        lambda: make_zip(("agent.py", AGENT + b"import helper\n"), ("helper.py", b"import subprocess\n")),
+        {"forbidden_import"},
+    ),
 }
 
 
@@ -132,7 +168,8 @@ def test_finder_metadata_is_dropped_silently() -> None:
 
 def test_the_normalised_zip_is_deterministic_and_sorted() -> None:
     first = validate_submission(make_zip(("b.py", b"y = 2\n"), ("agent.py", AGENT)), filename="x.zip")
-    second = validate_submission(make_zip(("agent.py", AGENT), ("b.py", b"y = 2\n"), method=zipfile.ZIP_STORED), filename="y.zip")
+    stored = make_zip(("agent.py", AGENT), ("b.py", b"y = 2\n"), method=zipfile.ZIP_STORED)
+    second = validate_submission(stored, filename="y.zip")
     assert first.bundle is not None and second.bundle is not None
     assert first.bundle.to_zip() == second.bundle.to_zip()
     assert first.code_hash == second.code_hash

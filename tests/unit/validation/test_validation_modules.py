@@ -10,7 +10,10 @@ from shared.validation import validate_submission
 from shared.validation.module_policy import refusal
 from shared.validation.resolver import Kind, step
 
-HEAD = "import backtrader as bt\nimport numpy as np\nimport pandas as pd\n\n\nclass Agent(bt.Strategy):\n    def next(self):\n"
+HEAD = (
+    "import backtrader as bt\nimport numpy as np\nimport pandas as pd\n\n\n"
+    "class Agent(bt.Strategy):\n    def next(self):\n"
+)
 
 
 def findings(body: str, **kwargs: str) -> list[tuple[str, int, int]]:
@@ -50,7 +53,9 @@ def test_everything_else_is_refused_with_a_reason(module: str, code: str) -> Non
 
 
 def test_every_refused_import_says_what_to_use_instead() -> None:
-    report = validate_submission(b"import time\nimport requestz\nimport backtrader as bt\nclass Agent(bt.Strategy): pass\n")
+    report = validate_submission(
+        b"import time\nimport requestz\nimport backtrader as bt\nclass Agent(bt.Strategy): pass\n"
+    )
     messages = [f.message for f in report.findings]
     assert "self.data.datetime" in messages[0]
     assert "allowed modules:" in messages[1] and "numpy.*" in messages[1]
@@ -80,13 +85,19 @@ def test_module_attributes_resolve_against_what_the_module_really_holds(module: 
         "        fmt = '{:.2f}'\n        print(fmt.format(self.data.close[0]))\n",
         "        print(self.p.template.format(x=1))\n",
         "        x = np.array([1.0, 2.0]).tolist()\n        y = {}.get('a')\n        z = np.linalg.norm(x)\n",
-        "        df = pd.DataFrame({'a': [1]})\n        print(df.to_csv(), df.to_json(orient='records'), df.to_string(index=False))\n",
+        (
+            "        df = pd.DataFrame({'a': [1]})\n"
+            "        print(df.to_csv(), df.to_json(orient='records'), df.to_string(index=False))\n"
+        ),
         "        df = pd.DataFrame({'a': [1]})\n        print(df[df.a > 0].describe())\n",
         "        feed = bt.feeds.PandasData(dataname=pd.DataFrame())\n",
         "        print(self.data._name, self.data._timeframe, self.datas[0]._dataname)\n",
         "        self._count = getattr(self, '_count', 0) + 1\n        other = self\n        print(other._count)\n",
         "        import operator\n        print(operator.attrgetter('close', 'data.open')(self))\n",
-        "        import collections\n        P = collections.namedtuple('P', 'x y')\n        print(P(1, 2)._asdict(), P._fields)\n",
+        (
+            "        import collections\n        P = collections.namedtuple('P', 'x y')\n"
+            "        print(P(1, 2)._asdict(), P._fields)\n"
+        ),
         "        print(getattr(np, 'sqrt')(4.0), hasattr(bt, 'Strategy'))\n",
         "        super().next()\n",
         "        print(bt.TimeFrame.Days, bt.Order.Market, bt.ind.SMA, bt.indicators.MovAv.SMA)\n",
@@ -134,8 +145,10 @@ def test_string_annotations_may_only_name_types() -> None:
 
 
 def test_from_imports_of_refused_names_are_refused_where_imported() -> None:
-    report = validate_submission(b"from numpy import load\nfrom pandas import read_csv\nfrom typing import get_type_hints\n"
-                                 b"import backtrader as bt\nclass Agent(bt.Strategy): pass\n")
+    report = validate_submission(
+        b"from numpy import load\nfrom pandas import read_csv\nfrom typing import get_type_hints\n"
+        b"import backtrader as bt\nclass Agent(bt.Strategy): pass\n"
+    )
     assert [(str(f.code), f.line) for f in report.findings] == [
         ("forbidden_io", 1), ("forbidden_io", 2), ("forbidden_attribute", 3)]
 
@@ -146,7 +159,10 @@ def test_issue_16_idioms_are_accepted() -> None:
         "from backtrader.strategies import SMA_CrossOver\nclass Agent(SMA_CrossOver): pass\n",
         "import backtrader as bt\nclass Mine(bt.SignalStrategy): pass\nAgent = Mine\n",
         "import backtrader as bt\nprint(bt.__version__)\nclass Agent(bt.Strategy): pass\n",
-        "import backtrader as bt\nfmt = '{} {}'\nclass Agent(bt.Strategy):\n    def next(self):\n        print(fmt.format(1, 2))\n",
+        (
+            "import backtrader as bt\nfmt = '{} {}'\n"
+            "class Agent(bt.Strategy):\n    def next(self):\n        print(fmt.format(1, 2))\n"
+        ),
     ]
     for source in sources:
         assert validate_submission(source.encode()).findings == (), source

@@ -90,7 +90,8 @@ def test_findings_in_every_piece_are_reported_at_their_lines(always_in_pieces: N
     parts = parallel.split_at_definitions(source, 2)
     assert parts is not None and "helper_35" in parts[1] and "helper_5(" in parts[0]
     report = validate_submission(source.encode())
-    lines = {line_no for line_no, text in enumerate(source.splitlines(), 1) if "helper_5(" in text or "helper_35(" in text}
+    lines = {line_no for line_no, text in enumerate(source.splitlines(), 1)
+             if "helper_5(" in text or "helper_35(" in text}
     assert {f.line for f in report.findings} == lines
     assert {f.code for f in report.findings} == {"forbidden_name", "dunder_attribute"}
 

@@ -17,7 +17,9 @@ def codes(source: str) -> list[str]:
 
 
 def test_a_syntax_error_reports_its_file_line_and_column() -> None:
-    report = validate_submission(b"import backtrader as bt\n\nclass Agent(bt.Strategy):\n    def next(self)\n        pass\n")
+    report = validate_submission(
+        b"import backtrader as bt\n\nclass Agent(bt.Strategy):\n    def next(self)\n        pass\n"
+    )
     (finding,) = report.findings
     assert (finding.code, finding.file, finding.line, finding.col) == ("syntax_error", "agent.py", 4, 19)
     assert "expected ':'" in finding.message
