@@ -153,7 +153,7 @@ def collect(strategy: bt.Strategy, timeframe: str, *, fmel: bool) -> EngineResul
         equity.trades,
         equity.exposed,
         {s: _backfilled(c) for s, c in equity.closes.items()},
-        periods_per_year=PERIODS_PER_YEAR[timeframe],
+        periods_per_year=PERIODS_PER_YEAR[Timeframe.parse(timeframe)],
     )
     return EngineResult(metrics, [_trade_row(t) for t in equity.trades], decisions)
 

@@ -148,7 +148,7 @@ class BacktestRun:
         """Record the job's result; False (nothing changed) when the run already finished."""
         if self.finished:
             return False
-        if event.status == R.SUCCEEDED:
+        if event.status == R.SUCCEEDED.value:
             self.succeed(finished_at=event.finished_at, metrics=event.metrics, report_key=event.report_key, at=at)
         else:
             self.fail(event.error, finished_at=event.finished_at, metrics=event.metrics,

@@ -49,7 +49,7 @@ def session_output(
     """The output of the caller's agent's latest paper session (the last MAX_OUTPUT_BYTES)."""
     session_id = run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid).paper_session)
     session = documents.get(SESSIONS, session_id) if session_id else None
-    if session is None:
+    if session_id is None or session is None:
         raise NotFoundError(f"agent {agent_id} has no paper-trading session")
     local = data_dir / "runtimes" / f"{session_id}.log" if data_dir is not None else None
     found = _read(blobs, session_output_key(session_id), local)

@@ -113,7 +113,7 @@ def launch_backtest(
     except Exception as exc:  # the run is `running` now: it must end, whatever failed
         log.exception("backtest %s could not be launched", run.run_id)
         event = BacktestCompleted(run_id=run.run_id, agent_id=run.agent_id, owner_uid=run.owner_uid,
-                                  status=FAILED, finished_at=clock(), error=f"the job could not be launched: {exc}")
+                                  status="failed", finished_at=clock(), error=f"the job could not be launched: {exc}")
         publish_completed(messages, event)
         return None
 
