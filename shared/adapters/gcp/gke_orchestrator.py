@@ -14,10 +14,11 @@ restart budget to what they report.
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -188,7 +189,7 @@ class GkeOrchestrator:
         except NotFoundError:
             return None
 
-    def _with_pods(self, workloads: list[Any], selector: str) -> list[RuntimeStatus]:
+    def _with_pods(self, workloads: Sequence[Any], selector: str) -> builtins.list[RuntimeStatus]:
         """The workloads' statuses, each with what its pod says (pods chosen by `selector`)."""
         pods = self._call(lambda c: c.core.list_namespaced_pod(self.namespace, label_selector=selector,
                                                                _request_timeout=TIMEOUT))
