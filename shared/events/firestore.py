@@ -13,6 +13,7 @@ from typing import Any
 from cloudevents.http import CloudEvent
 from google.events.cloud.firestore import DocumentEventData, Value
 from google.protobuf import struct_pb2
+from google.protobuf.message import DecodeError
 
 from shared.errors import InvalidInputError
 from shared.ports.documents import ChangeKind, DocumentChange
@@ -81,7 +82,10 @@ def decode_document_event(event: CloudEvent) -> DocumentChange:
     raw = event.data
     if not isinstance(raw, (bytes, bytearray)):
         raise InvalidInputError("Firestore event data must be protobuf bytes")
-    data = _EventPb.FromString(bytes(raw))
+    try:
+        data = _EventPb.FromString(bytes(raw))
+    except DecodeError as exc:
+        raise InvalidInputError(f"Firestore event data is not a DocumentEventData: {exc}") from exc
     before = _document_fields(data.old_value) if data.HasField("old_value") else None
     after = _document_fields(data.value) if data.HasField("value") else None
     kind: ChangeKind

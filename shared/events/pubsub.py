@@ -75,7 +75,10 @@ def decode_pubsub_event(event: CloudEvent) -> PubSubEvent:
         raise InvalidInputError(f"expected a {MESSAGE_PUBLISHED} event, got {event['type']!r}")
     body = event.data
     if isinstance(body, (bytes, str)):
-        body = json.loads(body)
+        try:
+            body = json.loads(body)
+        except ValueError as exc:  # UnicodeDecodeError included: a redelivery is as malformed
+            raise InvalidInputError(f"Pub/Sub event data is not JSON: {exc}") from exc
     if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
         raise InvalidInputError("Pub/Sub event data has no 'message' object")
     msg = body["message"]

@@ -84,6 +84,19 @@ def test_an_event_of_the_wrong_kind_is_dropped_not_retried(caplog: pytest.LogCap
     assert "not a samples document: agents/d1" in caplog.records[1].getMessage()
 
 
+def test_an_event_whose_envelope_is_malformed_is_dropped_not_retried(caplog: pytest.LogCaptureFixture) -> None:
+    pubsub = _message_event(b"{}")
+    garbled_pubsub = CloudEvent(dict(pubsub.get_attributes()), b"{not json")
+    firestore = _document_event("samples")
+    garbled_firestore = CloudEvent(dict(firestore.get_attributes()), b"\xff\xff\xff")
+    with caplog.at_level(logging.ERROR, logger="functions.edge.events"):
+        sample_on_command(garbled_pubsub)
+        sample_on_sample_changed(garbled_firestore)
+    assert RECEIVED == []
+    assert ["not JSON" in r.getMessage() for r in caplog.records] == [True, False]
+    assert "not a DocumentEventData" in caplog.records[1].getMessage()
+
+
 @pytest.mark.parametrize("outcome", PERMANENT)
 def test_a_permanent_error_from_the_handler_is_dropped_with_a_log_line(
     caplog: pytest.LogCaptureFixture, outcome: str
