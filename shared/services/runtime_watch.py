@@ -9,6 +9,8 @@ the runtime runs, through the same aggregate rule as the local hooks
 removes the runtime of a session that has ended: past its budget (so a crash-looping runtime
 stops, and its owner sees `failed` with the exit code and reason), or one left behind by a stop
 or a failure whose delete did not go through. Every step is idempotent, so a tick may repeat one.
+A pod made anew (a drained node, a paused session resumed) counts from zero again, and the
+session then records that count: a local runtime started again counts afresh too.
 """
 
 from __future__ import annotations
