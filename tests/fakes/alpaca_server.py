@@ -147,7 +147,8 @@ class FakeAlpaca:
                 if msg.get("action") == "authenticate":
                     ok = data.get("key_id") == self.key_id and data.get("secret_key") == self.secret_key
                     status = "authorized" if ok else "unauthorized"
-                    reply: dict[str, Any] = {"stream": "authorization", "data": {"status": status, "action": "authenticate"}}
+                    reply: dict[str, Any] = {"stream": "authorization",
+                                             "data": {"status": status, "action": "authenticate"}}
                     await ws.send(json.dumps(reply))
                     if not ok:
                         await ws.close(1008, "unauthorized")
@@ -174,7 +175,8 @@ class FakeAlpaca:
         if account_id != PAPER_ACCOUNT or self._loop is None:
             return
         text = json.dumps({"stream": "trade_updates", "data": data})
-        self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._broadcast(text)))  # type: ignore[union-attr]
+        loop = self._loop
+        loop.call_soon_threadsafe(lambda: loop.create_task(self._broadcast(text)))
 
     async def _broadcast(self, text: str) -> None:
         for ws in list(self._listeners):
@@ -196,7 +198,9 @@ class FakeAlpaca:
             return self._broker(method, parts[1:], body)
         raise AlpacaApiError(404, 40410000, "endpoint not found")
 
-    def _trading(self, method: str, account_id: str, parts: list[str], query: dict[str, str], body: dict[str, Any]) -> tuple[int, Any]:
+    def _trading(
+        self, method: str, account_id: str, parts: list[str], query: dict[str, str], body: dict[str, Any]
+    ) -> tuple[int, Any]:
         ledger = self.ledger
         route = (method, parts[0] if parts else "", len(parts))
         if route == ("GET", "account", 1):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import cast
+from uuid import UUID
 
 from alpaca.broker.client import BrokerClient
 from alpaca.broker.enums import (
@@ -23,14 +25,24 @@ from alpaca.broker.enums import (
     TransferDirection,
     TransferTiming,
 )
-from alpaca.broker.models import Agreement, Contact, Disclosures, Identity
+from alpaca.broker.models import (
+    Account,
+    ACHRelationship,
+    Agreement,
+    Contact,
+    Disclosures,
+    Identity,
+    TradeAccount,
+    Transfer,
+)
 from alpaca.broker.requests import (
     CreateAccountRequest,
     CreateACHRelationshipRequest,
     CreateACHTransferRequest,
 )
+from alpaca.trading.models import Position
 
-from shared.domain.broker_account import BrokerAccount, account_id_for, check_funding
+from shared.domain.broker_account import BrokerAccount, Provider, account_id_for, check_funding
 from shared.domain.clock import now_iso
 from shared.domain.money import DEFAULT_CASH
 from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
@@ -42,7 +54,7 @@ from shared.venues.alpaca.broker_api import broker_client, call
 from shared.venues.alpaca.config import BrokerApiConfig, canonical_symbol
 
 log = logging.getLogger(__name__)
-PROVIDER = "alpaca"
+PROVIDER: Provider = "alpaca"
 
 
 class AlpacaBrokerAccounts:
@@ -82,7 +94,7 @@ class AlpacaBrokerAccounts:
         account, new = run_in_transaction(self.documents, reserve)
         if new:
             try:
-                opened = call(lambda: self.client.create_account(_sandbox_profile(agent_id)))
+                opened = cast(Account, call(lambda: self.client.create_account(_sandbox_profile(agent_id))))
             except FarmError:
                 self.documents.delete(BROKER_ACCOUNTS, account_id)  # let a retry open it
                 raise
@@ -129,16 +141,17 @@ class AlpacaBrokerAccounts:
         return None if found is None else self._view(found)
 
     def _transfer(self, account: BrokerAccount, amount: float, key: str) -> BrokerAccount:
-        alpaca_id = account.alpaca_account_id
+        alpaca_id = account.alpaca_account_id or ""  # reserve_funding made sure it is set
         try:
-            relationship = account.extra.get("ach_relationship_id") or str(call(
+            relationship = account.extra.get("ach_relationship_id") or str(cast(ACHRelationship, call(
                 lambda: self.client.create_ach_relationship_for_account(alpaca_id, CreateACHRelationshipRequest(
                     account_owner_name="Farm Agent", bank_account_type=BankAccountType.CHECKING,
                     bank_account_number="32131231abc", bank_routing_number="121000358", nickname="farm"),
-                )).id)
-            transfer = call(lambda: self.client.create_transfer_for_account(alpaca_id, CreateACHTransferRequest(
-                amount=f"{amount:.2f}", direction=TransferDirection.INCOMING, timing=TransferTiming.IMMEDIATE,
-                relationship_id=relationship)))
+                ))).id)
+            transfer = cast(Transfer, call(lambda: self.client.create_transfer_for_account(
+                alpaca_id, CreateACHTransferRequest(
+                    amount=f"{amount:.2f}", direction=TransferDirection.INCOMING, timing=TransferTiming.IMMEDIATE,
+                    relationship_id=UUID(relationship)))))
         except FarmError:
             def release(uow: UnitOfWork) -> None:
                 stored = uow.accounts.require(account.id)
@@ -161,8 +174,8 @@ class AlpacaBrokerAccounts:
         alpaca_id = account.alpaca_account_id
         if not alpaca_id:
             return account.view(cash=0.0, positions=())  # being opened by a concurrent request
-        trade = call(lambda: self.client.get_trade_account_by_id(alpaca_id))
-        held = call(lambda: self.client.get_all_positions_for_account(alpaca_id))
+        trade = cast(TradeAccount, call(lambda: self.client.get_trade_account_by_id(alpaca_id)))
+        held = cast(list[Position], call(lambda: self.client.get_all_positions_for_account(alpaca_id)))
         positions = tuple(
             Holding(canonical_symbol(p.symbol, str(p.asset_class.value) if p.asset_class else None),
                     float(p.qty) * (1 if str(p.side.value) == "long" else -1), float(p.avg_entry_price))

@@ -41,7 +41,9 @@ class AlpacaCredentials:
     secret_key: str = field(repr=False)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, default: tuple[str, str] | None = None) -> AlpacaCredentials:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, default: tuple[str, str] | None = None
+    ) -> AlpacaCredentials:
         """Read the Trading API keys; SettingsError naming the missing variable unless `default` is given."""
         environ = os.environ if environ is None else environ
         key, secret = environ.get(KEY_ID_ENV, ""), environ.get(SECRET_KEY_ENV, "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -155,7 +155,7 @@ def _subscription(m: Mapping[str, Any]) -> SubscriptionEvent:
     return SubscriptionEvent({k: tuple(v) for k, v in m.items() if k != "T" and isinstance(v, list)})
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[Mapping[str, Any]], Event]] = {
     "b": _bar, "u": _bar, "d": _bar, "t": _trade, "q": _quote, "s": _status, "n": _news,
     "success": lambda m: SuccessEvent(str(m.get("msg", ""))),
     "subscription": _subscription,

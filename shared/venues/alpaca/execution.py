@@ -20,12 +20,13 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import backtrader as bt
 import requests
 from alpaca.broker.client import BrokerClient
 from alpaca.broker.models import Order as AlpacaOrder
+from alpaca.broker.models import TradeAccount
 from alpaca.common.exceptions import APIError
 
 from shared.errors import FarmError
@@ -215,7 +216,7 @@ class AlpacaBroker(bt.BrokerBase):
             if tracked.alpaca_id is None:
                 continue
             try:
-                self._apply(self.client.get_order_for_account_by_id(self.account_id, tracked.alpaca_id))
+                self._apply(cast(AlpacaOrder, self.client.get_order_for_account_by_id(self.account_id, tracked.alpaca_id)))
             except (APIError, requests.RequestException) as exc:
                 log.warning("polling order %s failed: %s", tracked.client_id, _api_message(exc))
 
@@ -297,7 +298,8 @@ class AlpacaBroker(bt.BrokerBase):
         self.notify(order)
 
     def _sync_account(self, *, positions: bool) -> None:
-        self.alpaca_cash = float(self.client.get_trade_account_by_id(self.account_id).cash or 0.0)
+        account = cast(TradeAccount, self.client.get_trade_account_by_id(self.account_id))
+        self.alpaca_cash = float(account.cash or 0.0)
         self.cash = self.alpaca_cash - self.commission_paid
         if positions:
             self.positions.update(open_positions(self.client, self.account_id, self._datas))

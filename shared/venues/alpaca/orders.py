@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
 import backtrader as bt
 import requests
@@ -59,7 +60,7 @@ def session_prefix(session_id: str) -> str:
 
 def is_sessions(client_id: str | None, session_id: str) -> bool:
     """Whether an Alpaca order was placed by a runtime of `session_id` (so its restart adopts it)."""
-    return bool(client_id) and client_id.startswith(session_prefix(session_id))  # type: ignore[union-attr]
+    return client_id is not None and client_id.startswith(session_prefix(session_id))
 
 
 def order_request(order: bt.Order, symbol: str, client_id: str) -> OrderRequest:
@@ -67,7 +68,7 @@ def order_request(order: bt.Order, symbol: str, client_id: str) -> OrderRequest:
     qty = abs(float(order.size))
     if qty <= 0:
         raise InvalidInputError(f"order size must be non-zero, got {order.size!r}")
-    common = {
+    common: dict[str, Any] = {
         "symbol": symbol,
         "qty": qty,
         "side": OrderSide.BUY if order.isbuy() else OrderSide.SELL,
@@ -76,18 +77,17 @@ def order_request(order: bt.Order, symbol: str, client_id: str) -> OrderRequest:
         "client_order_id": client_id,
     }
     kind = order.exectype
+    # alpaca-py types `submit_order_for_account` with its generic OrderRequest; each kind's request
+    # is what it sends (a sibling class, hence the cast).
     if kind in (None, bt.Order.Market, bt.Order.Close):
-        return MarketOrderRequest(**common)
+        return cast(OrderRequest, MarketOrderRequest(**common))
     if kind == bt.Order.Limit:
-        return LimitOrderRequest(limit_price=round(order.created.price, 6), **common)
+        return cast(OrderRequest, LimitOrderRequest(limit_price=round(order.created.price, 6), **common))
     if kind == bt.Order.Stop:
-        return StopOrderRequest(stop_price=round(order.created.price, 6), **common)
+        return cast(OrderRequest, StopOrderRequest(stop_price=round(order.created.price, 6), **common))
     if kind == bt.Order.StopLimit:
-        return StopLimitOrderRequest(
-            stop_price=round(order.created.price, 6),
-            limit_price=round(order.created.pricelimit, 6),
-            **common,
-        )
+        return cast(OrderRequest, StopLimitOrderRequest(
+            stop_price=round(order.created.price, 6), limit_price=round(order.created.pricelimit, 6), **common))
     raise InvalidInputError(f"order type {bt.Order.ExecTypes[kind]} is not supported by Alpaca paper")
 
 
@@ -131,7 +131,7 @@ def place_order(client: BrokerClient, account_id: str, tracked: Tracked) -> Alpa
     request = order_request(tracked.order, tracked.symbol, tracked.client_id)
     for attempt in range(1, SUBMIT_ATTEMPTS + 1):
         try:
-            return client.submit_order_for_account(account_id, request)
+            return cast(AlpacaOrder, client.submit_order_for_account(account_id, request))
         except requests.RequestException as exc:
             # The order may have reached Alpaca before the answer was lost: ask by client id.
             log.warning("submitting %s failed (attempt %d): %s", tracked.client_id, attempt, exc)
@@ -153,6 +153,6 @@ def place_order(client: BrokerClient, account_id: str, tracked: Tracked) -> Alpa
 def find_by_client_id(client: BrokerClient, account_id: str, client_id: str) -> AlpacaOrder | None:
     """The account's order with `client_id`, or None (not there, or Alpaca unreachable)."""
     try:
-        return client.get_order_for_account_by_client_id(account_id, client_id)
+        return cast(AlpacaOrder, client.get_order_for_account_by_client_id(account_id, client_id))
     except (APIError, requests.RequestException):
         return None

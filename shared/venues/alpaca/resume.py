@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import backtrader as bt
 from alpaca.broker.client import BrokerClient
-from alpaca.trading.enums import QueryOrderStatus
+from alpaca.broker.models import Order
+from alpaca.trading.enums import OrderSide, QueryOrderStatus
+from alpaca.trading.models import Position
 from alpaca.trading.requests import GetOrdersRequest
 
 from shared.venues.adoption import adopted_order
@@ -25,7 +28,7 @@ Feeds = Mapping[str, bt.AbstractDataBase]
 def open_positions(client: BrokerClient, account_id: str, datas: Feeds) -> dict[bt.AbstractDataBase, bt.Position]:
     """The account's positions, keyed by the feed of their (canonical) symbol."""
     positions = {}
-    for held in client.get_all_positions_for_account(account_id):
+    for held in cast(list[Position], client.get_all_positions_for_account(account_id)):
         symbol = canonical_symbol(held.symbol, str(held.asset_class.value) if held.asset_class else None)
         data = datas.get(symbol)
         if data is None:
@@ -43,7 +46,7 @@ def adopt_open_orders(
     """Backtrader orders for the session's open orders in its account, sized to what remains."""
     adopted = []
     request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)
-    for placed in client.get_orders_for_account(account_id, request):
+    for placed in cast(list[Order], client.get_orders_for_account(account_id, request)):
         if not is_sessions(placed.client_order_id, session_id):
             continue  # placed by hand, or by an earlier session of the agent: not this runtime's
         asset_class = str(placed.asset_class.value) if placed.asset_class else None
@@ -54,7 +57,8 @@ def adopt_open_orders(
             continue
         filled = float(placed.filled_qty or 0.0)
         price = placed.limit_price or placed.stop_price
-        order = adopted_order(str(placed.side.value), data, float(placed.qty or 0.0) - filled,
+        side = "sell" if placed.side == OrderSide.SELL else "buy"
+        order = adopted_order(side, data, float(placed.qty or 0.0) - filled,
                               float(price) if price else None,
                               exectype_of(str(placed.type.value if placed.type else "market")))
         order.addcomminfo(comminfo(data))

@@ -8,14 +8,14 @@ funding made while a session trades survives the broker's next write.
 
 from __future__ import annotations
 
-from shared.domain.broker_account import BrokerAccount, account_id_for
+from shared.domain.broker_account import BrokerAccount, Provider, account_id_for
 from shared.domain.clock import now_iso
 from shared.domain.money import DEFAULT_CASH
 from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
 from shared.ports.broker import BrokerAccount as AccountView
 from shared.ports.documents import DocumentStore
 
-PROVIDER = "simulated"
+PROVIDER: Provider = "simulated"
 
 
 class SimulatedAccounts:

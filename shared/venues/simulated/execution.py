@@ -52,8 +52,10 @@ class SimulatedBroker(bt.BrokerBase):
     )
 
     def __init__(
-        self, documents: DocumentStore, account_id: str, datas: Sequence[bt.AbstractDataBase] = ()
+        self, documents: DocumentStore, account_id: str, datas: Sequence[bt.AbstractDataBase] = (), **params: float
     ) -> None:
+        # `params` (slippage, commission, ...) are taken by backtrader's metaclass before this runs;
+        # they are declared here so that callers type-check.
         super().__init__()
         self.documents = documents
         self.account_id = account_id
@@ -272,7 +274,8 @@ class SimulatedBroker(bt.BrokerBase):
         data = self._datas.get(saved["symbol"])
         if data is None:
             # Kept in the document as it was: a later run with that feed picks it up.
-            log.warning("open order %s for %s has no data feed in this run; left open", saved["order_id"], saved["symbol"])
+            log.warning("open order %s for %s has no data feed in this run; left open",
+                        saved["order_id"], saved["symbol"])
             self._unattached.append(saved)
             return
         order = adopted_order(saved["side"], data, float(saved["size"]), saved.get("price"), EXECTYPES[saved["type"]])
@@ -293,13 +296,13 @@ class SimulatedBroker(bt.BrokerBase):
         with self._lock:
             delta = self._unsettled
             positions = {s: dict(p) for s, p in self._saved.items()} | position_documents(self.positions)
-            book = {"positions": positions, "recent_trades": list(self._fills), "trades": self._trades,
-                    "open_orders": [*self._unattached,
-                                    *(open_order_document(o, self._order_id(o)) for o in self._open)]}
+            fills, trades = list(self._fills), self._trades
+            open_orders = [*self._unattached, *(open_order_document(o, self._order_id(o)) for o in self._open)]
 
         def settle(uow: UnitOfWork) -> float:
             account = uow.accounts.require(self.account_id)
-            account.settle_trading(delta, **book)
+            account.settle_trading(delta, positions=positions, recent_trades=fills, trades=trades,
+                                   open_orders=open_orders)
             uow.accounts.save(account)
             return account.cash
 

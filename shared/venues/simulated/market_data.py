@@ -124,8 +124,10 @@ class ReplayServer:
         return None
 
     async def _handle(self, connection: ServerConnection) -> None:
-        path = connection.request.path.split("?")[0]
-        headers: Headers = connection.request.headers
+        request = connection.request
+        assert request is not None  # set by the handshake before any handler runs
+        path = request.path.split("?")[0]
+        headers: Headers = request.headers
         session = _Session(connection, binary=headers.get("Content-Type", "") == CONTENT_TYPE_MSGPACK)
         try:
             await session.send([{"T": "success", "msg": "connected"}])

@@ -25,6 +25,7 @@ START_CASH = 100_000.0
 COMMISSION = 0.001  # 0.1% of traded value, charged by the platform (Alpaca paper has none)
 PLANTED_SECRET = "planted-SECRET-do-not-leak-7f3a"
 Status = bt.Order
+Feeds = dict[str, bt.feeds.PandasData]
 SESSION = "ps-0123456789abcdef"
 
 
@@ -58,7 +59,7 @@ def loaded_data(symbol: str, close: float = 100.0) -> bt.feeds.PandasData:
 
 
 @pytest.fixture
-def make_broker(fake: FakeAlpaca, account: Account) -> Iterator[Callable[..., tuple[AlpacaBroker, dict[str, bt.feeds.PandasData]]]]:
+def make_broker(fake: FakeAlpaca, account: Account) -> Iterator[Callable[..., tuple[AlpacaBroker, Feeds]]]:
     brokers: list[AlpacaBroker] = []
 
     def make(*symbols: str, stream: bool = True) -> tuple[AlpacaBroker, dict[str, bt.feeds.PandasData]]:
@@ -163,7 +164,9 @@ def test_an_order_type_alpaca_lacks_is_rejected_without_calling_alpaca(fake: Fak
     assert sum(1 for method, _ in fake.requests if method == "POST") == posts
 
 
-def test_a_lost_answer_is_retried_with_the_same_client_order_id_and_places_one_order(fake: FakeAlpaca, account: Account, make_broker) -> None:
+def test_a_lost_answer_is_retried_with_the_same_client_order_id_and_places_one_order(
+    fake: FakeAlpaca, account: Account, make_broker
+) -> None:
     broker, datas = make_broker("AAPL")
     fake.drop_order_responses = 1
     fake.script("AAPL", Step("fill", price=100.0, delay_s=0.2))
@@ -177,7 +180,9 @@ def test_a_lost_answer_is_retried_with_the_same_client_order_id_and_places_one_o
     assert order.executed.size == 2
 
 
-def test_crypto_orders_use_the_slash_symbol_and_positions_map_back_from_btcusd(fake: FakeAlpaca, account: Account, make_broker) -> None:
+def test_crypto_orders_use_the_slash_symbol_and_positions_map_back_from_btcusd(
+    fake: FakeAlpaca, account: Account, make_broker
+) -> None:
     broker, datas = make_broker("BTC/USD")
     fake.script("BTC/USD", Step("fill", price=42_000.0))
     order = broker.buy(None, datas["BTC/USD"], 0.5)
@@ -254,7 +259,9 @@ def test_a_restart_reattaches_open_orders_and_completes_them(fake: FakeAlpaca, a
     assert (position.size, position.price) == (10, pytest.approx((4 * 95.0 + 6 * 94.5) / 10))
 
 
-def test_the_api_keys_never_reach_logs_or_state(fake: FakeAlpaca, make_broker, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_api_keys_never_reach_logs_or_state(
+    fake: FakeAlpaca, make_broker, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     broker, datas = make_broker("AAPL")
     fake.script("AAPL", Step("reject"))

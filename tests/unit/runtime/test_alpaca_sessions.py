@@ -32,7 +32,8 @@ def alpaca_account(venue: Venue, account_id: str) -> Account:
 
 def test_two_sessions_trade_two_accounts_and_never_see_each_others_positions(venue: Venue) -> None:
     assert venue.fake is not None
-    account_a, account_b = venue.open_account("alice", "agent-a", 20_000.0), venue.open_account("bob", "agent-b", 8_000.0)
+    account_a = venue.open_account("alice", "agent-a", 20_000.0)
+    account_b = venue.open_account("bob", "agent-b", 8_000.0)
     a, feeds_a = venue.broker(account_a, "ps-aaaa", "AAPL")
     b, feeds_b = venue.broker(account_b, "ps-bbbb", "AAPL")
 
