@@ -23,6 +23,7 @@ from typing import Any
 
 from farm.commands._api_client import DEFAULT_URL
 from farm.commands.trade import TradeApi
+from shared.domain.money import DEFAULT_CASH
 from shared.errors import FarmError
 
 NAME = "backtest"
@@ -40,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--start", default=None, help="first day, YYYY-MM-DD (default: two years ago)")
     parser.add_argument("--end", default=None, help="day after the last, YYYY-MM-DD (default: today)")
     parser.add_argument("--timeframe", default=None, help="bar timeframe: 1Day (default), 1Hour or 1Min")
-    parser.add_argument("--cash", type=float, default=None, help="starting cash (default 25000)")
+    parser.add_argument("--cash", type=float, default=None, help=f"starting cash (default {DEFAULT_CASH:g})")
     parser.add_argument("--commission", type=float, default=None, help="fraction per trade (default 0)")
     parser.add_argument("--chart", default=None, help="where to save the chart PNG (default farm-backtest-RUN.png)")
     parser.add_argument("--open", action="store_true", help="open the chart when done")

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from farm.commands.trade import TradeApi, render
+from shared.domain.money import DEFAULT_CASH
 from shared.errors import FarmError
 
 WAIT_FOR_BACKTEST_S = 120.0
@@ -29,7 +30,7 @@ def paper_trade_example(ctx: Any) -> None:
     if status != "backtested":
         print(f"  the agent is {status}, not backtested: paper trading needs a passed backtest; skipping")
         return
-    account = api.ensure_funded(agent_id, 25_000.0)
+    account = api.ensure_funded(agent_id, DEFAULT_CASH)
     print(f"  farm trade {agent_id} start --symbols {','.join(SYMBOLS)}")
     print(f"  account {account['account_id']} funded: cash {account['cash']:,.2f}")
     started = time.monotonic()

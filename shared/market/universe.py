@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from shared.domain.timeframe import Timeframe
+
 # Liquid US large caps across sectors, plus the S&P 500 ETF, so a default backtest is meaningful.
 DEFAULT_SYMBOLS: tuple[str, ...] = (
     "AAPL",
@@ -23,7 +25,7 @@ DEFAULT_SYMBOLS: tuple[str, ...] = (
     "HD",
     "SPY",
 )
-DEFAULT_TIMEFRAME = "1Day"
+DEFAULT_TIMEFRAME = Timeframe.DAY.value
 DEFAULT_WINDOW_DAYS = 730
 
 
