@@ -65,7 +65,8 @@ def check_complete(
     """Raise IncompleteDocumentError naming every route missing from, or unknown to, the document."""
     served, documented = served_operations(specs), documented_operations(operations)
     missing, unknown = sorted(served - documented), sorted(documented - served)
-    problems = [f"no operation for {m.upper()} {p} (add it to a module of functions/openapi_document)" for p, m in missing]
+    problems = [f"no operation for {m.upper()} {p} (add it to a module of functions/openapi_document)"
+                for p, m in missing]
     problems += [f"{m.upper()} {p} is documented but no registry function serves it" for p, m in unknown]
     if problems:
         raise IncompleteDocumentError("the OpenAPI document is incomplete: " + "; ".join(problems))

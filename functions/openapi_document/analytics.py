@@ -21,7 +21,8 @@ FILTERS = [
     # One case only in the enum (generators turn values into names, and TRADED/traded collide);
     # the API also accepts any case.
     query("action", {"type": "string", "enum": ["TRADED", "HOLD", "INACTIVE"]}, "case-insensitive"),
-    query("since", {"type": "string", "format": "date-time"}), query("until", {"type": "string", "format": "date-time"}),
+    query("since", {"type": "string", "format": "date-time"}),
+    query("until", {"type": "string", "format": "date-time"}),
     query("from_decision", {"type": "integer", "minimum": 0}), query("to_decision", {"type": "integer", "minimum": 0}),
 ]
 TIMED = {"headers": {"Server-Timing": {"schema": {"type": "string"}, "description": "app;dur=<ms>"}}}
@@ -36,7 +37,8 @@ SCHEMAS: dict[str, Any] = {
             "owner": {"type": "string", "description": "display name (never a uid or email)"},
             "as_of": {"type": "string", "nullable": True},
             "metrics": {"type": "object", "properties": {
-                "return": NULLABLE_NUMBER, "sharpe": NULLABLE_NUMBER, "drawdown": NULLABLE_NUMBER, "win_rate": NULLABLE_NUMBER,
+                "return": NULLABLE_NUMBER, "sharpe": NULLABLE_NUMBER, "drawdown": NULLABLE_NUMBER,
+                "win_rate": NULLABLE_NUMBER,
                 "trades": {"type": "integer", "nullable": True}}},
             "score": {"type": "object", "properties": {
                 "psr": NULLABLE_NUMBER, "z": NULLABLE_NUMBER, "sharpe_per_observation": NULLABLE_NUMBER,

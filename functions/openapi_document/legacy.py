@@ -31,7 +31,8 @@ AGENT_REF = {"agent_id": STRING, "agentId": STRING}
 SCHEMAS: dict[str, Any] = {
     "LegacyPositions": {"type": "object", "required": ["account_id", "positions"],
                         "properties": {"account_id": STRING,
-                                       "positions": {"type": "array", "items": {"$ref": "#/components/schemas/Holding"}}}},
+                                       "positions": {"type": "array",
+                                                     "items": {"$ref": "#/components/schemas/Holding"}}}},
 }
 
 # alias path, method, modern path, modern method, what the alias adds (parameters, body, schema)
@@ -92,7 +93,8 @@ def legacy_operations(modern: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
         if "body" in extra:
             op["requestBody"] = extra["body"]
         elif "requestBody" in twin and twin_method == method:
-            op["requestBody"] = _with_agent_name(twin["requestBody"]) if extra.get("agent_name") else twin["requestBody"]
+            body = twin["requestBody"]
+            op["requestBody"] = _with_agent_name(body) if extra.get("agent_name") else body
         responses = twin["responses"]
         if extra.get("top"):  # /top/<int:n> matches whole numbers only
             responses.setdefault("404", {**MISSING, "description": "n is not a whole number"})

@@ -93,7 +93,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "operationId": "getReconciliation",
         "summary": "A reconciliation: status, summary, first divergences (the report has them all)",
         "parameters": ITEM,
-        "responses": {"200": {"description": "The reconciliation", "content": {JSON: {"schema": ref("Reconciliation")}}},
+        "responses": {"200": {"description": "The reconciliation",
+                              "content": {JSON: {"schema": ref("Reconciliation")}}},
                       "400": error("A bad id"), "404": error("No such reconciliation (or not yours)"), **AUTHED},
     }},
     BASE + "/{reconciliation_id}/chart": {"get": {

@@ -100,8 +100,8 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "operationId": "listBacktests",
         "summary": "The caller's runs of one of their agents, newest first (standard and their own)",
         "parameters": [*AGENT,
-                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                                    "maximum": MAX_RUNS_PAGE, "default": DEFAULT_RUNS_PAGE}},
+                       {"name": "limit", "in": "query", "schema": {
+                           "type": "integer", "minimum": 1, "maximum": MAX_RUNS_PAGE, "default": DEFAULT_RUNS_PAGE}},
                        {"name": "page_token", "in": "query", "schema": STRING}],
         "responses": {"200": ok("One page", "BacktestPage"), "400": error("Bad limit, page_token or id"),
                       "404": error("No such agent (or not yours)"), **AUTHED},

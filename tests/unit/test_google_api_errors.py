@@ -66,7 +66,8 @@ def _translate(service: GoogleService, raised: BaseException, what: str = "get x
 
 
 @pytest.mark.parametrize("service", [FIRESTORE, CLOUD_STORAGE, CLOUD_BUILD, CLOUD_RUN], ids=lambda s: s.name)
-@pytest.mark.parametrize(("raised", "expected"), BASE, ids=lambda v: type(v).__name__ if isinstance(v, Exception) else "")
+@pytest.mark.parametrize(("raised", "expected"), BASE,
+                         ids=lambda v: type(v).__name__ if isinstance(v, Exception) else "")
 def test_services_without_overrides_follow_the_table(
     service: GoogleService, raised: BaseException, expected: type[FarmError]
 ) -> None:
