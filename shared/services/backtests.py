@@ -74,7 +74,8 @@ def parse_request(body: Mapping[str, Any]) -> dict[str, Any]:
     if start >= end:
         raise InvalidInputError(f"start {start} must be before end {end}")
     timeframe = Timeframe.parse(body.get("timeframe", DEFAULT_TIMEFRAME)).value
-    cash, commission = _number(body.get("cash", DEFAULT_CASH), "cash"), _number(body.get("commission", 0.0), "commission")
+    cash = _number(body.get("cash", DEFAULT_CASH), "cash")
+    commission = _number(body.get("commission", 0.0), "commission")
     if cash <= 0 or not 0 <= commission < 1:
         raise InvalidInputError("cash must be > 0 and commission a fraction in [0, 1)")
     return {"symbols": [s.strip().upper() for s in symbols], "start": start.isoformat(), "end": end.isoformat(),

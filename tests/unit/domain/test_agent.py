@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.memory import MemoryDocumentStore
 from shared.domain.agent import Agent, AgentRepository, check_agent_id
 from shared.domain.lifecycle import TRANSITIONS, AgentStatus
-from shared.domain.unit_of_work import run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
 from shared.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
 
 AT = "2026-01-02T03:04:05.000006Z"
@@ -140,14 +140,14 @@ def documents() -> Iterator[MemoryDocumentStore]:
     store.close()
 
 
-def test_the_repository_reports_missing_foreign_and_deleted_agents_with_one_message(documents) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_foreign_or_deleted_agent_gets_one_message(documents: MemoryDocumentStore) -> None:
     run_in_transaction(documents, lambda uow: uow.agents.add(stored("alice")))
     assert run_in_transaction(documents, lambda uow: uow.agents.owned(AGENT_ID, "alice")).name == "sma"
     for uid, agent_id in (("bob", AGENT_ID), ("alice", "b" * 32)):
         with pytest.raises(NotFoundError, match=f"^agent {agent_id} not found$"):
             run_in_transaction(documents, lambda uow, a=agent_id, u=uid: uow.agents.owned(a, u))
 
-    def delete(uow) -> None:  # type: ignore[no-untyped-def]
+    def delete(uow: UnitOfWork) -> None:
         agent = uow.agents.owned(AGENT_ID, "alice")
         agent.delete(at="t")
         uow.agents.save(agent)
@@ -161,10 +161,10 @@ def test_the_repository_reports_missing_foreign_and_deleted_agents_with_one_mess
         run_in_transaction(documents, lambda uow: uow.agents.owned_or_deleted(AGENT_ID, "bob"))
 
 
-def test_a_save_writes_only_what_a_method_changed(documents) -> None:  # type: ignore[no-untyped-def]
+def test_a_save_writes_only_what_a_method_changed(documents: MemoryDocumentStore) -> None:
     documents.create("agents", AGENT_ID, {"owner_uid": "alice", "status": "stored", "kept": 1})
 
-    def start(uow) -> None:  # type: ignore[no-untyped-def]
+    def start(uow: UnitOfWork) -> None:
         agent = uow.agents.owned(AGENT_ID, "alice")
         agent.backtest_started("run-1", at="t")
         uow.agents.save(agent)

@@ -93,7 +93,7 @@ def documents() -> Iterator[MemoryDocumentStore]:
     store.close()
 
 
-def test_only_the_owner_reads_a_run_and_anyone_else_hears_it_does_not_exist(documents) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_owner_reads_a_run_and_anyone_else_hears_it_does_not_exist(documents: MemoryDocumentStore) -> None:
     run_in_transaction(documents, lambda uow: uow.backtest_runs.add(BacktestRun.requested(REQUEST, at=AT)))
     assert run_in_transaction(documents, lambda uow: uow.backtest_runs.owned("run-1", "alice")).agent_id
     for uid, run_id in (("bob", "run-1"), ("alice", "run-2")):
