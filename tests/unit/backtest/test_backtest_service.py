@@ -17,6 +17,7 @@ from shared.schemas.collections import AGENTS, BACKTESTS
 from shared.schemas.messages import BacktestCompleted, RunBacktest
 from shared.schemas.topics import BACKTEST_REQUESTS
 from shared.services import backtests
+from shared.services.backtest_views import list_backtests
 from tests.fixtures.agents import agent_in
 
 
@@ -142,3 +143,25 @@ def test_a_rejected_agent_cannot_be_backtested(platform) -> None:
     seed(platform, AgentStatus.REJECTED)
     with pytest.raises(ConflictError):
         backtests.request_backtest("alice", "sma", {}, documents=platform.documents, messages=platform.messages)
+
+
+def test_a_result_for_a_run_never_queued_is_kept_and_the_standard_summary_only_for_the_standard_run(platform) -> None:
+    event = BacktestCompleted(run_id="sma-elsewhere", agent_id="sma", owner_uid="alice", status="succeeded",
+                              finished_at="2024-01-01T00:00:00Z", metrics={"sharpe": 0.5})
+    assert backtests.record_backtest_result(event, documents=platform.documents) is True
+    run = platform.documents.get(BACKTESTS, "sma-elsewhere")
+    assert run["status"] == "succeeded" and "request" not in run and run["metrics"] == {"sharpe": 0.5}
+    agent = platform.documents.get(AGENTS, "sma")
+    assert agent["latest_backtest"]["run_id"] == "sma-elsewhere" and "standard_backtest" not in agent
+
+
+def test_only_the_owner_lists_an_agents_runs_and_reads_them(platform) -> None:
+    run = requested(platform)
+    page = list_backtests("alice", "sma", documents=platform.documents)
+    assert [r["run_id"] for r in page.runs] == [run.run_id] and page.runs[0]["status"] == "queued"
+    with pytest.raises(NotFoundError, match="^agent sma not found$"):
+        list_backtests("bob", "sma", documents=platform.documents)
+    with pytest.raises(NotFoundError, match=f"^backtest run {run.run_id} not found$"):
+        backtests.get_backtest("bob", run.run_id, documents=platform.documents, blobs=platform.blobs)
+    assert backtests.get_backtest("alice", run.run_id, documents=platform.documents,
+                                  blobs=platform.blobs)["status"] == "queued"
