@@ -107,9 +107,11 @@ def seconds(run: Callable[[], object]) -> float:
 @pytest.mark.parametrize(
     ("label", "symbols", "timeframe", "start", "end", "repeats"),
     [
-        ("20 symbols x 2 years daily", 20, "1Day", datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), 5),
+        ("20 symbols x 2 years daily", 20, "1Day",
+         datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), 5),
         # 257 trading days x 390 minutes = 100,230 bars
-        ("1 symbol x 100k minute bars", 1, "1Min", datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, tzinfo=UTC), 2),
+        ("1 symbol x 100k minute bars", 1, "1Min",
+         datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, tzinfo=UTC), 2),
     ],
 )
 def test_platform_throughput_with_the_trust_boundary(label, symbols, timeframe, start, end, repeats) -> None:
@@ -134,7 +136,8 @@ def test_platform_throughput_with_the_trust_boundary(label, symbols, timeframe, 
     persisted = (best["platform + FMEL into the warehouse"] - startup) / steady
     print(f"\n{label} ({bars} bars): " + ", ".join(f"{k} {v:.2f}s" for k, v in best.items()))
     print(f"  sandbox start-up to ready {startup:.2f}s; platform run without it {steady:.2f}s")
-    print(f"  throughput vs bare bar by bar {ratio:.1%} (with start-up {best['bare bar by bar'] / best['platform']:.1%}),"
+    with_startup = best["bare bar by bar"] / best["platform"]
+    print(f"  throughput vs bare bar by bar {ratio:.1%} (with start-up {with_startup:.1%}),"
           f" vs bare runonce {best['bare runonce'] / steady:.1%}")
     print(f"  FMEL on/off: captured {fmel_ratio:.3f}x, persisted into the local warehouse {persisted:.3f}x")
     assert ratio >= TARGETS[timeframe], f"{label}: {ratio:.1%} of bare backtrader bar by bar"

@@ -81,8 +81,10 @@ def report(name: str, best: dict[str, float]) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        ("daily 20 symbols x 2 years", 20, "1Day", datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), 9),
-        ("minute 1 symbol x ~100k bars", 1, "1Min", datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), 5),
+        ("daily 20 symbols x 2 years", 20, "1Day",
+         datetime(2023, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), 9),
+        ("minute 1 symbol x ~100k bars", 1, "1Min",
+         datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), 5),
     ],
     ids=["daily", "minute"],
 )

@@ -49,7 +49,8 @@ def _seed(data_dir: Path) -> None:
     std = proposed(now)
     window = {"start_date": date.fromisoformat(std.start), "end_date": date.fromisoformat(std.end)}
     warehouse.insert_rows(BACKTEST_RUNS.ref, [
-        {"run_id": f"{i:032x}-auto", **window, "agent_id": f"{i:032x}", "user_id": f"u{i % 50}", "agent_name": f"agent {i}",
+        {"run_id": f"{i:032x}-auto", **window, "agent_id": f"{i:032x}", "user_id": f"u{i % 50}",
+         "agent_name": f"agent {i}",
          "code_hash": f"c{i}", "status": "succeeded", "timeframe": "1Day", "finished_at": now - timedelta(hours=i),
          "total_return": (i % 97) / 50, "sharpe": (i % 31) / 10, "max_drawdown": (i % 13) / 30,
          "win_rate": (i % 11) / 10, "trades": i % 40, "bars": 500}
@@ -77,9 +78,9 @@ def farm_up(tmp_path: Path, redis_url: str) -> Iterator[str]:  # noqa: F811
             try:
                 requests.get(url + "/healthz", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.ConnectionError as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"farm up did not start: {(tmp_path / 'farm-up.log').read_text()}")
+                    raise RuntimeError(f"farm up did not start: {(tmp_path / 'farm-up.log').read_text()}") from exc
                 time.sleep(0.1)
         yield url
     finally:

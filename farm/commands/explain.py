@@ -54,7 +54,8 @@ def find_decision(
         params |= {"from_decision": point, "to_decision": point + 1}
     rows = _all(url, token, params)
     if not rows:
-        raise NotFoundError(f"no recorded decision {point if point is not None else ''} for agent {agent_id}".replace("  ", " "))
+        which = f"{point} " if point is not None else ""
+        raise NotFoundError(f"no recorded decision {which}for agent {agent_id}")
     latest_session = rows[-1]["session_id"]
     rows = [r for r in rows if r["session_id"] == latest_session]
     if point is None:
@@ -86,7 +87,8 @@ def explain(decision: dict[str, Any], after: dict[str, Any] | None) -> str:
         lines.append("Portfolio after: (no later decision recorded yet)")
     else:
         change = after["portfolio_value"] - d["portfolio_value"]
-        lines.append(f"Portfolio after (decision {after['decision_point']}): {_portfolio(after)}  change {change:+,.2f}")
+        lines.append(f"Portfolio after (decision {after['decision_point']}): {_portfolio(after)}"
+                     f"  change {change:+,.2f}")
     accessed = d.get("data_accessed") or []
     if accessed:
         symbols = sorted({a["symbol"] for a in accessed})
@@ -129,7 +131,8 @@ def _order(order: dict[str, Any]) -> str:
             "Accepted": "waiting at the broker", "Submitted": "submitted"}.get(order["status"], order["status"])
     price = f" @ {order['price']:,.2f}" if isinstance(order.get("price"), int | float) else ""
     verb = side if order["status"] in ("Completed", "Partial") else f"to {order['side']}"
-    return f"{verb} {order['size']:g} {order['symbol']}{price} ({order['order_type']}): {fate} (order {order['order_id']})"
+    return (f"{verb} {order['size']:g} {order['symbol']}{price} ({order['order_type']}): {fate}"
+            f" (order {order['order_id']})")
 
 
 def _note(text: Any) -> dict[str, Any]:

@@ -109,7 +109,9 @@ def _drawdowns(values: Sequence[float]) -> tuple[list[float], float, int]:
     return series, -min(series, default=0.0), longest
 
 
-def _benchmark(closes: Mapping[str, Sequence[float]], n: int, periods_per_year: float) -> tuple[float | None, float | None]:
+def _benchmark(
+    closes: Mapping[str, Sequence[float]], n: int, periods_per_year: float
+) -> tuple[float | None, float | None]:
     usable = []
     for symbol, series in closes.items():
         if len(series) != n:
@@ -176,6 +178,6 @@ def compute_metrics(
         exposure=sum(1 for e in exposure if e) / len(exposure) if exposure else None,
         benchmark_return=bench_return,
         benchmark_sharpe=bench_sharpe,
-        equity_curve=[{"timestamp": t.isoformat(), "value": v} for t, v in zip(timestamps, values)],
-        drawdown=[{"timestamp": t.isoformat(), "drawdown": d} for t, d in zip(timestamps, dd_series)],
+        equity_curve=[{"timestamp": t.isoformat(), "value": v} for t, v in zip(timestamps, values, strict=True)],
+        drawdown=[{"timestamp": t.isoformat(), "drawdown": d} for t, d in zip(timestamps, dd_series, strict=True)],
     )

@@ -35,12 +35,14 @@ class Notebook:
             if len(note) >= MAX_NOTE_KEYS and key not in note:
                 break
             if isinstance(value, float) and not math.isfinite(value):
-                value = None
+                kept: float | str | bool | None = None
             elif isinstance(value, str):
-                value = value[:MAX_NOTE_TEXT]
+                kept = value[:MAX_NOTE_TEXT]
             elif not isinstance(value, int | float | bool) and value is not None:
-                value = str(value)[:MAX_NOTE_TEXT]
-            note[str(key)[:64]] = value
+                kept = str(value)[:MAX_NOTE_TEXT]
+            else:
+                kept = value
+            note[str(key)[:64]] = kept
         self._channel.note = note
 
 

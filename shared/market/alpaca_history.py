@@ -99,5 +99,6 @@ def _write(warehouse: Any, columns: Columns) -> int:
     if insert_batch is not None:
         insert_batch("market_data.bars", columns)
     else:  # a warehouse without the columnar call takes rows
-        warehouse.insert_rows("market_data.bars", [dict(zip(columns, values)) for values in zip(*columns.values())])
+        warehouse.insert_rows("market_data.bars", [dict(zip(columns, values, strict=True))
+                                                  for values in zip(*columns.values(), strict=True)])
     return n

@@ -105,12 +105,13 @@ def diff(left: Sequence[Decision], right: Sequence[Decision], *, archive: BarInd
         if outcome is None:
             continue
         following = found[i + 1] if i + 1 < len(found) else None
+        cause = outcome
         if outcome[0] == "execution" and following is not None and following[0] == "data":
             # Orders fill on the next bar: when that bar already differs, so do the fills.
-            outcome = ("data", following[1], f"{outcome[2]}, because the next bar differs: {following[2]}")
+            cause = ("data", following[1], f"{outcome[2]}, because the next bar differs: {following[2]}")
         anchor = a or b
         assert anchor is not None
-        result.divergences.append(Divergence(anchor.bar_time, *outcome, a.point if a else None,
+        result.divergences.append(Divergence(anchor.bar_time, *cause, a.point if a else None,
                                              b.point if b else None, _segment(starts, anchor.bar_time)))
     return result
 
@@ -138,7 +139,8 @@ def _compare(a: Decision | None, b: Decision | None, archive: BarIndex, left_tim
                                       f"{_portfolio(a)}; {right} {_portfolio(b)}")
     if a.orders != b.orders or a.stage != b.stage or _sized(a) != _sized(b):
         kind = "carried" if earlier else "agent"
-        return kind, "decision", f"same bars and portfolio, different decision: {left} {_orders(a)}; {right} {_orders(b)}"
+        different = f"{left} {_orders(a)}; {right} {_orders(b)}"
+        return kind, "decision", f"same bars and portfolio, different decision: {different}"
     if a.reads != b.reads or a.indicators != b.indicators or a.note != b.note:
         kind = "carried" if earlier else "agent"
         return kind, "values", (f"same bars and orders, but the agent computed different values "

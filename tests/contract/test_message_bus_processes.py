@@ -70,7 +70,7 @@ def test_two_publishers_and_two_consumers_lose_nothing_and_never_share_a_lease(t
     ready = [context.Event() for _ in outputs]
     consumers = [
         context.Process(target=consume, args=(str(db), flag, done, str(out)))
-        for flag, out in zip(ready, outputs)
+        for flag, out in zip(ready, outputs, strict=True)
     ]
     publishers = [context.Process(target=publish_all, args=(str(db), p)) for p in range(PUBLISHERS)]
     started = time.monotonic()

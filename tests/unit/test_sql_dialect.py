@@ -53,7 +53,8 @@ def test_missing_and_unused_parameters_are_named() -> None:
 
 def test_duckdb_types_follow_the_schema() -> None:
     assert duckdb_type(BARS.column("timestamp")) == "TIMESTAMPTZ"
-    assert duckdb_type(DECISIONS.column("actions")).startswith("STRUCT(") and duckdb_type(DECISIONS.column("actions")).endswith("[]")
+    actions = duckdb_type(DECISIONS.column("actions"))
+    assert actions.startswith("STRUCT(") and actions.endswith("[]")
     assert '"fields" VARCHAR[]' in duckdb_type(DECISIONS.column("data_accessed"))
 
 

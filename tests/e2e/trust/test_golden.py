@@ -115,9 +115,9 @@ def _cases(which: int) -> list[Any]:
 def _comparable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
-        row = {k: v for k, v in row.items() if k != "recorded_at"}
-        row["actions"] = [{k: v for k, v in a.items() if k != "order_id"} for a in row["actions"]]
-        out.append(row)
+        kept = {k: v for k, v in row.items() if k != "recorded_at"}
+        kept["actions"] = [{k: v for k, v in a.items() if k != "order_id"} for a in kept["actions"]]
+        out.append(kept)
     return out
 
 

@@ -68,7 +68,8 @@ def test_unknown_timeframe_and_empty_symbols_are_clear_errors() -> None:
 
 def test_written_market_loads_back_per_symbol_with_hashes_in_order(warehouse) -> None:
     written = write_synthetic_market(warehouse, ["AAPL", "MSFT"], START, END, batch_size=100)
-    frames = load_bars(warehouse, ["MSFT", "AAPL", "NONE"], datetime(2023, 6, 1, tzinfo=UTC), datetime(2023, 7, 1, tzinfo=UTC))
+    june = datetime(2023, 6, 1, tzinfo=UTC), datetime(2023, 7, 1, tzinfo=UTC)
+    frames = load_bars(warehouse, ["MSFT", "AAPL", "NONE"], *june)
     expected = [b for b in generate_bars(["AAPL", "MSFT"], START, END)["AAPL"]
                 if datetime(2023, 6, 1, tzinfo=UTC) <= b.timestamp < datetime(2023, 7, 1, tzinfo=UTC)]
     assert written == 2 * len(generate_bars(["AAPL"], START, END)["AAPL"])
