@@ -34,8 +34,10 @@ emulators:
 	@bash scripts/install-bqemulator.sh
 	@bash scripts/install-checkov.sh
 
+# Lint, then the type checker (pyproject.toml says what it checks), then the tests.
 test: $(STAMP) system-deps emulators web browser-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) system-deps web browser-deps
