@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shared.domain.unit_of_work import run_in_transaction
+from shared.domain.unit_of_work import read_only
 from shared.errors import NotFoundError
 from shared.ports.blobs import BlobStore
 from shared.ports.documents import DocumentStore
@@ -47,7 +47,7 @@ def session_output(
     owner_uid: str, agent_id: str, *, documents: DocumentStore, blobs: BlobStore, data_dir: Path | None = None
 ) -> dict[str, Any]:
     """The output of the caller's agent's latest paper session (the last MAX_OUTPUT_BYTES)."""
-    session_id = run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid).paper_session)
+    session_id = read_only(documents).agents.owned(agent_id, owner_uid).paper_session
     session = documents.get(SESSIONS, session_id) if session_id else None
     if session_id is None or session is None:
         raise NotFoundError(f"agent {agent_id} has no paper-trading session")

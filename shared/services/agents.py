@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.domain.agent import AGENT_ID, Agent, check_agent_id
 from shared.domain.clock import now_iso
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, read_only, run_in_transaction
 from shared.errors import ConflictError
 from shared.ports.blobs import BlobStore
 from shared.ports.documents import DocumentStore
@@ -91,7 +91,7 @@ def submit_agent(
     report.raise_if_failed()
     assert report.bundle is not None and report.code_hash is not None  # ok implies both
     lock_id = _lock_id(cmd.owner_uid, report.code_hash)
-    run_in_transaction(documents, lambda uow: _check_not_duplicate(uow, lock_id, cmd.owner_uid))
+    _check_not_duplicate(read_only(documents), lock_id, cmd.owner_uid)  # before storing a bundle
     agent_id, at = new_id(), clock()
     key = bundle_key(cmd.owner_uid, agent_id)
     bundle = report.bundle.to_zip()
@@ -119,7 +119,7 @@ def submit_agent(
 def get_agent(documents: DocumentStore, owner_uid: str, agent_id: str) -> dict[str, Any]:
     """Return the caller's agent document; NotFoundError when missing, deleted or not theirs."""
     check_agent_id(agent_id)
-    return run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid).to_document())
+    return read_only(documents).agents.owned(agent_id, owner_uid).to_document()
 
 
 def delete_agent(

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.domain.backtest_run import FINISHED
 from shared.domain.timeframe import Timeframe
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, read_only, run_in_transaction
 from shared.errors import InvalidInputError
 from shared.ports.blobs import BlobStore
 from shared.ports.documents import DocumentStore, Filter
@@ -42,7 +42,7 @@ class RunPage:
 
 def owned_run(documents: DocumentStore, owner_uid: str, run_id: str) -> dict[str, Any]:
     """The caller's run document; NotFoundError when missing or someone else's."""
-    return run_in_transaction(documents, lambda uow: uow.backtest_runs.owned(run_id, owner_uid).to_document())
+    return read_only(documents).backtest_runs.owned(run_id, owner_uid).to_document()
 
 
 def get_backtest(
@@ -87,7 +87,7 @@ def list_backtests(
     """The caller's runs of one of their agents, newest first; NotFoundError when the agent is not theirs."""
     if not 1 <= limit <= MAX_RUNS_PAGE:
         raise InvalidInputError(f"limit must be an integer from 1 to {MAX_RUNS_PAGE}")
-    run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid))
+    read_only(documents).agents.owned(agent_id, owner_uid)
     where = [Filter("agent_id", "==", agent_id), Filter("owner_uid", "==", owner_uid)]
     after = decode_token(page_token) if page_token else None
     if after is not None:

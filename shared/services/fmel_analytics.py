@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.agent import check_agent_id
-from shared.domain.unit_of_work import run_in_transaction
+from shared.domain.unit_of_work import read_only
 from shared.ports.documents import DocumentStore
 from shared.ports.warehouse import Warehouse
 from shared.services.fmel_queries import DecisionFilter, decode_cursor, encode_cursor
@@ -37,7 +37,7 @@ class DecisionPage:
 def owned_agent(documents: DocumentStore, user_id: str, agent_id: str) -> dict[str, Any]:
     """The caller's agent document, deleted ones included (their FMEL history stays readable)."""
     check_agent_id(agent_id)
-    return run_in_transaction(documents, lambda uow: uow.agents.owned_or_deleted(agent_id, user_id).to_document())
+    return read_only(documents).agents.owned_or_deleted(agent_id, user_id).to_document()
 
 
 def list_decisions(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from shared.domain.clock import now_iso
-from shared.domain.unit_of_work import run_in_transaction
+from shared.domain.unit_of_work import read_only
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
 from shared.ports import DocumentStore, MessageBus, OutgoingMessage, Transaction
 from shared.ports.blobs import BlobStore
@@ -64,7 +64,7 @@ def request_reconciliation(
     unknown = sorted(set(body) - {"session_id", "backtests"})
     if unknown:
         raise InvalidInputError(f"unknown field(s) {unknown}")
-    agent = run_in_transaction(documents, lambda uow: uow.agents.owned(agent_id, owner_uid)).to_document()
+    agent = read_only(documents).agents.owned(agent_id, owner_uid).to_document()
     kind, session_id, run_ids = _target(owner_uid, agent_id, agent, body, documents)
     at = clock()
     command = RunReconciliation(reconciliation_id=f"rc-{secrets.token_hex(8)}", agent_id=agent_id,

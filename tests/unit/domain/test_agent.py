@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.memory import MemoryDocumentStore
 from shared.domain.agent import Agent, AgentRepository, check_agent_id
 from shared.domain.lifecycle import TRANSITIONS, AgentStatus
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, read_only, run_in_transaction
 from shared.errors import ConflictError, IllegalTransitionError, InvalidInputError, NotFoundError
 
 AT = "2026-01-02T03:04:05.000006Z"
@@ -174,3 +174,18 @@ def test_a_save_writes_only_what_a_method_changed(documents: MemoryDocumentStore
     assert after["kept"] == 1 and after["status"] == "backtesting" and after["backtesting_run"] == "run-1"
     assert "deleted" not in after and "latest_backtest" not in after
     assert isinstance(AgentRepository.kind, str)
+
+
+def test_a_query_reads_through_the_same_check_without_a_transaction_and_cannot_write(
+    documents: MemoryDocumentStore,
+) -> None:
+    run_in_transaction(documents, lambda uow: uow.agents.add(stored("alice")))
+    reads = read_only(documents)
+    assert reads.agents.owned(AGENT_ID, "alice").name == "sma"
+    with pytest.raises(NotFoundError, match=f"^agent {AGENT_ID} not found$"):
+        reads.agents.owned(AGENT_ID, "bob")
+    agent = reads.agents.owned(AGENT_ID, "alice")
+    agent.delete(at="t")
+    with pytest.raises(RuntimeError, match="read-only"):
+        reads.agents.save(agent)
+    assert documents.get("agents", AGENT_ID)["deleted"] is False
