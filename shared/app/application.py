@@ -3,7 +3,8 @@
 The ports (documents, messages, warehouse, blobs, cache, rate_limiter, identity) and the
 long-lived components (orchestrator, job_launcher, reconcile_launcher, broker_accounts) are
 built on first use, at most once even when threads race, by the backend's `Parts`
-(`shared/app/parts.py`, the one place that chooses local or gcp). A part passed to the
+(`shared/app/parts.py`, the one place that chooses local or gcp; broker accounts come from the
+venue `shared/venues` chooses, as the runtime's broker does). A part passed to the
 constructor is used as given and stays its caller's to close; `close()` closes, in reverse
 order of creation, exactly what the application built itself. A component resolves the ports it
 needs while it is built, so it is always closed before them (runtimes flush into open stores).
@@ -117,14 +118,16 @@ class Application:
     def close(self) -> None:
         """Close what this application built, newest first; parts passed in stay open."""
         with self._lock:
-            created, self._created, self._closed = self._created, [], True
-            for name, _ in created:
-                self._ready.pop(name, None)
+            created, self._created, self._closed = self._created, [], True  # nothing new from here on
         for name, part in reversed(created):
+            # The older parts stay readable meanwhile: a launcher being closed marks its killed
+            # jobs failed in the documents, which are closed after it.
             try:
                 part.close()
             except Exception:  # one part failing to close must not leave the rest open
                 log.exception("could not close %s", name)
+            with self._lock:
+                self._ready.pop(name, None)
 
     def __enter__(self) -> Self:
         return self
@@ -161,6 +164,10 @@ class Application:
             raise AttributeError(f"an application has no part {name!r}")
         if name in COMPONENTS:
             self.documents  # noqa: B018 - built first, so closed after every component that writes it
+        if name == "broker_accounts":  # the venue FARM_BROKER names, as the runtime's: shared/venues chooses
+            from shared.venues import broker_accounts
+
+            return broker_accounts(self.settings, self.documents)
         part = getattr(self._parts, name)(self)
         if name == "job_launcher" and self._launch_gate is not None:
             from shared.app.gated_launcher import GatedLauncher

@@ -15,7 +15,6 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from shared.app.application import Application
     from shared.ports import BlobStore, Cache, DocumentStore, MessageBus, RateLimiter, Warehouse
-    from shared.ports.broker import BrokerAccounts
     from shared.ports.identity import IdentityVerifier
     from shared.ports.jobs import JobLauncher
     from shared.ports.orchestrator import Orchestrator
@@ -37,7 +36,6 @@ class Parts(Protocol):
     def orchestrator(self, app: Application) -> Orchestrator: ...
     def job_launcher(self, app: Application) -> JobLauncher: ...
     def reconcile_launcher(self, app: Application) -> ReconciliationLauncher: ...
-    def broker_accounts(self, app: Application) -> BrokerAccounts: ...
 
 
 def parts_for(settings: Settings) -> Parts:
@@ -116,11 +114,6 @@ class LocalParts(_CacheParts):
         return LocalReconciliationLauncher(app.messages, Path(app.settings.data_dir),
                                            on_failed=app.reconciliation_failed, limits=limits)
 
-    def broker_accounts(self, app: Application) -> BrokerAccounts:
-        from shared.venues.simulated.accounts import SimulatedAccounts
-
-        return SimulatedAccounts(app.documents)
-
 
 class GcpParts(_CacheParts):
     """Google Cloud clients for the settings' project; jobs on Cloud Build, runtimes on GKE."""
@@ -160,11 +153,6 @@ class GcpParts(_CacheParts):
 
     def reconcile_launcher(self, app: Application) -> ReconciliationLauncher:
         return _cloud_build(app.settings, config_path=RECONCILE_CONFIG)
-
-    def broker_accounts(self, app: Application) -> BrokerAccounts:
-        from shared.venues.alpaca.accounts import AlpacaBrokerAccounts
-
-        return AlpacaBrokerAccounts.from_env(app.documents)  # keys only from the environment
 
 
 def _cloud_build(settings: Settings, **options: Any) -> Any:

@@ -30,9 +30,9 @@ def agent_source(variant: int = 0) -> str:
     return EXAMPLE.read_text() + f"\n\nVARIANT = {variant}\n"
 
 
-def local_platform(data_dir: Path, redis_url: str, rate_limits: tuple[str, ...] = ()) -> Application:
+def local_platform(data_dir: Path, redis_url: str, rate_limits: tuple[str, ...] = (), **settings: Any) -> Application:
     """Embedded stores under `data_dir`, every table created; rate limits in the test Redis."""
-    app = embedded_app(data_dir, redis_url=redis_url, rate_limits=rate_limits, cache=InProcessCache())
+    app = embedded_app(data_dir, redis_url=redis_url, rate_limits=rate_limits, cache=InProcessCache(), **settings)
     app.warehouse.ensure_tables()  # the leaderboard/FMEL routes in the same host read it
     return app
 

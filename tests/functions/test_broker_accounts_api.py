@@ -39,14 +39,14 @@ class Stack:
 @pytest.fixture(scope="module", params=["local", "gcp"])
 def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp(f"broker-{request.param}")
-    platform = local_platform(data_dir, redis_url, ("requests=1000/60", "submissions=100/60"))
     with pytest.MonkeyPatch.context() as env, FakeAlpaca(key_id="CKBROKER", secret_key=PLANTED_SECRET) as fake:
-        if request.param == "gcp":
-            settings = dataclasses.replace(platform.settings, backend="gcp", gcp_project="farm-test")
-            platform = dataclasses.replace(platform, settings=settings)
+        venue = {}
+        if request.param == "gcp":  # the venue gcp trades on (Alpaca's Broker API), over local stores
+            venue = {"broker": "alpaca"}
             env.setenv(BROKER_KEY_ID_ENV, fake.key_id)
             env.setenv(BROKER_SECRET_KEY_ENV, fake.secret_key)
             env.setenv(BROKER_URL_ENV, fake.url)
+        platform = local_platform(data_dir, redis_url, ("requests=1000/60", "submissions=100/60"), **venue)
         with running_host(platform) as host:
             yield Stack(host.url, Tokens(data_dir), request.param, fake if request.param == "gcp" else None)
 

@@ -3,8 +3,9 @@
 The build config is read from the repository (the same file operators review) and sent with
 the run's substitutions, to run as the backtest's own service account (terraform/iam.tf: what
 the trusted `host` step may do; the sandboxed `agent` step has no network to use it from). The
-client is created on first launch, never at import time; Google
-API errors become `shared.errors` types (shared.adapters.gcp.errors).
+client is created on first launch, never at import time; `endpoint` points it at another API
+host over REST (a local fake over plain http gets anonymous credentials, so no real token ever
+travels unencrypted). Google API errors become `shared.errors` types (shared.adapters.gcp.errors).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import yaml
 
 from shared.adapters.gcp.errors import CLOUD_BUILD
-from shared.errors import InvalidInputError
+from shared.errors import InvalidInputError, NotFoundError
 from shared.ports.jobs import JobHandle, JobState
 from shared.schemas.messages import RunBacktest
 
@@ -37,8 +38,10 @@ class CloudBuildJobLauncher:
     def __init__(
         self, project: str, *, region: str | None = None, bucket: str, runner_image: str | None = None,
         budget_s: int = 1800, config_path: Path = CONFIG, service_account: str | None = None,
+        endpoint: str | None = None, credentials: Any = None,
     ) -> None:
         self.project, self.region, self.bucket = project, region, bucket
+        self.endpoint, self.credentials = endpoint, credentials
         self.service_account = service_account or f"farm-backtest@{project}.iam.gserviceaccount.com"
         registry = f"{region or 'us-central1'}-docker.pkg.dev/{project}/farm"
         self.runner_image = runner_image or f"{registry}/backtest-runner:latest"
@@ -83,8 +86,11 @@ class CloudBuildJobLauncher:
         return JobHandle(job_id=operation.metadata.build.id, run_id=run.run_id, launcher="cloud-build")
 
     def status(self, job_id: str) -> JobState:
-        """Map the build's status onto the port's states."""
-        build = self._call(lambda client: client.get_build(project_id=self.project, id=job_id))
+        """Map the build's status onto the port's states; "unknown" for a build Cloud Build does not have."""
+        try:
+            build = self._call(lambda client: client.get_build(project_id=self.project, id=job_id))
+        except NotFoundError:
+            return "unknown"
         return _STATES.get(build.status.name, "unknown")
 
     def close(self) -> None:
@@ -103,7 +109,16 @@ class CloudBuildJobLauncher:
             if self._client is None:
                 from google.cloud.devtools import cloudbuild_v1 as cb
 
-                self._client = cb.CloudBuildClient()
+                if self.endpoint is None:
+                    self._client = cb.CloudBuildClient(credentials=self.credentials)
+                else:
+                    from google.auth.credentials import AnonymousCredentials
+
+                    credentials = self.credentials
+                    if credentials is None and self.endpoint.startswith("http://"):
+                        credentials = AnonymousCredentials()
+                    self._client = cb.CloudBuildClient(credentials=credentials, transport="rest",
+                                                       client_options={"api_endpoint": self.endpoint})
             return self._client
 
 

@@ -19,7 +19,6 @@ from shared.errors import SettingsError
 if TYPE_CHECKING:
     from shared.app.application import Application
     from shared.ports import Cache, RateLimiter, Warehouse
-    from shared.ports.broker import BrokerAccounts
 
 __all__ = ["MemoryBlobStore", "MemoryDocumentStore", "MemoryIdentityVerifier", "MemoryMessageBus", "MemoryParts"]
 
@@ -53,11 +52,6 @@ class MemoryParts:
 
     def identity(self, app: Application) -> MemoryIdentityVerifier:
         return MemoryIdentityVerifier()
-
-    def broker_accounts(self, app: Application) -> BrokerAccounts:
-        from shared.venues.simulated.accounts import SimulatedAccounts
-
-        return SimulatedAccounts(app.documents)
 
     def orchestrator(self, app: Application) -> NoReturn:
         _not_in_memory("orchestrator")
