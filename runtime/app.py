@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import backtrader as bt
-from shared.bootstrap import Platform
 
 from runtime.feeds import BusDataFeed, BusRouter, make_feed
 from runtime.health import HealthServer
 from runtime.session import DecisionCounter, SessionReporter
 from runtime.snapshots import SnapshotWriter
 from shared.adapters.local.sandbox import SandboxLimits
+from shared.app import Application
 from shared.backtest.bundle import extract_bundle
 from shared.domain.clock import now_iso
 from shared.errors import FarmError, NotFoundError
@@ -95,7 +95,7 @@ class DecisionWatch(bt.Analyzer):
 class AgentRuntime:
     """Run one session until stopped."""
 
-    def __init__(self, platform: Platform, session_id: str, options: RuntimeOptions | None = None,
+    def __init__(self, platform: Application, session_id: str, options: RuntimeOptions | None = None,
                  launcher: AgentLauncher | None = None) -> None:
         self.platform = platform
         self.launcher = launcher or SandboxedAgentLauncher.for_data_dir(

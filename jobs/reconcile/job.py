@@ -42,7 +42,7 @@ SHOWN = 20  # divergences kept on the document; the report has them all
 
 
 def run_reconciliation(reconciliation_id: str, platform: Any, launcher: AgentLauncher, work: Path) -> dict[str, Any]:
-    """Reconcile, store the outcome, return the document's new fields (`platform`: a Platform)."""
+    """Reconcile, store the outcome, return the document's new fields (`platform`: the Application)."""
     doc = platform.documents.get(RECONCILIATIONS, reconciliation_id)
     if doc is None:
         raise LookupError(f"no reconciliation {reconciliation_id!r}")

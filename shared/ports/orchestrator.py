@@ -57,3 +57,7 @@ class Orchestrator(Protocol):
     def list(self) -> list[RuntimeStatus]:
         """Every runtime this orchestrator knows."""
         ...
+
+    def close(self) -> None:
+        """Stop what this process supervises: local runtimes get SIGTERM; GKE runtimes run on."""
+        ...

@@ -175,6 +175,11 @@ class GkeOrchestrator:
             return RuntimeStatus(agent_id, "", "unknown")
         return self._with_pods([found], f"{APP_LABEL},farm.dev/runtime={found.metadata.name}")[0]
 
+    def close(self) -> None:
+        """Runtimes are StatefulSets that outlive this process: only drop the API clients."""
+        with self._lock:
+            self._clients = None
+
     def list(self) -> list[RuntimeStatus]:
         """Every runtime in the namespace, with its pod's restarts."""
         found = self._call(lambda c: c.apps.list_namespaced_stateful_set(self.namespace, label_selector=APP_LABEL,
