@@ -37,6 +37,9 @@ from shared.venues.alpaca.orders import (
     OPEN_STATUSES,
     Tracked,
     client_order_id,
+    execute_into,
+    fill_time,
+    mark_price,
     new_run_tag,
     place_order,
 )
@@ -139,7 +142,7 @@ class AlpacaBroker(bt.BrokerBase):
     def getvalue(self, datas: Iterable[bt.AbstractDataBase] | None = None) -> float:
         """Cash plus positions marked at their latest bar (their average price before one)."""
         chosen = list(datas) if datas else list(self.positions)
-        value = sum(pos.size * _mark(data, pos) for data, pos in self.positions.items() if data in chosen)
+        value = sum(pos.size * mark_price(data, pos) for data, pos in self.positions.items() if data in chosen)
         return self.cash + value if not datas else value
 
     def getposition(self, data: bt.AbstractDataBase, clone: bool = True) -> bt.Position:
@@ -272,25 +275,15 @@ class AlpacaBroker(bt.BrokerBase):
     def _execute(self, tracked: Tracked, qty: float, price: float) -> None:
         order, data = tracked.order, tracked.order.data
         size = qty if order.isbuy() else -qty
-        pos = self.getposition(data, clone=False)
-        pprice_orig = pos.price
-        psize, pprice, opened, closed = pos.update(size, price)
-        comminfo = self.getcommissioninfo(data)
-        closedvalue = comminfo.getoperationcost(closed, pprice_orig)
-        closedcomm = comminfo.getcommission(closed, price)
-        openedvalue = comminfo.getoperationcost(opened, price)
-        openedcomm = comminfo.getcommission(opened, price)
-        pnl = comminfo.profitandloss(-closed, pprice_orig, price)
-        margin = comminfo.getvaluesize(size, price)
-        order.execute(_now_num(data), size, price, closed, closedvalue, closedcomm,
-                      opened, openedvalue, openedcomm, margin, pnl, psize, pprice)
+        commission = execute_into(order, self.getposition(data, clone=False), self.getcommissioninfo(data),
+                                  size, price, fill_time(data))
         # Alpaca moved its cash by size * price already (seen at the next sync); mirror it now.
-        self.commission_paid += closedcomm + openedcomm
+        self.commission_paid += commission
         self.alpaca_cash -= size * price
         self.cash = self.alpaca_cash - self.commission_paid
         self.trades += 1
         self._fills.append(TradeFill(tracked.symbol, "buy" if size > 0 else "sell", abs(size), price,
-                                     closedcomm + openedcomm, datetime.now(UTC).isoformat(), tracked.client_id))
+                                     commission, datetime.now(UTC).isoformat(), tracked.client_id))
         if order.executed.remsize:
             order.partial()
         else:
@@ -313,13 +306,6 @@ class AlpacaBroker(bt.BrokerBase):
             tracked.order.accept(self)
             self.notify(tracked.order)
             self.reattached.append(tracked.order)
-
-def _mark(data: bt.AbstractDataBase, pos: bt.Position) -> float:
-    return float(data.close[0]) if len(data) else pos.price
-
-
-def _now_num(data: bt.AbstractDataBase) -> float:
-    return float(data.datetime[0]) if len(data) else bt.date2num(datetime.now(UTC).replace(tzinfo=None))
 
 
 def _api_message(exc: Exception) -> str:

@@ -11,6 +11,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import backtrader as bt
@@ -156,3 +157,25 @@ def find_by_client_id(client: BrokerClient, account_id: str, client_id: str) -> 
         return cast(AlpacaOrder, client.get_order_for_account_by_client_id(account_id, client_id))
     except (APIError, requests.RequestException):
         return None
+
+
+def execute_into(order: bt.Order, position: bt.Position, comminfo: bt.CommInfoBase, size: float, price: float,
+                 when: float) -> float:
+    """Execute a fill of `size` (signed) at `price` into backtrader's `order` and `position`; its commission."""
+    pprice_orig = position.price
+    psize, pprice, opened, closed = position.update(size, price)
+    closedcomm, openedcomm = comminfo.getcommission(closed, price), comminfo.getcommission(opened, price)
+    order.execute(when, size, price, closed, comminfo.getoperationcost(closed, pprice_orig), closedcomm,
+                  opened, comminfo.getoperationcost(opened, price), openedcomm, comminfo.getvaluesize(size, price),
+                  comminfo.profitandloss(-closed, pprice_orig, price), psize, pprice)
+    return float(closedcomm + openedcomm)
+
+
+def mark_price(data: bt.AbstractDataBase, pos: bt.Position) -> float:
+    """A position's price for valuation: its feed's latest close, its average price before a bar."""
+    return float(data.close[0]) if len(data) else pos.price
+
+
+def fill_time(data: bt.AbstractDataBase) -> float:
+    """backtrader's time of a fill: the feed's current bar, now before its first one."""
+    return float(data.datetime[0]) if len(data) else bt.date2num(datetime.now(UTC).replace(tzinfo=None))

@@ -1,10 +1,8 @@
 """SimulatedBroker: a backtrader broker that fills orders against the bus's bars.
 
-An order placed on bar t is filled from bar t+1 on: market orders at the open, limit orders
-when the bar trades through the limit (at the better of open and limit), stop orders when the
-bar touches the stop (at the worse of open and stop). Slippage moves every fill against the
-trader; commission is a fraction of the traded value. A fill takes at most `participation`
-of the bar's volume, so a big order fills partially over several bars. Every fill is executed
+An order placed on bar t is tried from bar t+1 on, by the rules of `fills` (open, limits,
+stops, slippage, volume participation, cash), so a big order fills partially over several bars;
+commission is a fraction of the traded value. Every fill is executed
 into backtrader's order (`order.execute` with the real size, price and commission) and the
 account (positions, recent fills, open orders) is settled into its document, so a restart
 resumes: open orders are re-attached, sized to what remains, and go on filling (as
@@ -36,6 +34,7 @@ from shared.ports.broker import BrokerState, Holding, TradeFill
 from shared.ports.documents import DocumentStore
 from shared.venues.adoption import adopted_order
 from shared.venues.simulated.config import FillModel
+from shared.venues.simulated.fills import fill_price, fill_size
 from shared.venues.simulated.protocol import EXECTYPES, open_order_document, position_documents
 
 log = logging.getLogger(__name__)
@@ -117,17 +116,19 @@ class SimulatedBroker(bt.BrokerBase):
             self.positions[data] = pos
         return pos
 
-    def buy(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,
-            tradeid=0, oco=None, trailamount=None, trailpercent=None, **kwargs):
-        order = bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                            exectype=exectype, valid=valid, tradeid=tradeid)
-        return self.submit(order)
+    def buy(self, owner: Any, data: bt.AbstractDataBase, size: float, price: float | None = None,
+            plimit: float | None = None, exectype: int | None = None, valid: Any = None, tradeid: int = 0,
+            **kwargs: Any) -> bt.Order:
+        """Place a buy order (filled from the next bar on)."""
+        return self.submit(bt.BuyOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                                       exectype=exectype, valid=valid, tradeid=tradeid))
 
-    def sell(self, owner, data, size, price=None, plimit=None, exectype=None, valid=None,
-             tradeid=0, oco=None, trailamount=None, trailpercent=None, **kwargs):
-        order = bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
-                             exectype=exectype, valid=valid, tradeid=tradeid)
-        return self.submit(order)
+    def sell(self, owner: Any, data: bt.AbstractDataBase, size: float, price: float | None = None,
+             plimit: float | None = None, exectype: int | None = None, valid: Any = None, tradeid: int = 0,
+             **kwargs: Any) -> bt.Order:
+        """Place a sell order (filled from the next bar on)."""
+        return self.submit(bt.SellOrder(owner=owner, data=data, size=size, price=price, pricelimit=plimit,
+                                        exectype=exectype, valid=valid, tradeid=tradeid))
 
     def submit(self, order: bt.Order) -> bt.Order:
         """Accept an order; it can fill from the next bar of its feed on."""
@@ -195,37 +196,16 @@ class SimulatedBroker(bt.BrokerBase):
 
     def _try_fill(self, order: bt.Order) -> bool:
         data = order.data
-        price = self._fill_price(order, data.open[0], data.high[0], data.low[0])
+        price = fill_price(order, data.open[0], data.high[0], data.low[0], self.p.slippage)
         if price is None:
             return False
-        remaining = abs(order.executed.remsize)
-        volume = float(data.volume[0])
-        cap = math.floor(volume * self.p.participation) if volume > 0 else remaining
-        size = min(remaining, cap)
-        if order.isbuy():
-            cost_per = price * (1 + self.p.commission)
-            size = min(size, math.floor(self.cash / cost_per)) if cost_per > 0 else size
+        size = fill_size(order, price, float(data.volume[0]), self.cash, self.p.participation, self.p.commission)
         if size <= 0:
             if order.isbuy() and self.cash < price:
                 self._finish(order, "margin")
             return False
         self._execute(order, size if order.isbuy() else -size, price)
         return True
-
-    def _fill_price(self, order: bt.Order, open_: float, high: float, low: float) -> float | None:
-        buy, slip = order.isbuy(), self.p.slippage
-        limit = order.created.price
-        if order.exectype == bt.Order.Market:
-            base = open_
-        elif order.exectype == bt.Order.Limit:
-            if buy and low > limit or not buy and high < limit:
-                return None
-            return min(open_, limit) if buy else max(open_, limit)  # a limit never slips past itself
-        else:  # Stop: triggers when touched, then fills like a market order
-            if buy and high < limit or not buy and low > limit:
-                return None
-            base = max(open_, limit) if buy else min(open_, limit)
-        return base * (1 + slip) if buy else base * (1 - slip)
 
     def _execute(self, order: bt.Order, size: float, price: float) -> None:
         data = order.data
