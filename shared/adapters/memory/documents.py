@@ -26,7 +26,7 @@ from shared.adapters.local.document_values import (
 )
 from shared.adapters.memory.document_matching import has_order_field, matches, order_key
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
-from shared.ports.documents import DocumentChange, Filter, Transaction
+from shared.ports.documents import ChangeKind, DocumentChange, Filter, Transaction
 
 T = TypeVar("T")
 Key = tuple[str, str]
@@ -140,7 +140,7 @@ class MemoryDocumentStore:
                     self._docs.pop(key, None)
                 else:
                     self._docs[key] = (after, self._version)
-                kind = "deleted" if after is None else "updated" if before is not None else "created"
+                kind: ChangeKind = "deleted" if after is None else "updated" if before is not None else "created"
                 change = DocumentChange(kind, key[0], key[1], _copy(before), _copy(after), str(self._version), now)
                 for watch in self._watches:
                     watch.offer(change)
