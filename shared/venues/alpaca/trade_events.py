@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
+import urllib3
 
 from shared.venues.alpaca.config import BrokerApiConfig
 
@@ -58,16 +59,20 @@ class TradeEventStream:
         failures = 0
         while not self._stop.is_set():
             try:
-                self._read_once()
+                self._read_once()  # returns when the server ends the stream
                 failures = 0
-            except (requests.RequestException, OSError, ValueError) as exc:
+            except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):
+                failures = 0  # silent for a whole read timeout (an idle account, or a dead link): reconnect
+                log.debug("trade events of %s: silent for %.0f s, reconnecting", self.account_id,
+                          self.read_timeout_s)
+            except Exception as exc:  # noqa: BLE001 - HTTP, network, closed response, bad JSON: go on
                 if self._stop.is_set():
                     break
                 failures += 1
                 log.warning("trade events of %s: %s (attempt %d)", self.account_id, type(exc).__name__, failures)
             self.connected = False
             delay = min(self.backoff_cap_s, 0.5 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0)
-            self._stop.wait(delay)
+            self._stop.wait(delay if failures else 0.1)
 
     def _read_once(self) -> None:
         key = self.config.credentials
