@@ -176,7 +176,8 @@ def to_response(result: Any) -> flask.Response:
     """Turn what a handler returned into a JSON response."""
     if isinstance(result, flask.Response):
         return result
-    status, headers = 200, {}
+    status = 200
+    headers: dict[str, str] = {}
     if isinstance(result, tuple):
         result, status, *rest = result
         headers = rest[0] if rest else {}

@@ -15,7 +15,7 @@ import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from shared.errors import InvalidInputError, PayloadTooLargeError
 from shared.validation import policy
@@ -30,7 +30,7 @@ _COMPRESSIONS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def read_capped(stream: BinaryIO, limit: int = MAX_UPLOAD_BYTES) -> bytes:
+def read_capped(stream: IO[bytes], limit: int = MAX_UPLOAD_BYTES) -> bytes:
     """Read `stream` to the end, raising PayloadTooLargeError as soon as it passes `limit` bytes."""
     buffer = bytearray()
     while chunk := stream.read(min(_CHUNK, limit + 1 - len(buffer))):
