@@ -160,9 +160,16 @@ class BacktestRun:
         self.data = dict(data)
 
     def summary(self) -> dict[str, Any]:
-        """What the agent document shows of its latest (and standard) run."""
-        return {"run_id": self.run_id, "status": self.status.value, "finished_at": self.finished_at,
-                "metrics": self.metrics, "report_key": self.report_key, "error": self.error}
+        """What the agent document shows of its latest (and standard) run.
+
+        With the run's symbols when it holds its request: paper trading started without symbols
+        trades those of the agent's latest backtest (the API's documented default).
+        """
+        summary = {"run_id": self.run_id, "status": self.status.value, "finished_at": self.finished_at,
+                   "metrics": self.metrics, "report_key": self.report_key, "error": self.error}
+        if self.request and self.request.get("symbols"):
+            summary["symbols"] = list(self.request["symbols"])
+        return summary
 
     def _finish(self, target: RunStatus, *, finished_at: str, metrics: Mapping[str, Any], report_key: str | None,
                 error: str | None, at: str) -> None:

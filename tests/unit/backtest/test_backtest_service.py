@@ -136,6 +136,7 @@ def test_a_result_moves_the_agent_once_and_a_redelivery_changes_nothing(platform
     assert platform.documents.get(AGENTS, "sma") == agent_after
     assert platform.documents.get(BACKTESTS, run.run_id) == run_after
     assert agent_after["status"] == "backtested" and agent_after["latest_backtest"]["metrics"] == {"sharpe": 1.2}
+    assert agent_after["latest_backtest"]["symbols"] == ["AAA"]  # paper trading's default symbols
     assert [h["to"] for h in agent_after["history"]][-2:] == ["backtesting", "backtested"]
 
 
@@ -153,6 +154,7 @@ def test_a_result_for_a_run_never_queued_is_kept_and_the_standard_summary_only_f
     assert run["status"] == "succeeded" and "request" not in run and run["metrics"] == {"sharpe": 0.5}
     agent = platform.documents.get(AGENTS, "sma")
     assert agent["latest_backtest"]["run_id"] == "sma-elsewhere" and "standard_backtest" not in agent
+    assert "symbols" not in agent["latest_backtest"]  # it never said what it ran on
 
 
 def test_only_the_owner_lists_an_agents_runs_and_reads_them(platform) -> None:

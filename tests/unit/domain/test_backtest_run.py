@@ -45,7 +45,8 @@ def test_a_run_starts_once_and_finishes_once() -> None:
     assert run.record(result(), at="t3") is True
     assert run.record(result("failed"), at="t4") is False
     assert run.summary() == {"run_id": "run-1", "status": "succeeded", "finished_at": "fin",
-                             "metrics": {"sharpe": 1.0}, "report_key": "r.json", "error": None}
+                             "metrics": {"sharpe": 1.0}, "report_key": "r.json", "error": None,
+                             "symbols": ["AAPL"]}
     assert run.start(at="t5") is False and run.status is RunStatus.SUCCEEDED
 
 
