@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -89,7 +89,7 @@ def finish(
     finished_at = now_iso()
     result = harness.result if harness is not None else None
     error = error or (harness.error if harness is not None else None) or (None if result else NO_RESULT)
-    status = "succeeded" if error is None and result is not None else "failed"
+    status: Literal["succeeded", "failed"] = "succeeded" if error is None and result is not None else "failed"
     metrics: dict[str, Any] = {}
     key = None
     if harness is not None and harness.output:

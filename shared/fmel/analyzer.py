@@ -20,7 +20,7 @@ from shared.errors import InvalidInputError
 from shared.fmel.quiet import QuietAnalyzer
 from shared.fmel.record import action_for, decision_ids
 from shared.fmel.reported import ReportedReads, note_text
-from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, indicator_reads, summarise
+from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, Read, indicator_reads, summarise
 
 Row = dict[str, Any]
 STAGES = ("prenext", "nextstart", "next")
@@ -122,6 +122,7 @@ class FmelAnalyzer(QuietAnalyzer):
         }
 
     def _decision(self, stage: str, method: Callable[[], Any]) -> Callable[[], Any]:
+        assert self._tracker is not None  # chosen by install() only when the analyzer tracks reads
         cell = self._tracker.cell
         # The row's action when the decision placed no order / some: fixed per stage.
         labels = (action_for(stage, 0), action_for(stage, 1))
@@ -132,7 +133,8 @@ class FmelAnalyzer(QuietAnalyzer):
             if self._pending is not None:
                 self._emit()
             self._inside = True
-            cell[0] = reads = []
+            reads: list[Read] = []
+            cell[0] = reads
             try:
                 return method(*args, **kwargs)
             finally:

@@ -82,8 +82,9 @@ class ReportedReads:
             return None
         if not isinstance(roots, list) or len(roots) > MAX_ROOTS:
             return None
-        lines = [self._line(root) for root in roots]
-        if any(line is None for line in lines):
+        found = [self._line(root) for root in roots]
+        lines = [line for line in found if line is not None]
+        if len(lines) != len(found):
             return None
         if name is None:  # a feed line: exactly one root
             return lines[0] if len(lines) == 1 else None
@@ -92,8 +93,7 @@ class ReportedReads:
         label = _clean(name, "_.()") or "Indicator"
         # An indicator may have no feed line at its roots (an operation on constants and lines of
         # other indicators): it is still recorded by name and value, with no bars behind it.
-        return Lineage(label, tuple(lines), window, _clean(params, "_.=,-", MAX_PARAMS),  # type: ignore[arg-type]
-                       _clean(line, "_"))
+        return Lineage(label, tuple(lines), window, _clean(params, "_.=,-", MAX_PARAMS), _clean(line, "_"))
 
     def _line(self, root: Any) -> FeedLine | None:
         try:
@@ -115,7 +115,7 @@ def note_text(note: Any) -> str | None:
     kept: dict[str, Any] = {}
     for key, value in list(note.items())[:MAX_NOTE_KEYS]:
         if isinstance(value, float) and not math.isfinite(value):
-            kept_value = None
+            kept_value: str | float | None = None
         elif isinstance(value, str):
             kept_value = value[:MAX_NOTE_TEXT]
         elif value is None or isinstance(value, bool | int | float):

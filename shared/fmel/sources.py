@@ -62,7 +62,7 @@ class FeedInfo:
         # A feed without warehouse hashes (CSV, live without ids): hash the bar's own values.
         lines = self.data.lines
 
-        def value(name: str) -> float | None:
+        def value(name: str) -> Any:  # backtrader's float, or None for a line the feed lacks
             line = getattr(lines, name, None)
             return None if line is None else line.array[pos - line.idx + lines.datetime.idx]
 

@@ -146,7 +146,7 @@ class AccessTracker:
         line.__class__ = tracked
         self._swapped.append((line, base))
 
-    def _make_class(self, base: type) -> type:
+    def _make_class(self, base: Any) -> type:  # a backtrader line class (backtrader is untyped)
         state = self.cell
         base_getitem: Callable[[Any, int], float] = base.__getitem__
         base_get: Callable[..., Any] = base.get

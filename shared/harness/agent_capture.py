@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.fmel.quiet import QuietAnalyzer
-from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, FeedLine, Lineage
+from shared.fmel.tracker import PLATFORM_CALLS, AccessTracker, FeedLine, Lineage, Read
 from shared.harness import wire
 from shared.harness.agent_feed import AgentChannel
 
@@ -89,7 +89,8 @@ class DecisionCapture(QuietAnalyzer):
             if not self.decisions:
                 self._install()
             self._inside = True
-            cell[0] = reads = []
+            reads: list[Read] = []
+            cell[0] = reads
             try:
                 return method(*args, **kwargs)
             finally:
@@ -106,7 +107,7 @@ class DecisionCapture(QuietAnalyzer):
         if found is not None:
             return found
         number = self._source_ids[id(source)] = len(self._source_ids)
-        if type(source) is Lineage:
+        if isinstance(source, Lineage):
             roots = [[self._index[id(root.feed)], root.field] for root in source.roots]
             self._channel.sources.append([number, source.name, roots, source.window, source.params, source.line])
         else:

@@ -40,7 +40,7 @@ class AgentChannel:
         self.orders: list[list[Any]] = []
         self.cancels: list[int] = []
         self.sources: list[list[Any]] = []
-        self.reads: list[list[int]] | None = None
+        self.reads: list[list[float | None]] | None = None
         self.note: dict[str, Any] | None = None
 
     def advance(self) -> bool:
@@ -80,10 +80,10 @@ class AgentChannel:
 class ChannelFeed(bt.feed.DataBase):
     """One symbol's bars as the host delivers them; `trade_count` and `vwap` are extra lines."""
 
-    lines = ("trade_count", "vwap")
+    lines: Any = ("trade_count", "vwap")  # backtrader's metaclass turns these names into line objects
     params = (("channel", None), ("index", 0))
 
-    def __init__(self) -> None:
+    def __init__(self, **_params: Any) -> None:  # the metaclass has already taken the params out
         super().__init__()
         self._seen = 0  # the channel generation this feed last took its bar from
 

@@ -34,7 +34,8 @@ class CertificateServer:
         """The certificate URL, starting the server if it is not running yet."""
         server = self.start()
         host, port = server.server_address[:2]
-        return f"http://{host}:{port}{CERTS_PATH}"
+        name = host.decode() if isinstance(host, bytes) else host  # an AF_INET address is text
+        return f"http://{name}:{port}{CERTS_PATH}"
 
     def start(self) -> ThreadingHTTPServer:
         """Start serving (idempotent) and return the running server."""

@@ -41,8 +41,8 @@ def summary(result: DiffResult, names: tuple[str, str]) -> dict[str, Any]:
 
 def equity(pairs: Sequence[tuple[Decision | None, Decision | None]]) -> list[dict[str, Any]]:
     """Both equity curves at every aligned decision (None where a side made no decision)."""
-    return [{"t": (a or b).bar_time.isoformat(), "left": a.value if a else None, "right": b.value if b else None}
-            for a, b in pairs if (a or b) is not None]
+    return [{"t": anchor.bar_time.isoformat(), "left": a.value if a else None, "right": b.value if b else None}
+            for a, b in pairs if (anchor := a or b) is not None]
 
 
 def tracking(pairs: Sequence[tuple[Decision | None, Decision | None]]) -> dict[str, float | None]:

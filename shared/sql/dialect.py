@@ -30,10 +30,10 @@ class Translation:
 def to_duckdb(sql: str) -> Translation:
     """Transpile one BigQuery statement to DuckDB, turning `@name` into `$name`."""
     try:
-        statements = sqlglot.parse(sql, read="bigquery")
+        parsed = sqlglot.parse(sql, read="bigquery")
     except ParseError as exc:
         raise InvalidInputError(f"cannot parse BigQuery SQL: {exc}") from exc
-    statements = [s for s in statements if s is not None]
+    statements = [s for s in parsed if s is not None]
     if len(statements) != 1:
         raise InvalidInputError(f"expected exactly one SQL statement, got {len(statements)}")
     tree = statements[0]

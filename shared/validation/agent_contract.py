@@ -45,9 +45,9 @@ class _ModuleScope:
                 self.aliases[stmt.name] = f"{name}.{stmt.name}"
             elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
                 target = stmt.targets[0]
-                qualified = self.qualify(stmt.value)
-                if isinstance(target, ast.Name) and qualified:
-                    self.aliases[target.id] = qualified
+                assigned = self.qualify(stmt.value)
+                if isinstance(target, ast.Name) and assigned:
+                    self.aliases[target.id] = assigned
                     self.positions[target.id] = (stmt.lineno, stmt.col_offset + 1)
 
     def qualify(self, expr: ast.expr) -> str | None:

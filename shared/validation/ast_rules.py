@@ -63,7 +63,7 @@ class RuleWalker(ImportRules, CallRules, DefinitionRules):
         name_t, constant_t, attribute_t = ast.Name, ast.Constant, ast.Attribute
         hot_names = _NOTABLE_NAMES | self.candidates
         notable_attributes = _NOTABLE_ATTRIBUTES
-        stack: list[object] = [tree]
+        stack: list[Any] = [tree]  # nodes, and the str/int/None values some fields hold
         pop, push, extend = stack.pop, stack.append, stack.extend
         while stack:
             node = pop()
@@ -243,7 +243,7 @@ _PLANS: dict[type, tuple[Callable[[RuleWalker, Any], None] | None, Callable[[ast
 
 
 def _attr_position(node: ast.Attribute) -> tuple[int, int]:
-    if node.end_col_offset is None:
+    if node.end_col_offset is None or node.end_lineno is None:
         return node.lineno, node.col_offset + 1
     return node.end_lineno, node.end_col_offset - len(node.attr) + 1
 
@@ -260,11 +260,11 @@ def _own_call(node: ast.AST) -> bool:
     )
 
 
-def _child_fields(kind: type) -> tuple[str, ...]:
+def _child_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     return tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
 
 
-def _children_getter(kind: type) -> Callable[[ast.AST], tuple[object, ...]] | None:
+def _children_getter(kind: type[ast.AST]) -> Callable[[ast.AST], tuple[object, ...]] | None:
     # attrgetter returns a bare value for one field: wrap that case so callers always get a tuple.
     fields = _child_fields(kind)
     if not fields:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from shared.validation import policy
 from shared.validation.facts import VALUE, SourceFacts
@@ -121,8 +121,8 @@ class CallRules:
         ):
             self._add(Code.DYNAMIC_ATTRIBUTE, f"{name}() needs literal attribute names", node)
             return
-        for arg in names:
-            for part in arg.value.split("."):
+        for arg in cast(list[ast.Constant], names):  # every one a string constant, checked above
+            for part in str(arg.value).split("."):
                 if is_dunder(part):
                     self._add(Code.DUNDER_ATTRIBUTE,
                               f"{name}() of {part!r}: dunder attributes reach interpreter internals", arg)

@@ -108,6 +108,6 @@ class ImportRules:
         return ".".join(base)
 
 
-def _position(alias: ast.alias, node: ast.AST) -> tuple[int, int]:
-    target = alias if getattr(alias, "lineno", None) is not None else node
+def _position(alias: ast.alias, node: ast.stmt) -> tuple[int, int]:
+    target: ast.alias | ast.stmt = alias if getattr(alias, "lineno", None) is not None else node
     return target.lineno, target.col_offset + 1

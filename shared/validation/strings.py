@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import _string  # the C helper behind str.format's field parsing; no regexes needed
+import _string  # type: ignore[import-not-found]  # str.format's C field parser (no stub); no regexes needed
 import ast
 from collections.abc import Iterator
 from string import Formatter

@@ -58,9 +58,9 @@ def validate_bundle(bundle: Bundle) -> list[Finding]:
     findings: list[Finding] = []
     declared: frozenset[str] = frozenset()
     if policy.REQUIREMENTS_FILE in bundle.files:
-        checked = check_requirements(bundle.files[policy.REQUIREMENTS_FILE])
-        findings.extend(checked.findings)
-        declared = checked.declared
+        requirements = check_requirements(bundle.files[policy.REQUIREMENTS_FILE])
+        findings.extend(requirements.findings)
+        declared = requirements.declared
     modules = bundle.modules()
     for module, path in sorted(modules.items()):
         if "." not in module and module in policy.SHADOW_PROTECTED:
