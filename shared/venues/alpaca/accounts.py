@@ -47,8 +47,8 @@ from shared.domain.clock import now_iso
 from shared.domain.money import DEFAULT_CASH
 from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
 from shared.errors import ConflictError, FarmError
-from shared.ports.broker import BROKER_ACCOUNTS, Holding
 from shared.ports.broker import BrokerAccount as AccountView
+from shared.ports.broker import Holding
 from shared.ports.documents import DocumentStore
 from shared.venues.alpaca.broker_api import broker_client, call
 from shared.venues.alpaca.config import BrokerApiConfig, canonical_symbol
@@ -96,8 +96,8 @@ class AlpacaBrokerAccounts:
             try:
                 opened = cast(Account, call(lambda: self.client.create_account(_sandbox_profile(agent_id))))
             except FarmError:
-                self.documents.delete(BROKER_ACCOUNTS, account_id)  # let a retry open it
-                raise
+                run_in_transaction(self.documents, lambda uow: uow.accounts.remove(uow.accounts.require(account_id)))
+                raise  # the reservation is gone: a retry opens the account
 
             def attach(uow: UnitOfWork) -> BrokerAccount:
                 stored = uow.accounts.require(account_id)

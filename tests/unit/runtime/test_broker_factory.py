@@ -10,12 +10,19 @@ import pytest
 from runtime.feeds import make_feed
 from shared.adapters.local.documents import SqliteDocumentStore
 from shared.adapters.local.orchestrator import LocalOrchestrator
-from shared.errors import ConflictError, SettingsError
+from shared.errors import ConflictError, SettingsError, TransientError
+from shared.ports.broker import BROKER_ACCOUNTS
 from shared.ports.orchestrator import RuntimeSpec
 from shared.settings import Settings
 from shared.venues import broker_accounts, make_broker
-from shared.venues.alpaca.accounts import AlpacaBrokerAccounts
-from shared.venues.alpaca.config import BROKER_KEY_ID_ENV, BROKER_SECRET_KEY_ENV, BROKER_URL_ENV
+from shared.venues.alpaca.accounts import AlpacaBrokerAccounts, alpaca_account_of
+from shared.venues.alpaca.config import (
+    BROKER_KEY_ID_ENV,
+    BROKER_SECRET_KEY_ENV,
+    BROKER_URL_ENV,
+    AlpacaCredentials,
+    BrokerApiConfig,
+)
 from shared.venues.alpaca.execution import AlpacaBroker
 from shared.venues.simulated.accounts import SimulatedAccounts
 from shared.venues.simulated.execution import SimulatedBroker
@@ -94,3 +101,16 @@ def test_local_runtimes_get_broker_api_keys_only_when_they_trade_on_alpaca(monke
     monkeypatch.setenv("FARM_BROKER", "alpaca")
     env = orchestrator.child_env(RuntimeSpec())
     assert env["FARM_BROKER"] == "alpaca" and env[BROKER_SECRET_KEY_ENV] == "secret"
+
+
+def test_an_account_alpaca_refuses_to_open_leaves_no_record_so_a_retry_opens_it(tmp_path) -> None:
+    documents = SqliteDocumentStore(tmp_path / "documents.sqlite3")
+    with FakeAlpaca(key_id="CKRETRY", secret_key="right") as fake:
+        refused = AlpacaBrokerAccounts(documents, BrokerApiConfig(AlpacaCredentials(fake.key_id, "wrong"), fake.url))
+        with pytest.raises(TransientError, match="401"):
+            refused.create_account("alice", "agent-1")
+        assert documents.get(BROKER_ACCOUNTS, "alpaca-agent-1") is None
+
+        accounts = AlpacaBrokerAccounts(documents, BrokerApiConfig(AlpacaCredentials(fake.key_id, "right"), fake.url))
+        opened = accounts.create_account("alice", "agent-1")
+        assert opened.account_id == "alpaca-agent-1" and alpaca_account_of(documents, opened.account_id)
