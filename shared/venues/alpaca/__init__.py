@@ -1,0 +1,1 @@
+"""The Alpaca venue: Broker API accounts, per-account execution, market-data streams, protocol, config."""
