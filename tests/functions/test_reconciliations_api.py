@@ -18,16 +18,18 @@ from shared.app import Application
 from shared.schemas.collections import RECONCILIATIONS
 from shared.schemas.messages import RunReconciliation
 from shared.services.reconciliations import launch_reconciliation
+from tests.app_factory import embedded_app
 from tests.e2e.reconcile_stack import bars, paper_session, wait
-from tests.fixtures.common import make_warehouse
 from tests.functions.agents_stack import Tokens
-from tests.unit.runtime.stack import backtested_agent, local_platform
+from tests.unit.runtime.stack import backtested_agent
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Iterator[tuple[str, Application, Tokens]]:
     data_dir = tmp_path / "data"
-    platform = local_platform(data_dir, make_warehouse(data_dir))
+    # The test polls a running job 20 times a second: generous general limits, the POST limit kept.
+    platform = embedded_app(data_dir, rate_limits=("requests=100000/60",))
+    platform.warehouse.ensure_tables()
     served = FunctionHost(platform, port=0).start()
     try:
         yield served.url, platform, Tokens(data_dir)
