@@ -25,7 +25,6 @@ import base64
 import json
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlparse
@@ -33,8 +32,9 @@ from urllib.parse import parse_qs, urlparse
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from tests.fakes.alpaca_accounts import accounts_route
 from tests.fakes.alpaca_events import TradeEventsHub
-from tests.fakes.alpaca_state import Account, AlpacaApiError, Event, Ledger, Step, now, num
+from tests.fakes.alpaca_state import AlpacaApiError, Event, Ledger, Step
 
 PAPER_ACCOUNT = "904837e3-3b76-47ec-b432-046db621571b"  # the key's own account
 
@@ -195,7 +195,7 @@ class FakeAlpaca:
         if parts[:3] == ["v1", "trading", "accounts"] and len(parts) >= 5:
             return self._trading(method, parts[3], parts[4:], query, body)
         if parts[:1] == ["v1"]:
-            return self._broker(method, parts[1:], body)
+            return accounts_route(self.ledger, method, parts[1:], body)
         raise AlpacaApiError(404, 40410000, "endpoint not found")
 
     def _trading(
@@ -226,59 +226,12 @@ class FakeAlpaca:
             return 204, None
         raise AlpacaApiError(404, 40410000, "endpoint not found")
 
-    def _broker(self, method: str, parts: list[str], body: dict[str, Any]) -> tuple[int, Any]:
-        if (method, parts) == ("POST", ["accounts"]):
-            for key in ("contact", "identity", "disclosures", "agreements"):
-                if key not in body:
-                    raise AlpacaApiError(422, 40010001, f"{key} is required")
-            account = self.ledger.open_account()
-            account.profile = body  # type: ignore[attr-defined]
-            return 200, _broker_account(account)
-        if len(parts) < 2 or parts[0] != "accounts":
-            raise AlpacaApiError(404, 40410000, "endpoint not found")
-        account = self.ledger.account(parts[1])
-        tail = parts[2:]
-        if (method, tail) == ("GET", []):
-            return 200, _broker_account(account)
-        if tail == ["ach_relationships"]:
-            if method == "GET":
-                return 200, list(account.ach.values())
-            rel = {"id": str(uuid.uuid4()), "account_id": account.id, "created_at": now(), "updated_at": now(),
-                   "status": "APPROVED", **{k: body.get(k) for k in (
-                       "account_owner_name", "bank_account_type", "bank_account_number",
-                       "bank_routing_number", "nickname")}}
-            account.ach[rel["id"]] = rel
-            return 200, rel
-        if tail == ["transfers"]:
-            if method == "GET":
-                return 200, account.transfers
-            if body.get("relationship_id") not in account.ach or body.get("direction") != "INCOMING":
-                raise AlpacaApiError(422, 40010001, "an approved ACH relationship and INCOMING direction are required")
-            amount = float(body["amount"])
-            with self.ledger.lock:
-                account.cash += amount
-            transfer = {"id": str(uuid.uuid4()), "account_id": account.id, "created_at": now(),
-                        "updated_at": now(), "relationship_id": body["relationship_id"],
-                        "amount": num(amount), "type": "ach", "status": "COMPLETE", "direction": "INCOMING"}
-            account.transfers.append(transfer)
-            return 200, transfer
-        raise AlpacaApiError(404, 40410000, "endpoint not found")
-
     def authorized(self, headers: Any, path: str) -> bool:
         """Whether the request carries this fake's keys in the form its API expects."""
         if path.startswith("/v1/"):
             expected = base64.b64encode(f"{self.key_id}:{self.secret_key}".encode()).decode()
             return headers.get("Authorization") == f"Basic {expected}"
         return headers.get("APCA-API-KEY-ID") == self.key_id and headers.get("APCA-API-SECRET-KEY") == self.secret_key
-
-
-def _broker_account(account: Account) -> dict[str, Any]:
-    profile = getattr(account, "profile", {})
-    return {"id": account.id, "account_number": account.number, "status": "ACTIVE",
-            "crypto_status": "ACTIVE", "currency": "USD", "last_equity": num(account.cash),
-            "created_at": account.created_at, "account_type": "trading",
-            "contact": profile.get("contact"), "identity": profile.get("identity"),
-            "disclosures": profile.get("disclosures"), "agreements": profile.get("agreements")}
 
 
 def _handler_for(fake: FakeAlpaca) -> type[BaseHTTPRequestHandler]:
