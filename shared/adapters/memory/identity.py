@@ -1,7 +1,8 @@
 """MemoryIdentityVerifier: Firebase-shaped ID tokens checked in this process, no certificate server.
 
-The key is held in memory (a fresh one per verifier unless given) and `mint()` issues tokens
-for it, so a fast test signs users in without a data directory. Verification is google-auth's
+The key is held in memory (the one given, or one generated per process on first use: an RSA key
+takes a tenth of a second and fast tests build many verifiers), and `mint()` issues tokens for
+it, so a fast test signs users in without a data directory. Verification is google-auth's
 (RS256 signature by `kid`, expiry, audience) plus Firebase's own rules: the issuer, a subject of
 1..128 characters and an authentication time in the past.
 """
@@ -9,6 +10,7 @@ for it, so a fast test signs users in without a data directory. Verification is 
 from __future__ import annotations
 
 import time
+from functools import cache
 from typing import Any
 
 from google.auth import jwt
@@ -28,7 +30,7 @@ class MemoryIdentityVerifier:
     """Verify tokens signed by `key` for `project`; `mint()` issues them."""
 
     def __init__(self, key: SigningKey | None = None, *, project: str = LOCAL_PROJECT) -> None:
-        self.key = key or generate_signing_key("farm-memory securetoken")
+        self.key = key or _process_key()
         self.project = project
 
     def mint(self, uid: str, **options: Any) -> str:
@@ -57,6 +59,11 @@ class MemoryIdentityVerifier:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+@cache
+def _process_key() -> SigningKey:
+    return generate_signing_key("farm-memory securetoken")
 
 
 def _check_firebase_claims(claims: dict[str, Any], project: str) -> None:
