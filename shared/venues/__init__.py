@@ -51,4 +51,5 @@ def make_broker(
         return broker
     from shared.venues.simulated.execution import SimulatedBroker
 
-    return SimulatedBroker(documents, session["account_id"], datas=feeds, slippage=slippage, commission=commission)
+    return SimulatedBroker(documents, session["account_id"], datas=feeds, session_id=session_id, slippage=slippage,
+                           commission=commission)

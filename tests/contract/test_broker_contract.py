@@ -123,3 +123,15 @@ def test_each_account_keeps_its_own_cash_and_positions(venue: Venue) -> None:
     assert bob.getposition(bobs["AAPL"]).size == 0
     assert bob.getcash() == pytest.approx(5_000.0)
     assert bob.state().recent_trades == () and bob.state().positions == ()
+
+
+def test_a_new_session_on_the_account_adopts_none_of_an_earlier_sessions_orders(venue: Venue) -> None:
+    account_id = venue.open_account("alice", "agent-a")
+    first, datas = venue.broker(account_id, "ps-first", "AAPL")
+    resting = first.buy(None, datas["AAPL"], 5, price=90.0, exectype=bt.Order.Limit)
+    wait(lambda: resting.status == Status.Accepted, venue.step(first, datas))
+    first.shutdown()
+
+    later, _ = venue.broker(account_id, "ps-later", "AAPL")
+
+    assert later.reattached == []

@@ -51,13 +51,15 @@ class SimulatedBroker(bt.BrokerBase):
     )
 
     def __init__(
-        self, documents: DocumentStore, account_id: str, datas: Sequence[bt.AbstractDataBase] = (), **params: float
+        self, documents: DocumentStore, account_id: str, datas: Sequence[bt.AbstractDataBase] = (), *,
+        session_id: str | None = None, **params: float,
     ) -> None:
         # `params` (slippage, commission, ...) are taken by backtrader's metaclass before this runs;
         # they are declared here so that callers type-check.
         super().__init__()
         self.documents = documents
         self.account_id = account_id
+        self.session_id = session_id  # None: any open order of the account is this run's (a replay)
         self.reattached: list[bt.Order] = []  # open orders of an earlier run, adopted at start
         self._datas = {data._name: data for data in datas}
         self._order_ids: dict[int, str] = {}  # order ref -> the id it was placed under
@@ -89,6 +91,12 @@ class SimulatedBroker(bt.BrokerBase):
         self._trades = account.trades
         self.setcommission(commission=self.p.commission)
         for saved in account.open_orders:
+            if self.session_id is not None and saved.get("session_id") not in (None, self.session_id):
+                # Nothing fills an order whose session's runtime is gone: it ended with that session
+                # (and is left out of the account at the next settlement), as on Alpaca a new
+                # session adopts none of an earlier session's orders.
+                log.info("open order %s of session %s ended with it", saved["order_id"], saved["session_id"])
+                continue
             self._reattach(saved)
 
     def stop(self) -> None:
@@ -277,7 +285,8 @@ class SimulatedBroker(bt.BrokerBase):
             delta = self._unsettled
             positions = {s: dict(p) for s, p in self._saved.items()} | position_documents(self.positions)
             fills, trades = list(self._fills), self._trades
-            open_orders = [*self._unattached, *(open_order_document(o, self._order_id(o)) for o in self._open)]
+            open_orders = [*self._unattached,
+                           *(open_order_document(o, self._order_id(o), self.session_id) for o in self._open)]
 
         def settle(uow: UnitOfWork) -> float:
             account = uow.accounts.require(self.account_id)

@@ -14,10 +14,11 @@ import backtrader as bt
 EXECTYPES = {"Market": bt.Order.Market, "Limit": bt.Order.Limit, "Stop": bt.Order.Stop}
 
 
-def open_order_document(order: bt.Order, order_id: str) -> dict[str, Any]:
-    """An open order as the account document keeps it: what is left to fill."""
+def open_order_document(order: bt.Order, order_id: str, session_id: str | None) -> dict[str, Any]:
+    """An open order as the account document keeps it: what is left to fill, and whose it is."""
     return {
         "order_id": order_id,
+        "session_id": session_id,
         "symbol": order.data._name,
         "side": "buy" if order.isbuy() else "sell",
         "type": order.getordername(),
