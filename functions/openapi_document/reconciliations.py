@@ -1,4 +1,4 @@
-"""OpenAPI operations and schemas of reconciliations (merged into the document by _openapi_wave2)."""
+"""OpenAPI operations and schemas of reconciliations (merged into the document)."""
 
 from __future__ import annotations
 
