@@ -45,7 +45,7 @@ from alpaca.trading.models import Position
 from shared.domain.broker_account import BrokerAccount, Provider, account_id_for, check_funding
 from shared.domain.clock import now_iso
 from shared.domain.money import DEFAULT_CASH
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, read_only, run_in_transaction
 from shared.errors import ConflictError, FarmError
 from shared.ports.broker import BrokerAccount as AccountView
 from shared.ports.broker import Holding
@@ -127,18 +127,13 @@ class AlpacaBrokerAccounts:
 
     def get_account(self, owner_uid: str, account_id: str) -> AccountView:
         """The caller's account with Alpaca's cash and positions; NotFoundError otherwise."""
-        return self._view(run_in_transaction(
-            self.documents, lambda uow: uow.accounts.of_provider(account_id, owner_uid, PROVIDER)))
+        return self._view(read_only(self.documents).accounts.of_provider(account_id, owner_uid, PROVIDER))
 
     def account_for_agent(self, owner_uid: str, agent_id: str) -> AccountView | None:
         """The agent's account, or None."""
 
-        def find(uow: UnitOfWork) -> BrokerAccount | None:
-            account = uow.accounts.get(account_id_for(PROVIDER, agent_id))
-            return account if account is not None and account.visible_to(owner_uid) else None
-
-        found = run_in_transaction(self.documents, find)
-        return None if found is None else self._view(found)
+        found = read_only(self.documents).accounts.get(account_id_for(PROVIDER, agent_id))
+        return self._view(found) if found is not None and found.visible_to(owner_uid) else None
 
     def _transfer(self, account: BrokerAccount, amount: float, key: str) -> BrokerAccount:
         alpaca_id = account.alpaca_account_id or ""  # reserve_funding made sure it is set
@@ -190,7 +185,7 @@ def alpaca_account_of(documents: DocumentStore, account_id: str) -> str:
     The session's account is fixed when it starts (`PaperSession`); this only resolves it, and
     refuses an account that is not an opened Alpaca account rather than trade any other one.
     """
-    account = run_in_transaction(documents, lambda uow: uow.accounts.require(account_id))
+    account = read_only(documents).accounts.require(account_id)
     if account.provider != PROVIDER or not account.alpaca_account_id:
         raise ConflictError(f"broker account {account_id} is not an opened Alpaca account")
     return account.alpaca_account_id

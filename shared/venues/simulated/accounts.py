@@ -11,7 +11,7 @@ from __future__ import annotations
 from shared.domain.broker_account import BrokerAccount, Provider, account_id_for
 from shared.domain.clock import now_iso
 from shared.domain.money import DEFAULT_CASH
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, read_only, run_in_transaction
 from shared.ports.broker import BrokerAccount as AccountView
 from shared.ports.documents import DocumentStore
 
@@ -54,15 +54,10 @@ class SimulatedAccounts:
 
     def get_account(self, owner_uid: str, account_id: str) -> AccountView:
         """The caller's account; NotFoundError otherwise."""
-        return run_in_transaction(self.documents, lambda uow: uow.accounts.of_provider(
-            account_id, owner_uid, PROVIDER)).view()
+        return read_only(self.documents).accounts.of_provider(account_id, owner_uid, PROVIDER).view()
 
     def account_for_agent(self, owner_uid: str, agent_id: str) -> AccountView | None:
         """The agent's account, or None."""
 
-        def find(uow: UnitOfWork) -> BrokerAccount | None:
-            account = uow.accounts.get(account_id_for(PROVIDER, agent_id))
-            return account if account is not None and account.visible_to(owner_uid) else None
-
-        found = run_in_transaction(self.documents, find)
-        return None if found is None else found.view()
+        found = read_only(self.documents).accounts.get(account_id_for(PROVIDER, agent_id))
+        return found.view() if found is not None and found.visible_to(owner_uid) else None

@@ -28,7 +28,7 @@ import backtrader as bt
 
 from shared.domain.broker_account import RECENT_TRADES
 from shared.domain.clock import iso
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import UnitOfWork, read_only, run_in_transaction
 from shared.fmel.analyzer import num_to_utc
 from shared.ports.broker import BrokerState, Holding, TradeFill
 from shared.ports.documents import DocumentStore
@@ -81,7 +81,7 @@ class SimulatedBroker(bt.BrokerBase):
     def start(self) -> None:
         """Load cash and positions from the account document."""
         super().start()
-        account = run_in_transaction(self.documents, lambda uow: uow.accounts.get(self.account_id))
+        account = read_only(self.documents).accounts.get(self.account_id)
         if account is None:
             raise RuntimeError(f"broker account {self.account_id} does not exist")
         self.cash = self.startingcash = account.cash
