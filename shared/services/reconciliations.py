@@ -40,6 +40,10 @@ class ReconciliationLauncher(Protocol):
         """Start the job and return at once; TransientError when it cannot start now."""
         ...
 
+    def close(self) -> None:
+        """Stop what this process supervises: local jobs are killed (marked failed); cloud builds run on."""
+        ...
+
 
 def report_key(reconciliation_id: str) -> str:
     """Where the full report (every divergence, the curves) is stored."""
