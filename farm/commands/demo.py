@@ -109,12 +109,14 @@ def show_functions(ctx: DemoContext) -> None:
 
 def publish_and_receive(ctx: DemoContext) -> None:
     """Publish on a topic the stack created and receive it from a new subscription."""
-    # The bus alone, not a whole Application: the running stack holds the warehouse file's lock.
-    from shared.adapters.local.messages import EmbeddedMessageBus
+    from shared.app import Application
     from shared.ports.messages import OutgoingMessage
     from shared.schemas.topics import MARKET_DATA
+    from shared.settings import Settings
 
-    bus = EmbeddedMessageBus(ctx.data_dir / "messages.sqlite3")
+    # The stack's own data directory; only the bus is ever built (parts are built on first use).
+    app = Application(Settings(backend="local", data_dir=ctx.data_dir))
+    bus = app.messages
     subscription = f"demo-{os.getpid()}"
     bus.create_subscription(subscription, MARKET_DATA)
     try:
@@ -132,6 +134,7 @@ def publish_and_receive(ctx: DemoContext) -> None:
         )
     finally:
         bus.delete_subscription(subscription)
+        app.close()
 
 
 def submit_example_agent(ctx: DemoContext) -> None:
