@@ -83,7 +83,10 @@ class Application:
 
     @classmethod
     def in_memory(cls, settings: Settings | None = None, **overrides: Any) -> Self:
-        """An application on in-memory fakes of every port (fast service tests); nothing on disk."""
+        """An application on in-memory fakes of the ports (fast service tests): no data directory.
+
+        The warehouse, which is SQL, is the embedded engine in a scratch directory removed on close.
+        """
         from shared.adapters.memory import MemoryParts
 
         return cls(settings or Settings(backend="local"), parts=MemoryParts(), **overrides)

@@ -158,3 +158,10 @@ def test_the_embedded_application_is_the_local_backend_under_its_folder(tmp_path
         assert isinstance(app.documents, SqliteDocumentStore)
         app.documents.set("probe", "p1", {"ok": True})
         assert app.settings.backtest_budget_s == 60 and (tmp_path / "data" / "documents.sqlite3").exists()
+
+
+def test_the_fixtures_give_an_in_memory_and_an_embedded_application(
+    memory_application: Application, embedded_application: Application
+) -> None:
+    assert isinstance(memory_application.documents, MemoryDocumentStore)
+    assert isinstance(embedded_application.documents, SqliteDocumentStore)
