@@ -66,6 +66,9 @@ _CREDENTIAL_ENV = re.compile(
 _Stream = int | IO[Any] | None
 _spawner: ThreadPoolExecutor | None = None
 _spawner_lock = threading.Lock()
+# Cgroup names are unique per process, not per sandbox object: two hosts in one process (tests,
+# the functions host and a job) would otherwise reuse "pid-0" while the first is still removed.
+_CGROUP_NAMES = itertools.count()
 
 
 class BubblewrapSandbox:
@@ -77,7 +80,6 @@ class BubblewrapSandbox:
         self._tools: dict[str, str] = {}
         self._bpf: bytes | None = None
         self._cgroups = cgroups.CgroupSupport(None, reason="disabled")
-        self._names = itertools.count()
         self._lock = threading.Lock()
 
     def python_argv(self, module: str, *args: str) -> list[str]:
@@ -124,7 +126,7 @@ class BubblewrapSandbox:
                 os.chown(workspace, lease.uid, lease.uid)
             if self._cgroups.version:
                 cgroup = cgroups.SandboxCgroup(
-                    self._cgroups, f"{os.getpid()}-{next(self._names)}",
+                    self._cgroups, f"{os.getpid()}-{next(_CGROUP_NAMES)}",
                     memory_bytes=limits.memory_bytes, processes=limits.processes)
             info_r, info_w = os.pipe()
             fds = [info_w]
