@@ -43,8 +43,9 @@ class CloudBuildJobLauncher:
         self.project, self.region, self.bucket = project, region, bucket
         self.endpoint, self.credentials = endpoint, credentials
         self.service_account = service_account or f"farm-backtest@{project}.iam.gserviceaccount.com"
-        registry = f"{region or 'us-central1'}-docker.pkg.dev/{project}/farm"
-        self.runner_image = runner_image or f"{registry}/backtest-runner:latest"
+        # Written whole: tests/infra/test_cloudbuild.py finds the images the platform runs by this text.
+        default_image = f"{region or 'us-central1'}-docker.pkg.dev/{project}/farm/backtest-runner:latest"
+        self.runner_image = runner_image or default_image
         self.budget_s = budget_s
         self.config = yaml.safe_load(config_path.read_text())
         self._client: Any = None
