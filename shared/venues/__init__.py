@@ -46,7 +46,8 @@ def make_broker(
         from shared.venues.alpaca.execution import AlpacaBroker
 
         account = alpaca_account_of(documents, session["account_id"])
-        broker = AlpacaBroker(BrokerApiConfig.from_env(), account, session_id, datas=feeds)
+        broker = AlpacaBroker(BrokerApiConfig.from_env(), account, session_id, account_id=session["account_id"],
+                              datas=feeds)
         broker.setcommission(commission=commission)  # Alpaca paper charges none; keep a scheme set anyway
         return broker
     from shared.venues.simulated.execution import SimulatedBroker

@@ -26,7 +26,9 @@ def venue(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_a_market_buy_fills_and_moves_cash_and_position(venue: Venue) -> None:
-    broker, datas = venue.broker(venue.open_account("alice", "agent-a"), "ps-a", "AAPL")
+    account_id = venue.open_account("alice", "agent-a")
+    broker, datas = venue.broker(account_id, "ps-a", "AAPL")
+    assert broker.account_id == account_id  # the platform's id: the runtime checks it against the session's
     venue.will_fill("AAPL")
 
     order = broker.buy(None, datas["AAPL"], 10)

@@ -12,7 +12,8 @@
   stream does), and `: heartbeat` comment lines while idle.
 
 Behaviour is scripted: `script(symbol, Step(...), ...)` makes the next order for `symbol`
-partially fill, fill, cancel or reject (each step after its delay); `latency_s` delays every
+partially fill, fill, cancel or reject (each step after its delay), and `ledger.market_prices`
+fills every other market order of a symbol at once at its price; `latency_s` delays every
 REST answer; `drop_order_responses` loses answers to placed orders; `drop_stream()` closes
 every stream connection and `refuse_stream` keeps new ones
 out, to exercise polling. Only Alpaca's servers are fake: clients run unchanged.

@@ -108,6 +108,7 @@ class Ledger:
         self.lock = threading.RLock()
         self.accounts: dict[str, Account] = {}
         self.scripts: dict[str, list[Step]] = {}  # symbol -> steps for its next order
+        self.market_prices: dict[str, float] = {}  # symbol -> where an unscripted market order fills
 
     def open_account(self, cash: float = 0.0, account_id: str | None = None) -> Account:
         """Create an account (with `cash`) and return it."""
@@ -150,6 +151,8 @@ class Ledger:
             }
             account.orders[order["id"]] = order
             steps = self.scripts.pop(body["symbol"], [])
+            if not steps and body["type"] == "market" and body["symbol"] in self.market_prices:
+                steps = [Step("fill", price=self.market_prices[body["symbol"]])]
             self._emit(account_id, {"event": "new", "order": dict(order), "timestamp": at})
             return dict(order), steps
 

@@ -56,16 +56,18 @@ class AlpacaBroker(bt.BrokerBase):
     def __init__(
         self,
         config: BrokerApiConfig,
-        account_id: str,
+        alpaca_account_id: str,
         session_id: str,
         *,
+        account_id: str | None = None,
         datas: Iterable[bt.AbstractDataBase] = (),
         use_stream: bool = True,
         poll_s: float = 2.0,
         stream_poll_s: float = 30.0,
     ) -> None:
         super().__init__()
-        self._config, self.account_id, self.session_id = config, account_id, session_id
+        self._config, self.alpaca_account_id, self.session_id = config, alpaca_account_id, session_id
+        self.account_id = account_id or alpaca_account_id  # the platform's id of the account (its document)
         self._use_stream = use_stream
         self.poll_s, self.stream_poll_s = poll_s, stream_poll_s
         self.run_tag = new_run_tag()
@@ -121,7 +123,7 @@ class AlpacaBroker(bt.BrokerBase):
             self._stream.stop()
 
     def _start_stream(self) -> None:
-        self._stream = TradeEventStream(self._config, self.account_id, self._on_trade_event)
+        self._stream = TradeEventStream(self._config, self.alpaca_account_id, self._on_trade_event)
         self._stream.start()
 
     def _on_trade_event(self, event: dict[str, Any]) -> None:
@@ -182,7 +184,7 @@ class AlpacaBroker(bt.BrokerBase):
         if tracked is None or tracked.alpaca_id is None or not order.alive():
             return order
         try:
-            self.client.cancel_order_for_account_by_id(self.account_id, tracked.alpaca_id)
+            self.client.cancel_order_for_account_by_id(self.alpaca_account_id, tracked.alpaca_id)
         except APIError as exc:
             # 422: already filled or canceled; the update that says so is on its way.
             log.info("cancel of %s not accepted: %s", tracked.client_id, _api_message(exc))
@@ -219,7 +221,8 @@ class AlpacaBroker(bt.BrokerBase):
             if tracked.alpaca_id is None:
                 continue
             try:
-                self._apply(cast(AlpacaOrder, self.client.get_order_for_account_by_id(self.account_id, tracked.alpaca_id)))
+                update = self.client.get_order_for_account_by_id(self.alpaca_account_id, tracked.alpaca_id)
+                self._apply(cast(AlpacaOrder, update))
             except (APIError, requests.RequestException) as exc:
                 log.warning("polling order %s failed: %s", tracked.client_id, _api_message(exc))
 
@@ -238,7 +241,7 @@ class AlpacaBroker(bt.BrokerBase):
         order.submit(self)
         self.notify(order)
         try:
-            placed = place_order(self.client, self.account_id, tracked)
+            placed = place_order(self.client, self.alpaca_account_id, tracked)
         except (FarmError, APIError) as exc:  # refused before reaching Alpaca, or by Alpaca
             log.warning("order %s rejected: %s", tracked.client_id, _api_message(exc))
             order.reject(self)
@@ -291,14 +294,15 @@ class AlpacaBroker(bt.BrokerBase):
         self.notify(order)
 
     def _sync_account(self, *, positions: bool) -> None:
-        account = cast(TradeAccount, self.client.get_trade_account_by_id(self.account_id))
+        account = cast(TradeAccount, self.client.get_trade_account_by_id(self.alpaca_account_id))
         self.alpaca_cash = float(account.cash or 0.0)
         self.cash = self.alpaca_cash - self.commission_paid
         if positions:
-            self.positions.update(open_positions(self.client, self.account_id, self._datas))
+            self.positions.update(open_positions(self.client, self.alpaca_account_id, self._datas))
 
     def _reattach_open_orders(self) -> None:
-        adopted = adopt_open_orders(self.client, self.account_id, self.session_id, self._datas, self.getcommissioninfo)
+        adopted = adopt_open_orders(self.client, self.alpaca_account_id, self.session_id, self._datas,
+                                    self.getcommissioninfo)
         for tracked in adopted:
             self._by_client[tracked.client_id] = tracked
             self._by_alpaca[tracked.alpaca_id or ""] = tracked

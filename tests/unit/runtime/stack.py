@@ -20,7 +20,6 @@ from shared.ports.messages import MessageBus
 from shared.ports.warehouse import Warehouse
 from shared.schemas.collections import AGENTS
 from shared.schemas.topics import MARKET_DATA
-from shared.venues.simulated.accounts import SimulatedAccounts
 from tests.app_factory import embedded_app
 
 # Buys 10 shares every 3rd bar while flat, sells them 2 bars later: trades often, reads the feed.
@@ -59,7 +58,7 @@ def local_platform(data_dir: Path, warehouse: Warehouse | None) -> Application:
 
 def backtested_agent(platform: Application, uid: str = "alice", agent_id: str = "agent-1", code: str = TRADER,
                      fund: float | None = 25_000.0) -> str:
-    """Store a `backtested` agent with its bundle, and (when `fund`) a funded simulated account."""
+    """Store a `backtested` agent with its bundle, and (when `fund`) a funded account at the app's venue."""
     key = f"agents/{uid}/{agent_id}/bundle.zip"
     platform.blobs.put(key, bundle(code))
     at = now_iso()
@@ -68,7 +67,7 @@ def backtested_agent(platform: Application, uid: str = "alice", agent_id: str = 
         "latest_backtest": {"symbols": ["AAPL"]}, "paper_session": None, "deleted": False,
         "created_at": at, "updated_at": at,
     })
-    accounts = SimulatedAccounts(platform.documents)
+    accounts = platform.broker_accounts  # the venue the application trades on
     account = accounts.create_account(uid, agent_id)
     if fund:
         accounts.fund(uid, account.account_id, fund, idempotency_key="initial")
@@ -81,7 +80,7 @@ def session_for(platform: Application, agent_id: str, symbols: list[str], sessio
 
     No running-session slot is taken: benchmarks open more sessions than one user may run.
     """
-    account = SimulatedAccounts(platform.documents).account_for_agent(uid, agent_id)
+    account = platform.broker_accounts.account_for_agent(uid, agent_id)
     assert account is not None
 
     def open_session(uow: UnitOfWork) -> None:
