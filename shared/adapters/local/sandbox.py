@@ -22,6 +22,7 @@ import itertools
 import logging
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -66,8 +67,8 @@ _CREDENTIAL_ENV = re.compile(
 _Stream = int | IO[Any] | None
 _spawner: ThreadPoolExecutor | None = None
 _spawner_lock = threading.Lock()
-# Cgroup names are unique per process, not per sandbox object: two hosts in one process (tests,
-# the functions host and a job) would otherwise reuse "pid-0" while the first is still removed.
+# Cgroup names `<host pid>-<n>-<random>`: unique across the sandbox objects of one process (tests,
+# the functions host and a job) and across a reused pid whose earlier cgroup is not reaped yet.
 _CGROUP_NAMES = itertools.count()
 
 
@@ -126,7 +127,7 @@ class BubblewrapSandbox:
                 os.chown(workspace, lease.uid, lease.uid)
             if self._cgroups.version:
                 cgroup = cgroups.SandboxCgroup(
-                    self._cgroups, f"{os.getpid()}-{next(_CGROUP_NAMES)}",
+                    self._cgroups, f"{os.getpid()}-{next(_CGROUP_NAMES)}-{secrets.token_hex(4)}",
                     memory_bytes=limits.memory_bytes, processes=limits.processes)
             info_r, info_w = os.pipe()
             fds = [info_w]
