@@ -9,18 +9,17 @@ restarted by `farm up` (its owner asked it to wait).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from shared.domain.clock import now_iso
+from shared.domain.agent import Agent
 from shared.domain.lifecycle import AgentStatus
-from shared.domain.paper_session import PaperSession
-from shared.domain.unit_of_work import UnitOfWork, run_in_transaction
+from shared.domain.unit_of_work import run_in_transaction
 from shared.errors import ConflictError
 from shared.ports.documents import DocumentStore
 from shared.ports.orchestrator import Orchestrator, RuntimeSpec
-from shared.services.paper_runtime import mark_failed
+from shared.services.paper_runtime import mark_failed, step_session
 from shared.services.paper_trading import session_view
+from shared.services.session_commands import move_owned_session
 
 
 def pause_paper_trading(
@@ -28,22 +27,12 @@ def pause_paper_trading(
 ) -> dict[str, Any]:
     """Pause the agent's trading session: its runtime stops, the session waits as `paused`."""
 
-    def begin(uow: UnitOfWork) -> str:
-        agent = uow.agents.owned(agent_id, owner_uid)
-        if not agent.paper_session or agent.status is not AgentStatus.TRADING:
-            raise ConflictError(f"only a trading agent can be paused; this one is {agent.status.value}",
-                                details={"status": agent.status.value})
-        session = uow.sessions.require(agent.paper_session)
-        at = now_iso()
-        agent.move_to(AgentStatus.PAUSED, at=at, reason="pause requested")
-        session.request_pause(at=at)
-        uow.agents.save(agent)
-        uow.sessions.save(session)
-        return session.id
-
-    session_id = run_in_transaction(documents, begin)
+    session_id = run_in_transaction(documents, lambda uow: move_owned_session(
+        uow, owner_uid, agent_id, allowed=(AgentStatus.TRADING,), to=AgentStatus.PAUSED, reason="pause requested",
+        refusal=lambda agent: _refusal(agent, "only a trading agent can be paused"),
+        step=lambda session, at: session.request_pause(at=at))).id
     orchestrator.stop(agent_id)
-    session = _step(documents, session_id, lambda s, at: s.paused(at=at))
+    session = step_session(documents, session_id, lambda s, at: s.paused(at=at))
     return session_view(session_id, session.to_document())
 
 
@@ -53,20 +42,10 @@ def resume_paper_trading(
 ) -> dict[str, Any]:
     """Resume a paused session: its runtime starts again and continues its decision numbering."""
 
-    def begin(uow: UnitOfWork) -> PaperSession:
-        agent = uow.agents.owned(agent_id, owner_uid)
-        if not agent.paper_session or agent.status is not AgentStatus.PAUSED:
-            raise ConflictError(f"only a paused agent can be resumed; this one is {agent.status.value}",
-                                details={"status": agent.status.value})
-        session = uow.sessions.require(agent.paper_session)
-        at = now_iso()
-        agent.move_to(AgentStatus.TRADING, at=at, reason="resume requested")
-        session.resume(at=at)
-        uow.agents.save(agent)
-        uow.sessions.save(session)
-        return session
-
-    session = run_in_transaction(documents, begin)
+    session = run_in_transaction(documents, lambda uow: move_owned_session(
+        uow, owner_uid, agent_id, allowed=(AgentStatus.PAUSED,), to=AgentStatus.TRADING, reason="resume requested",
+        refusal=lambda agent: _refusal(agent, "only a paused agent can be resumed"),
+        step=lambda session, at: session.resume(at=at)))
     try:
         orchestrator.start(agent_id, session.id, spec or RuntimeSpec())
     except Exception as exc:
@@ -75,11 +54,5 @@ def resume_paper_trading(
     return session_view(session.id, session.to_document())
 
 
-def _step(documents: DocumentStore, session_id: str, step: Callable[[PaperSession, str], None]) -> PaperSession:
-    def handle(uow: UnitOfWork) -> PaperSession:
-        session = uow.sessions.require(session_id)
-        step(session, now_iso())
-        uow.sessions.save(session)
-        return session
-
-    return run_in_transaction(documents, handle)
+def _refusal(agent: Agent, rule: str) -> ConflictError:
+    return ConflictError(f"{rule}; this one is {agent.status.value}", details={"status": agent.status.value})

@@ -58,12 +58,12 @@ def record_runtime_report(documents: DocumentStore, session_id: str, fields: Map
 
 def mark_runtime_exited(documents: DocumentStore, session_id: str) -> None:
     """The runtime left cleanly: `interrupted` unless its owner asked it to pause or stop."""
-    _step(documents, session_id, lambda session, at: session.runtime_exited(at=at))
+    step_session(documents, session_id, lambda session, at: session.runtime_exited(at=at))
 
 
 def report_runtime_error(documents: DocumentStore, session_id: str, error: str) -> None:
     """Keep what the runtime saw go wrong (the agent's traceback) on the session for its owner."""
-    _step(documents, session_id, lambda session, at: session.report_error(error, at=at))
+    step_session(documents, session_id, lambda session, at: session.report_error(error, at=at))
 
 
 def record_runtime_restart(documents: DocumentStore, session_id: str, restarts: int, *, reason: str) -> bool:
@@ -111,13 +111,17 @@ def mark_stopped(documents: DocumentStore, session_id: str, *, exit_code: int | 
     _end(documents, session_id, lambda session, at: session.stopped(at=at), AgentStatus.STOPPED)
 
 
-def _step(documents: DocumentStore, session_id: str, step: Callable[[PaperSession, str], None]) -> None:
-    def handle(uow: UnitOfWork) -> None:
+def step_session(documents: DocumentStore, session_id: str,
+                 step: Callable[[PaperSession, str], None]) -> PaperSession:
+    """Apply one session `step` now, in its own transaction; the session as saved."""
+
+    def handle(uow: UnitOfWork) -> PaperSession:
         session = uow.sessions.require(session_id)
         step(session, now_iso())
         uow.sessions.save(session)
+        return session
 
-    run_in_transaction(documents, handle)
+    return run_in_transaction(documents, handle)
 
 
 def _end(documents: DocumentStore, session_id: str, step: Callable[[PaperSession, str], bool],

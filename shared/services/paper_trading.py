@@ -39,6 +39,7 @@ from shared.services.paper_runtime import (
     mark_trading,
     record_runtime_restart,
 )
+from shared.services.session_commands import move_owned_session
 
 __all__ = [
     "MAX_RUNNING_SESSIONS", "MAX_SYMBOLS", "StartPaperTrading", "check_streamed", "get_paper_trading", "mark_failed",
@@ -117,19 +118,11 @@ def stop_paper_trading(
 ) -> dict[str, Any]:
     """Stop the agent's session: stopping, SIGTERM and wait for the runtime, then stopped."""
 
-    def begin(uow: UnitOfWork) -> str:
-        agent = uow.agents.owned(agent_id, owner_uid)
-        if not agent.paper_session or agent.status not in STOPPABLE:
-            raise ConflictError(f"agent {agent_id} is not paper trading (status {agent.status.value})")
-        session = uow.sessions.require(agent.paper_session)
-        at = now_iso()
-        agent.move_to(AgentStatus.STOPPING, at=at, reason="stop requested")
-        session.request_stop(at=at)
-        uow.agents.save(agent)
-        uow.sessions.save(session)
-        return session.id
-
-    session_id = run_in_transaction(documents, begin)
+    session_id = run_in_transaction(documents, lambda uow: move_owned_session(
+        uow, owner_uid, agent_id, allowed=STOPPABLE, to=AgentStatus.STOPPING, reason="stop requested",
+        refusal=lambda agent: ConflictError(
+            f"agent {agent_id} is not paper trading (status {agent.status.value})"),
+        step=lambda session, at: session.request_stop(at=at))).id
     orchestrator.stop(agent_id)
     mark_stopped(documents, session_id)
     return session_view(session_id, documents.get(SESSIONS, session_id) or {})
