@@ -16,20 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import webbrowser
-from pathlib import Path
 from typing import Any
 
-from farm.commands._api_client import DEFAULT_URL
-from farm.commands.trade import TradeApi
+from farm.commands._api_jobs import add_caller_arguments, caller_api, save_chart, wait_until_final
 from shared.domain.money import DEFAULT_CASH
-from shared.errors import FarmError
 
 NAME = "backtest"
 SHOWN = ("final_value", "total_return", "annual_return", "sharpe", "sortino", "calmar", "max_drawdown",
          "volatility", "trades", "win_rate", "profit_factor", "exposure", "benchmark_return", "decisions")
-FINAL = ("succeeded", "failed")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,10 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--commission", type=float, default=None, help="fraction per trade (default 0)")
     parser.add_argument("--chart", default=None, help="where to save the chart PNG (default farm-backtest-RUN.png)")
     parser.add_argument("--open", action="store_true", help="open the chart when done")
-    parser.add_argument("--user", default=None, help="mint a local token for this user")
-    parser.add_argument("--token", default=None, help="an ID token (default: --user's local token, or FARM_TOKEN)")
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the API's base URL (default {DEFAULT_URL})")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the result")
+    add_caller_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the finished run as JSON")
     parser.set_defaults(func=run)
     return parser
@@ -56,10 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Queue the run, wait with progress, print metrics and the data label, save the chart."""
-    from farm.commands.submit import _token
-
-    token = args.token or _token(args.user)
-    api = TradeApi(args.url, token)
+    api = caller_api(args)
     body = {k: v for k, v in (("start", args.start), ("end", args.end), ("timeframe", args.timeframe),
                               ("cash", args.cash), ("commission", args.commission)) if v is not None}
     if args.symbols:
@@ -67,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     queued = api.call("POST", f"/api/agents/{args.agent_id}/backtests", body)
     run_id = queued["run_id"]
     print(f"backtest {run_id} queued")
-    result = wait(api, run_id, args.timeout)
+    result = wait_until_final(api, f"/api/backtests/{run_id}", args.timeout, what=f"backtest {run_id}")
     if args.json:
         print(json.dumps(result, indent=2))
     request = result.get("request") or {}
@@ -80,33 +69,10 @@ def run(args: argparse.Namespace) -> int:
     for name in SHOWN:
         value = (result.get("metrics") or {}).get(name)
         print(f"  {name:>17}: {value:.4f}" if isinstance(value, float) else f"  {name:>17}: {value}")
-    chart = Path(args.chart or f"farm-backtest-{run_id}.png")
-    chart.write_bytes(download(api, f"/api/backtests/{run_id}/chart"))
-    print(f"  chart: {chart.resolve()}")
+    chart = save_chart(api, f"/api/backtests/{run_id}/chart", args.chart or f"farm-backtest-{run_id}.png")
     if args.open:
-        webbrowser.open(chart.resolve().as_uri())
+        webbrowser.open(chart.as_uri())
     return 0
-
-
-def wait(api: TradeApi, run_id: str, timeout_s: float) -> dict[str, Any]:
-    """Poll the run until it finishes, printing its status and the time waited."""
-    started = time.monotonic()
-    status = ""
-    while True:
-        result = api.call("GET", f"/api/backtests/{run_id}")
-        elapsed = time.monotonic() - started
-        if result["status"] in FINAL:
-            print(f"\r  {result['status']} after {elapsed:.1f}s" + " " * 20, flush=True)
-            return result
-        if elapsed > timeout_s:
-            raise FarmError(f"backtest {run_id} still {result['status']} after {timeout_s:.0f}s")
-        if result["status"] != status and status:
-            print(flush=True)
-        status = result["status"]
-        spinner = "|/-\\"[int(elapsed * 4) % 4]
-        sys.stdout.write(f"\r  {status} {spinner} {elapsed:5.1f}s")
-        sys.stdout.flush()
-        time.sleep(0.25)
 
 
 def data_line(data: dict[str, Any] | None) -> str:
@@ -114,12 +80,3 @@ def data_line(data: dict[str, Any] | None) -> str:
     if not data:
         return "unknown"
     return ("SYNTHETIC - " if data.get("synthetic") else "") + str(data.get("note", ""))
-
-
-def download(api: TradeApi, path: str) -> bytes:
-    """GET a binary body with the caller's token."""
-    import urllib.request
-
-    request = urllib.request.Request(api.base_url + path, headers={"Authorization": f"Bearer {api.token}"})
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return response.read()

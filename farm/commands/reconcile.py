@@ -15,17 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
-from farm.commands._api_client import DEFAULT_URL
-from farm.commands.backtest import download
-from farm.commands.trade import TradeApi
-from shared.errors import FarmError
+from farm.commands._api_jobs import add_caller_arguments, caller_api, save_chart, wait_until_final
 
 NAME = "reconcile"
-FINAL = ("succeeded", "failed")
 CAUSE_WORDS = {"data": "the bars differed (missing, late or different)",
                "state": "the portfolio differed already",
                "agent": "same inputs, different decision (nondeterministic agent)",
@@ -42,10 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--runs", default=None, help="BASELINE,COMPARED: diff two backtests instead")
     parser.add_argument("--show", type=int, default=5, help="how many divergences to print (default 5)")
     parser.add_argument("--chart", default=None, help="where to save the chart (default farm-reconcile-ID.png)")
-    parser.add_argument("--user", default=None, help="mint a local token for this user")
-    parser.add_argument("--token", default=None, help="an ID token (default: --user's local token, or FARM_TOKEN)")
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the API's base URL (default {DEFAULT_URL})")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the result")
+    add_caller_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the finished reconciliation as JSON")
     parser.set_defaults(func=run)
     return parser
@@ -53,9 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Queue the reconciliation, wait, print it in words, save the chart."""
-    from farm.commands.submit import _token
-
-    api = TradeApi(args.url, args.token or _token(args.user))
+    api = caller_api(args)
     body: dict[str, Any] = {}
     if args.runs:
         body["backtests"] = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -64,16 +53,14 @@ def run(args: argparse.Namespace) -> int:
     base = f"/api/agents/{args.agent_id}/paper-trading/reconciliations"
     rid = api.call("POST", base, body)["reconciliation_id"]
     print(f"reconciliation {rid} queued")
-    result = wait(api, f"{base}/{rid}", args.timeout)
+    result = wait_until_final(api, f"{base}/{rid}", args.timeout, what=f"reconciliation {rid}")
     if args.json:
         print(json.dumps(result, indent=2))
     if result["status"] != "succeeded":
         print(result.get("error") or "failed", file=sys.stderr)
         return 1
     print("\n".join(describe(result, shown=args.show)))
-    chart = Path(args.chart or f"farm-reconcile-{rid}.png")
-    chart.write_bytes(download(api, f"{base}/{rid}/chart"))
-    print(f"  chart: {chart.resolve()}")
+    save_chart(api, f"{base}/{rid}/chart", args.chart or f"farm-reconcile-{rid}.png")
     return 0
 
 
@@ -104,20 +91,3 @@ def describe(result: dict[str, Any], *, shown: int = 5) -> list[str]:
     if s["diverged"] > shown:
         lines.append(f"  ... {s['diverged'] - min(shown, len(divergences))} more in the report")
     return lines
-
-
-def wait(api: TradeApi, path: str, timeout_s: float) -> dict[str, Any]:
-    """Poll until the reconciliation has finished, showing its status."""
-    started = time.monotonic()
-    while True:
-        result = api.call("GET", path)
-        elapsed = time.monotonic() - started
-        if result["status"] in FINAL:
-            print(f"\r  {result['status']} after {elapsed:.1f}s" + " " * 20, flush=True)
-            return result
-        if elapsed > timeout_s:
-            raise FarmError(f"reconciliation still {result['status']} after {timeout_s:.0f}s")
-        spinner = "|/-\\"[int(elapsed * 4) % 4]
-        sys.stdout.write(f"\r  {result['status']} {spinner} {elapsed:5.1f}s")
-        sys.stdout.flush()
-        time.sleep(0.25)
