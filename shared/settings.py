@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from shared.errors import SettingsError
 
@@ -122,7 +122,7 @@ class Settings:
             raise SettingsError(
                 f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        values = {
+        values: dict[str, Any] = {
             name: _parse(name, environ[env_name(name)], f.type)
             for name, f in fields.items()
             if env_name(name) in environ

@@ -165,7 +165,7 @@ class BacktestRun:
         With the run's symbols when it holds its request: paper trading started without symbols
         trades those of the agent's latest backtest (the API's documented default).
         """
-        summary = {"run_id": self.run_id, "status": self.status.value, "finished_at": self.finished_at,
+        summary: dict[str, Any] = {"run_id": self.run_id, "status": self.status.value, "finished_at": self.finished_at,
                    "metrics": self.metrics, "report_key": self.report_key, "error": self.error}
         if self.request and self.request.get("symbols"):
             summary["symbols"] = list(self.request["symbols"])

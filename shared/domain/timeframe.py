@@ -19,10 +19,9 @@ class Timeframe(StrEnum):
     @classmethod
     def parse(cls, value: object) -> Timeframe:
         """The timeframe `value` names; InvalidInputError (one message everywhere) otherwise."""
-        try:
+        if isinstance(value, str) and value in cls._value2member_map_:
             return cls(value)
-        except ValueError:
-            raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {value!r}") from None
+        raise InvalidInputError(f"timeframe must be one of {TIMEFRAMES}, got {value!r}")
 
     @property
     def minutes(self) -> int:

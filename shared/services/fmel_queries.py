@@ -44,7 +44,8 @@ class DecisionFilter:
     def where(self, alias: str = "") -> tuple[str, dict[str, Any]]:
         """The WHERE clause text (columns prefixed with `alias.` when given) and its parameters."""
         prefix = f"{alias}." if alias else ""
-        clauses, params = [f"{prefix}user_id = @user_id"], {"user_id": self.user_id}
+        clauses = [f"{prefix}user_id = @user_id"]
+        params: dict[str, Any] = {"user_id": self.user_id}
         for column, op, name, value in (
             ("agent_id", "=", "agent_id", self.agent_id),
             ("session_id", "=", "session_id", self.session_id),

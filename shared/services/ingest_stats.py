@@ -89,7 +89,8 @@ class IngestStats:
         now = time.time()
         metric("last_message_age_seconds", "gauge", "Seconds since the stream's last message.",
                [(f'{{stream="{s}"}}', now - at) for s, at in sorted(self.last_message_at.items())])
-        cumulative, samples = 0, []
+        cumulative = 0
+        samples: list[tuple[str, float]] = []
         for bound, count in zip((*LATENCY_BUCKETS, float("inf")), self.latency_buckets, strict=True):
             cumulative += count
             samples.append((f'_bucket{{le="{"+Inf" if bound == float("inf") else bound}"}}', cumulative))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.domain.clock import now_iso
 from shared.domain.unit_of_work import read_only
@@ -149,7 +149,7 @@ def reconciliation_chart(owner_uid: str, agent_id: str, reconciliation_id: str, 
 
 
 def _target(owner_uid: str, agent_id: str, agent: Mapping[str, Any], body: Mapping[str, Any],
-            documents: DocumentStore) -> tuple[str, str | None, list[str]]:
+            documents: DocumentStore) -> tuple[Literal["paper", "backtests"], str | None, list[str]]:
     if "backtests" in body:
         runs = body["backtests"]
         if "session_id" in body or not isinstance(runs, list) or len(runs) != 2 or \
