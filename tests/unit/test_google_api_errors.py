@@ -48,6 +48,7 @@ BASE = [
     (gexc.DeadlineExceeded("slow"), TransientError),
     (gexc.InternalServerError("oops"), TransientError),
     (gexc.BadGateway("proxy"), TransientError),
+    (gexc.Unknown("?"), TransientError),
     (gexc.RetryError("gave up", cause=None), TransientError),
     (auth_exc.TransportError("reset"), TransientError),
     (requests.ConnectionError("refused"), TransientError),
@@ -55,6 +56,7 @@ BASE = [
     (TimeoutError(), TransientError),
     (gexc.MethodNotImplemented("no"), FarmError),
     (gexc.DataLoss("lost"), FarmError),
+    (gexc.Cancelled("cancelled"), FarmError),
 ]
 
 

@@ -8,6 +8,7 @@ funding made while the runtime trades survives the broker's next fills and reach
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -18,14 +19,29 @@ from shared.venues.simulated.execution import SimulatedBroker
 from tests.fixtures.venues import PRICE, Status, flat_feed, wait
 
 
-def test_funding_during_a_running_session_survives_the_brokers_next_fills(tmp_path: Path) -> None:
+class Running(NamedTuple):
+    """Alice's simulated account, funded once, and a started broker trading it over a flat AAPL feed."""
+
+    documents: SqliteDocumentStore
+    accounts: SimulatedAccounts
+    account_id: str
+    data: Any
+    broker: SimulatedBroker
+
+
+def running(tmp_path: Path, funding: float, **broker_options: Any) -> Running:
     documents = SqliteDocumentStore(tmp_path / "documents.sqlite3")
     accounts = SimulatedAccounts(documents)
     account_id = accounts.create_account("alice", "agent-a").account_id
-    accounts.fund("alice", account_id, 10_000.0, idempotency_key="start")
+    accounts.fund("alice", account_id, funding, idempotency_key="start")
     data = flat_feed("AAPL")
-    broker = SimulatedBroker(documents, account_id, datas=[data], slippage=0.0)
+    broker = SimulatedBroker(documents, account_id, datas=[data], **broker_options)
     broker.start()
+    return Running(documents, accounts, account_id, data, broker)
+
+
+def test_funding_during_a_running_session_survives_the_brokers_next_fills(tmp_path: Path) -> None:
+    documents, accounts, account_id, data, broker = running(tmp_path, 10_000.0, slippage=0.0)
 
     def step() -> None:
         data.next()
@@ -50,13 +66,7 @@ def test_funding_during_a_running_session_survives_the_brokers_next_fills(tmp_pa
 
 
 def test_an_idle_broker_picks_up_a_funding_without_any_fill(tmp_path: Path) -> None:
-    documents = SqliteDocumentStore(tmp_path / "documents.sqlite3")
-    accounts = SimulatedAccounts(documents)
-    account_id = accounts.create_account("alice", "agent-a").account_id
-    accounts.fund("alice", account_id, 1_000.0, idempotency_key="start")
-    data = flat_feed("AAPL")
-    broker = SimulatedBroker(documents, account_id, datas=[data], refresh_s=0.0)
-    broker.start()
+    documents, accounts, account_id, _, broker = running(tmp_path, 1_000.0, refresh_s=0.0)
 
     accounts.fund("alice", account_id, 2_500.0, idempotency_key="top-up")
     broker.next()
