@@ -174,19 +174,16 @@ def query_parameters(params: Mapping[str, Any]) -> list[Any]:
     return out
 
 
+# First match wins: bool before int, datetime before date (each is a subclass of the next).
+_BQ_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "BOOL"), (int, "INT64"), (float, "FLOAT64"), (str, "STRING"), (datetime, "TIMESTAMP"), (date, "DATE"),
+)
+
+
 def _bq_type(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "BOOL"
-    if isinstance(value, int):
-        return "INT64"
-    if isinstance(value, float):
-        return "FLOAT64"
-    if isinstance(value, str):
-        return "STRING"
-    if isinstance(value, datetime):
-        return "TIMESTAMP"
-    if isinstance(value, date):
-        return "DATE"
+    for python_type, bq_type in _BQ_TYPES:
+        if isinstance(value, python_type):
+            return bq_type
     raise InvalidInputError(f"query parameter @{name} has unsupported type {type(value).__name__}")
 
 
