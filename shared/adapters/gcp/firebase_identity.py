@@ -80,21 +80,11 @@ class FirebaseIdentityVerifier:
         app = self._firebase_app()
         try:
             claims = auth.verify_id_token(raw, app=app, check_revoked=self._check_revoked)
-        except auth.ExpiredIdTokenError as exc:
-            raise AuthenticationError("ID token has expired; sign in again for a new one") from exc
-        except auth.RevokedIdTokenError as exc:
-            raise AuthenticationError("ID token has been revoked; sign in again") from exc
-        except auth.InvalidIdTokenError as exc:
-            raise AuthenticationError(f"invalid ID token: {exc}") from exc
-        except auth.UserDisabledError as exc:
-            raise AuthenticationError("the user account is disabled") from exc
-        except auth.UserNotFoundError as exc:
-            raise AuthenticationError("the token's user no longer exists") from exc
         except auth.CertificateFetchError as exc:
             # The token may be fine; the key endpoint is not. A 401 would make clients drop it.
             raise TransientError(f"cannot fetch token signing certificates: {exc}") from exc
-        except ValueError as exc:
-            raise AuthenticationError(f"invalid ID token: {exc}") from exc
+        except (auth.InvalidIdTokenError, auth.UserDisabledError, auth.UserNotFoundError, ValueError) as exc:
+            raise AuthenticationError(_refusal(exc)) from exc
         except exceptions.FirebaseError as exc:
             raise TransientError(f"Firebase Auth failed while checking the token: {exc}") from exc
         _check_auth_time(claims)
@@ -163,3 +153,17 @@ def _use_certificates_from(app: firebase_admin.App, certs_url: str) -> None:
             "local token verification needs updating for this version"
         )
     verifier.cert_url = certs_url
+
+
+# Why a token is refused, in words its holder can act on; the first match wins (an expired or a
+# revoked token is also an invalid one). Any other refusal says what firebase-admin found.
+_REFUSALS: tuple[tuple[type[Exception], str], ...] = (
+    (auth.ExpiredIdTokenError, "ID token has expired; sign in again for a new one"),
+    (auth.RevokedIdTokenError, "ID token has been revoked; sign in again"),
+    (auth.UserDisabledError, "the user account is disabled"),
+    (auth.UserNotFoundError, "the token's user no longer exists"),
+)
+
+
+def _refusal(exc: Exception) -> str:
+    return next((words for kind, words in _REFUSALS if isinstance(exc, kind)), f"invalid ID token: {exc}")
