@@ -9,7 +9,6 @@ in its bubblewrap sandbox and the `SimulatedBroker` on the documents store.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from shared.schemas.collections import RECONCILIATIONS, SESSIONS
 from shared.schemas.messages import RunReconciliation
 from shared.schemas.topics import MARKET_DATA
 from shared.services import reconciliations
+from tests.fixtures.common import wait_for
 from tests.unit.runtime.stack import backtested_agent, make_bar, session_for
 
 OPTIONS = RuntimeOptions(heartbeat_s=0.3, flush_s=0.3)
@@ -42,7 +42,8 @@ class Session:
 
 def bars(symbol: str, count: int, start: int = 0) -> list[BarMessage]:
     """`count` one-minute bars of `symbol` whose prices wander enough to cross averages."""
-    return [make_bar(symbol, i, price=100.0 + 5.0 * ((i * 7) % 11) / 10.0 + (i % 5)) for i in range(start, start + count)]
+    return [make_bar(symbol, i, price=100.0 + 5.0 * ((i * 7) % 11) / 10.0 + (i % 5))
+            for i in range(start, start + count)]
 
 
 def archive(platform: Application, messages: Sequence[BarMessage]) -> None:
@@ -56,16 +57,6 @@ def publish(platform: Application, messages: Sequence[BarMessage]) -> None:
     platform.messages.create_topic(MARKET_DATA)
     platform.messages.publish(MARKET_DATA, [encode(m) for m in messages])
 
-
-def wait(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Poll `predicate` until truthy; fail naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def decisions(platform: Application, session_id: str) -> int:
@@ -89,7 +80,7 @@ def run_runtime(platform: Application, session_id: str, deliver: Callable[[], in
         assert runtime.ready.wait(20), "the runtime did not become ready"
         before = int((platform.documents.get(SESSIONS, session_id) or {}).get("last_decision_point") or 0)
         expected = before + deliver()
-        wait(lambda: int((platform.documents.get(SESSIONS, session_id) or {}).get("last_decision_point") or 0)
+        wait_for(lambda: int((platform.documents.get(SESSIONS, session_id) or {}).get("last_decision_point") or 0)
              >= expected, 30, f"decision {expected}")
     finally:
         runtime.request_stop()
@@ -111,7 +102,7 @@ def paper_session(platform: Application, *, agent_id: str, code: str | None = No
         return len({m.bar.timestamp for m in delivered})
 
     run_runtime(platform, session_id, deliver, options)
-    return Session(agent_id, session_id, wait(lambda: decisions(platform, session_id), 10, "FMEL rows"))
+    return Session(agent_id, session_id, wait_for(lambda: decisions(platform, session_id), 10, "FMEL rows"))
 
 
 def reconcile(platform: Application, agent_id: str, work: Path, body: dict[str, Any] | None = None) -> dict[str, Any]:

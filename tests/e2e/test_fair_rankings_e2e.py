@@ -9,8 +9,7 @@ block each other.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from shared.domain.clock import utc_now
 from shared.market.synthetic import write_synthetic_market
 from shared.market.universe import DEFAULT_SYMBOLS, default_window
 from tests.app_factory import embedded_app
+from tests.fixtures.common import wait_for
 from tests.functions.agents_stack import Tokens
 from tests.unit.backtest.backtest_stack import SMA_SOURCE
 
@@ -44,15 +44,6 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Application]]:
         platform.close()  # runtimes and jobs first, then the stores
 
 
-def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
 
 def api(url: str, auth: dict[str, str], method: str, path: str, **kwargs: Any) -> requests.Response:
     return requests.request(method, url + path, headers=auth, timeout=60, **kwargs)
@@ -69,7 +60,7 @@ def finished_run(url: str, auth: dict[str, str], run_id: str, timeout_s: float =
         run = api(url, auth, "GET", f"/api/backtests/{run_id}").json()
         return run if run.get("status") in ("succeeded", "failed") else None
 
-    return wait_for(done, timeout_s, f"run {run_id}")
+    return wait_for(done, timeout_s, f"run {run_id}", every_s=0.2)
 
 
 def board(url: str, **params: Any) -> dict[str, Any]:
@@ -130,7 +121,7 @@ def test_a_deleted_agent_leaves_the_board_at_once_even_while_its_automatic_backt
     kept, dropped = submit(url, auth, "kept", 3), submit(url, auth, "dropped", 4)
     for agent in (kept, dropped):
         finished_run(url, auth, f"{agent}-auto")
-    wait_for(lambda: {e["agent_id"] for e in board(url)["entries"]} == {kept, dropped}, 30, "both ranked")
+    wait_for(lambda: {e["agent_id"] for e in board(url)["entries"]} == {kept, dropped}, 30, "both ranked", every_s=0.2)
     assert api(url, auth, "DELETE", f"/api/agents/{dropped}").status_code == 204
     now = board(url)
     assert now["source"] == "cache" and {e["agent_id"] for e in now["entries"]} == {kept}

@@ -13,8 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from shared.domain.clock import utc_now
 from shared.market.synthetic import write_synthetic_market
 from shared.market.universe import DEFAULT_SYMBOLS, default_window
 from tests.app_factory import embedded_app
+from tests.fixtures.common import wait_for
 from tests.functions.agents_stack import Tokens
 from tests.unit.backtest.backtest_stack import SMA_SOURCE
 
@@ -68,15 +68,6 @@ def generate(url: str, into: Path) -> Any:
         sys.path.remove(str(into))
 
 
-def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
 
 def test_a_generated_client_submits_backtests_and_reads_the_leaderboard(stack, tmp_path: Path) -> None:
     url, token, _ = stack
@@ -105,7 +96,7 @@ def test_a_generated_client_submits_backtests_and_reads_the_leaderboard(stack, t
         # Error (404) until the trigger has queued the standard run
         return run if isinstance(run, Backtest) and run.status in ("succeeded", "failed") else None
 
-    standard = wait_for(lambda: succeeded(f"{agent_id}-auto"), 120, "the standard evaluation")
+    standard = wait_for(lambda: succeeded(f"{agent_id}-auto"), 120, "the standard evaluation", every_s=0.3)
     assert standard.status == "succeeded" and standard.standard is True
 
     # No body at all: the generated client still sends Content-Type application/json.
@@ -114,7 +105,7 @@ def test_a_generated_client_submits_backtests_and_reads_the_leaderboard(stack, t
     chosen = start_backtest.sync(agent_id, client=client, body=BacktestRequest(symbols=["AAPL", "MSFT"]))
     assert chosen is not None and chosen.status == "queued"
     for run_id in (json.loads(defaults.content)["run_id"], chosen.run_id):
-        assert wait_for(lambda run_id=run_id: succeeded(run_id), 120, run_id).status == "succeeded"
+        assert wait_for(lambda run_id=run_id: succeeded(run_id), 120, run_id, every_s=0.3).status == "succeeded"
     runs = list_backtests.sync(agent_id, client=client)
     assert runs is not None and len(runs.runs) == 3 and sum(r.standard for r in runs.runs) == 1
 

@@ -22,6 +22,7 @@ from shared.schemas.collections import AGENTS, SESSIONS
 from shared.services import paper_trading
 from shared.services.paper_trading import StartPaperTrading
 from shared.venues.simulated.accounts import SimulatedAccounts
+from tests.fixtures.common import wait_for
 from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars
 
 DECISIONS_SQL = "SELECT decision_point FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point"
@@ -50,15 +51,6 @@ def _start(platform: Application, orchestrator: LocalOrchestrator, agent_id: str
     return session["session_id"]
 
 
-def _wait(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-
 
 def _points(platform: Application, session_id: str) -> list[int]:
     return [r["decision_point"] for r in platform.warehouse.query(DECISIONS_SQL, {"s": session_id})]
@@ -82,14 +74,14 @@ def test_start_trade_and_stop_with_the_first_decision_in_under_ten_seconds(stack
             i += 1
         return bool(_points(platform, session_id))
 
-    _wait(first_decision, 10, "the first FMEL decision")
+    wait_for(first_decision, 10, "the first FMEL decision")
     elapsed = time.monotonic() - started
     print(f"\nstart -> first FMEL decision in the warehouse: {elapsed:.2f}s")
     assert elapsed < 10
     assert platform.documents.get(AGENTS, agent_id)["status"] == "trading"
     publish_bars(platform.messages, "AAPL", range(i, i + 8))
-    session = _wait(lambda: (s := platform.documents.get(SESSIONS, session_id)) and s.get("trades", 0) >= 2 and s,
-                    10, "fills on the session document")
+    session = wait_for(lambda: (s := platform.documents.get(SESSIONS, session_id)) and s.get("trades", 0) >= 2 and s,
+                       10, "fills on the session document")
     assert session["recent_trades"][0]["size"] == 10 and session["portfolio_value"] > 0
     process_pid = orchestrator.status(agent_id).pid
     stopped = paper_trading.stop_paper_trading("alice", agent_id, documents=platform.documents,
@@ -105,20 +97,20 @@ def test_sigterm_in_a_burst_loses_no_decision_and_kill_9_resumes_numbering(stack
     platform, orchestrator = stack
     agent_id = backtested_agent(platform)
     session_id = _start(platform, orchestrator, agent_id)
-    _wait(lambda: _trading(platform, session_id), 10, "trading")
+    wait_for(lambda: _trading(platform, session_id), 10, "trading")
     publish_bars(platform.messages, "AAPL", range(300))  # a burst
-    _wait(lambda: (platform.documents.get(SESSIONS, session_id) or {}).get("last_decision_point", 0) > 20, 15,
-          "decisions under way")
+    wait_for(lambda: (platform.documents.get(SESSIONS, session_id) or {}).get("last_decision_point", 0) > 20, 15,
+             "decisions under way")
     # kill -9: the automatic restart resumes numbering; what was never flushed is reported.
     os.kill(orchestrator.status(agent_id).pid, signal.SIGKILL)
-    _wait(lambda: orchestrator.status(agent_id).restarts == 1 and orchestrator.status(agent_id).pid, 10, "restart")
-    _wait(lambda: (platform.documents.get(SESSIONS, session_id) or {}).get("pid") == orchestrator.status(agent_id).pid,
-          15, "the restarted runtime trading")
+    wait_for(lambda: orchestrator.status(agent_id).restarts == 1 and orchestrator.status(agent_id).pid, 10, "restart")
+    wait_for(lambda: (platform.documents.get(SESSIONS, session_id) or {}).get("pid")
+             == orchestrator.status(agent_id).pid, 15, "the restarted runtime trading")
     publish_bars(platform.messages, "AAPL", range(300, 600))
     time.sleep(1.0)
     # SIGTERM in the middle of the burst: every decision made is recorded.
     os.kill(orchestrator.status(agent_id).pid, signal.SIGTERM)
-    _wait(lambda: orchestrator.status(agent_id).restarts == 2, 20, "the graceful exit")
+    wait_for(lambda: orchestrator.status(agent_id).restarts == 2, 20, "the graceful exit")
     orchestrator.stop(agent_id)
     session = platform.documents.get(SESSIONS, session_id)
     points = _points(platform, session_id)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,22 +22,13 @@ from shared.adapters.local.warehouse import DuckDbWarehouse
 from shared.app import Application
 from shared.schemas.collections import AGENTS, SESSIONS, USERS
 from shared.services.paper_trading import stop_deleted_agent
-from tests.fixtures.common import free_port
+from tests.fixtures.common import free_port, wait_for
 from tests.functions.agents_stack import Tokens
 from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars
 
 REPO = Path(__file__).resolve().parents[2]
 DECISIONS_SQL = "SELECT decision_point FROM fmel.decisions WHERE session_id = @s ORDER BY decision_point"
 
-
-def _wait(predicate, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def _agent(platform: Application, *, fund: float | None) -> str:
@@ -56,9 +46,9 @@ def _session(platform: Application, agent_id: str) -> dict[str, Any]:
 
 def _decide(platform: Application, agent_id: str, bars: int = 5) -> dict[str, Any]:
     """Publish bars until the runtime has made decisions; the session document then."""
-    _wait(lambda: _session(platform, agent_id).get("state") == "trading", 15, "the runtime trading")
+    wait_for(lambda: _session(platform, agent_id).get("state") == "trading", 15, "the runtime trading")
     publish_bars(platform.messages, "AAPL", range(bars))
-    return _wait(lambda: (s := _session(platform, agent_id)).get("decisions", 0) >= 2 and s, 15, "decisions")
+    return wait_for(lambda: (s := _session(platform, agent_id)).get("decisions", 0) >= 2 and s, 15, "decisions")
 
 
 @pytest.fixture
@@ -115,8 +105,8 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
                                timeout=10)
     assert response.status_code == 204
     # The agent is `stopped` only once the runtime has exited (its session says so a moment earlier).
-    _wait(lambda: platform.documents.get(AGENTS, agent_id)["status"] == "stopped", 30,
-          "the deleted agent stopped by the trigger")
+    wait_for(lambda: platform.documents.get(AGENTS, agent_id)["status"] == "stopped", 30,
+             "the deleted agent stopped by the trigger")
     stopped = _session(platform, agent_id)
     assert stopped["state"] == "stopped"
     assert platform.orchestrator.status(agent_id).exit_code == 0 and pid
@@ -144,7 +134,7 @@ def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> Non
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait(lambda: _answers(url), 20, "farm up")
+        wait_for(lambda: _answers(url), 20, "farm up")
         TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
         session = _decide(seeded, agent_id)
         pid = session["pid"]
@@ -175,16 +165,16 @@ def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(
         first.kill()  # no graceful stop for the stack: its runtime must notice on its own
         first.communicate()
         # The orphaned runtime stops itself, flushing FMEL, and says why it is not trading.
-        _wait(lambda: _session(seeded, agent_id).get("state") == "interrupted", 30, "the orphan's graceful stop")
-        assert _wait(lambda: not _alive(before["pid"]), 10, "the orphan's exit")
+        wait_for(lambda: _session(seeded, agent_id).get("state") == "interrupted", 30, "the orphan's graceful stop")
+        assert wait_for(lambda: not _alive(before["pid"]), 10, "the orphan's exit")
 
         second, _ = _farm_up(data_dir)
         try:
-            resumed = _wait(lambda: (s := _session(seeded, agent_id)).get("state") == "trading"
-                            and s.get("pid") not in (None, before["pid"]) and s, 20, "the session resumed")
+            resumed = wait_for(lambda: (s := _session(seeded, agent_id)).get("state") == "trading"
+                               and s.get("pid") not in (None, before["pid"]) and s, 20, "the session resumed")
             publish_bars(seeded.messages, "AAPL", range(100, 105))
-            _wait(lambda: _session(seeded, agent_id).get("last_decision_point", 0) > resumed["last_decision_point"],
-                  15, "decisions after the resume")
+            wait_for(lambda: _session(seeded, agent_id).get("last_decision_point", 0) > resumed["last_decision_point"],
+                     15, "decisions after the resume")
             second.send_signal(signal.SIGTERM)
             output, _ = second.communicate(timeout=40)
         finally:
@@ -213,7 +203,7 @@ def _farm_up(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
                                cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(lambda: _answers(url), 20, "farm up")
+        wait_for(lambda: _answers(url), 20, "farm up")
     except AssertionError:
         process.kill()
         raise

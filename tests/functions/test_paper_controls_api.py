@@ -5,9 +5,8 @@ start, a runtime failure says why, and optional bodies may be empty JSON."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from farm.host import FunctionHost
 from shared.app import Application
 from shared.market.universe import DEFAULT_SYMBOLS
 from shared.schemas.collections import AGENTS, SESSIONS
-from tests.fixtures.common import make_warehouse
+from tests.fixtures.common import make_warehouse, wait_for
 from tests.functions.agents_stack import Tokens
 from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars
 
@@ -36,15 +35,6 @@ def host(tmp_path: Path) -> Iterator[tuple[str, Application, dict[str, str]]]:
         served.stop()
         platform.close()  # stops the runtimes it started, then closes the stores
 
-
-def wait_for(probe: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
 
 
 def session(platform: Application, agent_id: str) -> dict[str, Any]:

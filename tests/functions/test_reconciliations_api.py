@@ -19,7 +19,8 @@ from shared.schemas.collections import RECONCILIATIONS
 from shared.schemas.messages import RunReconciliation
 from shared.services.reconciliations import launch_reconciliation
 from tests.app_factory import embedded_app
-from tests.e2e.reconcile_stack import bars, paper_session, wait
+from tests.e2e.reconcile_stack import bars, paper_session
+from tests.fixtures.common import wait_for
 from tests.functions.agents_stack import Tokens
 from tests.unit.runtime.stack import backtested_agent
 
@@ -55,7 +56,7 @@ def test_a_reconciliation_is_queued_run_as_a_job_and_shown_to_its_owner_only(hos
         body = requests.get(item, headers=alice, timeout=10).json()
         return body if body["status"] in ("succeeded", "failed") else None
 
-    body = wait(finished, 60, "the reconciliation job")
+    body = wait_for(finished, 60, "the reconciliation job")
     assert body["status"] == "succeeded", body["error"]
     assert body["session_id"] == session.session_id and body["kind"] == "paper"
     assert body["summary"]["identical"] == body["summary"]["decisions_compared"] == 20
