@@ -44,13 +44,9 @@ def test_a_market_buy_fills_and_moves_cash_and_position(venue: Venue) -> None:
 
 def test_a_sell_closes_the_position_and_returns_the_cash(venue: Venue) -> None:
     broker, datas = venue.broker(venue.open_account("alice", "agent-a"), "ps-a", "AAPL")
-    venue.will_fill("AAPL")
-    buy = broker.buy(None, datas["AAPL"], 4)
-    wait(lambda: buy.status == Status.Completed, venue.step(broker, datas))
-    venue.will_fill("AAPL")
+    venue.filled(broker, datas, 4)
 
-    sell = broker.sell(None, datas["AAPL"], 4)
-    wait(lambda: sell.status == Status.Completed, venue.step(broker, datas))
+    sell = venue.filled(broker, datas, -4)
 
     assert (sell.executed.size, sell.executed.price) == (-4, PRICE)
     assert broker.getposition(datas["AAPL"]).size == 0
@@ -76,9 +72,7 @@ def test_a_resting_order_is_accepted_and_cancels_with_nothing_executed(venue: Ve
 
 def test_state_reports_cash_value_positions_and_fills(venue: Venue) -> None:
     broker, datas = venue.broker(venue.open_account("alice", "agent-a"), "ps-a", "AAPL")
-    venue.will_fill("AAPL")
-    order = broker.buy(None, datas["AAPL"], 3)
-    wait(lambda: order.status == Status.Completed, venue.step(broker, datas))
+    venue.filled(broker, datas, 3)
 
     state = broker.state()
 
@@ -92,9 +86,7 @@ def test_state_reports_cash_value_positions_and_fills(venue: Venue) -> None:
 def test_a_restart_resumes_positions_and_adopts_the_sessions_open_orders(venue: Venue) -> None:
     account_id = venue.open_account("alice", "agent-a")
     first, datas = venue.broker(account_id, "ps-a", "AAPL")
-    venue.will_fill("AAPL")
-    bought = first.buy(None, datas["AAPL"], 10)
-    wait(lambda: bought.status == Status.Completed, venue.step(first, datas))
+    venue.filled(first, datas, 10)
     resting = first.buy(None, datas["AAPL"], 5, price=90.0, exectype=bt.Order.Limit)
     wait(lambda: resting.status == Status.Accepted, venue.step(first, datas))
     first.shutdown()  # the process ends with the order open at the venue
@@ -114,10 +106,8 @@ def test_a_restart_resumes_positions_and_adopts_the_sessions_open_orders(venue: 
 def test_each_account_keeps_its_own_cash_and_positions(venue: Venue) -> None:
     alice, datas = venue.broker(venue.open_account("alice", "agent-a"), "ps-a", "AAPL")
     bob, bobs = venue.broker(venue.open_account("bob", "agent-b", cash=5_000.0), "ps-b", "AAPL")
-    venue.will_fill("AAPL")
 
-    order = alice.buy(None, datas["AAPL"], 7)
-    wait(lambda: order.status == Status.Completed, venue.step(alice, datas))
+    venue.filled(alice, datas, 7)
     for _ in range(3):
         venue.step(bob, bobs)()
 

@@ -37,12 +37,8 @@ def test_two_sessions_trade_two_accounts_and_never_see_each_others_positions(ven
     a, feeds_a = venue.broker(account_a, "ps-aaaa", "AAPL")
     b, feeds_b = venue.broker(account_b, "ps-bbbb", "AAPL")
 
-    venue.will_fill("AAPL")
-    bought_a = a.buy(None, feeds_a["AAPL"], 10)
-    wait(lambda: bought_a.status == Status.Completed, venue.step(a, feeds_a))
-    venue.will_fill("AAPL")
-    bought_b = b.buy(None, feeds_b["AAPL"], 3)
-    wait(lambda: bought_b.status == Status.Completed, venue.step(b, feeds_b))
+    venue.filled(a, feeds_a, 10)
+    venue.filled(b, feeds_b, 3)
     for _ in range(3):  # any update of the other account that reached a stream is applied by now
         venue.step(a, feeds_a)()
         venue.step(b, feeds_b)()
