@@ -36,6 +36,13 @@ READY_BUDGET_S = 3.0
 WAIT_S = 10.0
 
 
+def _python(*args: str, timeout_s: float, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run this Python in the repository, with none of the caller's FARM_ settings, and capture its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=timeout_s, check=check)
+
+
 def test_farm_up_answers_healthz_within_3_seconds_and_stops_cleanly_on_sigterm(
     tmp_path: Path,
 ) -> None:
@@ -69,16 +76,7 @@ def test_farm_up_answers_healthz_within_3_seconds_and_stops_cleanly_on_sigterm(
 
 
 def test_farm_demo_runs_every_step_and_stops_the_stack(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "farm", "demo", "--data-dir", str(tmp_path)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = _python("-m", "farm", "demo", "--data-dir", str(tmp_path), timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
     steps = len(demo.STEPS)
     assert f"[{steps}/{steps}] Stop the stack" in result.stdout
@@ -115,16 +113,7 @@ print(" ".join(sorted(m for m in sys.modules if m.startswith(HEAVY))))
 
 def test_the_local_host_imports_no_cloud_client_and_no_backtesting_stack() -> None:
     probe = f"HEAVY = {HEAVY!r}\n{_IMPORT_PROBE}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = _python("-c", probe, timeout_s=60, check=True)
     assert result.stdout.split() == []
 
 

@@ -149,9 +149,8 @@ def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> Non
     assert not _alive(pid)
     final = _session(seeded, agent_id)
     assert final["state"] == "interrupted"  # still wanted running: a restart resumes it
-    warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
-    points = [r["decision_point"] for r in warehouse.query(DECISIONS_SQL, {"s": final["session_id"]})]
-    assert points == list(range(1, final["last_decision_point"] + 1))  # every decision flushed
+    # every decision flushed
+    assert _recorded_points(data_dir, final["session_id"]) == list(range(1, final["last_decision_point"] + 1))
 
 
 def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(tmp_path: Path) -> None:
@@ -189,9 +188,14 @@ def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(
     final = _session(seeded, agent_id)
     assert final["session_id"] == before["session_id"] and final["state"] == "interrupted"
     assert final["lost_decisions"] == 0
+    # one numbering, nothing lost
+    assert _recorded_points(data_dir, final["session_id"]) == list(range(1, final["last_decision_point"] + 1))
+
+
+def _recorded_points(data_dir: Path, session_id: str) -> list[int]:
+    """The decision points of the session that reached the stack's warehouse, in order."""
     warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
-    points = [r["decision_point"] for r in warehouse.query(DECISIONS_SQL, {"s": final["session_id"]})]
-    assert points == list(range(1, final["last_decision_point"] + 1))  # one numbering, nothing lost
+    return [r["decision_point"] for r in warehouse.query(DECISIONS_SQL, {"s": session_id})]
 
 
 def _farm_up(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
