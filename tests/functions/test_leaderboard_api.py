@@ -22,7 +22,7 @@ from shared.ports.messages import ReceivedMessage
 from shared.schemas.messages import BacktestCompleted, PortfolioSnapshotted
 from shared.schemas.warehouse import BACKTEST_RUNS
 from shared.services.standard_evaluation import COLLECTION, DOC_ID, StandardEvaluation
-from tests.fixtures.common import free_port, wait_for_port
+from tests.fixtures.common import free_port, stop_process, wait_for_port
 from tests.functions.analytics_stack import analytics_platform, needs_warehouse, serving
 
 pytestmark = needs_warehouse
@@ -44,9 +44,7 @@ def own_redis() -> Iterator[subprocess.Popen[bytes]]:
             wait_for_port(port, timeout_s=10)
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(timeout=5)
+            stop_process(proc)
 
 
 STD = StandardEvaluation(("AAPL", "MSFT"), "2023-01-02", "2025-01-02")

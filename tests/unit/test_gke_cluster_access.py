@@ -20,7 +20,6 @@ import yaml
 
 from shared.adapters.gcp import gke_cluster
 from shared.adapters.gcp.gke_orchestrator import (
-    K8S_DIR,
     NAMESPACE,
     GkeOrchestrator,
     render_statefulset,
@@ -35,13 +34,12 @@ from shared.ports.orchestrator import RuntimeSpec, RuntimeStatus
 from shared.settings import Settings
 from tests.fakes.certificates import CertificateAuthority
 from tests.fakes.gke_api import FakeGkeApi
+from tests.fakes.gke_control_plane import CLUSTER, FUNCTIONS, PROJECT, REGION, deployed_rbac
 from tests.fakes.google_tokens import IssuedCredentials, TokenIssuer
-from tests.fakes.kube_apiserver import FakeKubeApiServer, Rbac
+from tests.fakes.kube_apiserver import FakeKubeApiServer
 from tests.fixtures.common import free_port
 from tests.infra.terraform_model import model
 
-PROJECT, REGION, CLUSTER = "farm-prod", "europe-west1", "farm"
-FUNCTIONS = f"farm-functions@{PROJECT}.iam.gserviceaccount.com"
 INGESTER = f"farm-ingester@{PROJECT}.iam.gserviceaccount.com"
 BACKTEST = f"farm-backtest@{PROJECT}.iam.gserviceaccount.com"
 # Predefined roles that hold container.clusters.get (what reading the cluster needs).
@@ -55,12 +53,6 @@ def terraform_cluster_readers() -> set[str]:
     roles = model()["locals"]["project_roles"]
     return {f"farm-{key}@{PROJECT}.iam.gserviceaccount.com" for key, held in roles.items()
             if CLUSTER_GET_ROLES & set(held)}
-
-
-def deployed_rbac() -> Rbac:
-    """runtime/k8s/rbac.yaml as cloudbuild.yaml applies it (PROJECT_ID replaced)."""
-    text = (K8S_DIR / "rbac.yaml").read_text().replace("PROJECT_ID", PROJECT)
-    return Rbac([d for d in yaml.safe_load_all(text) if d])
 
 
 @dataclass
