@@ -9,13 +9,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from shared.adapters.local.document_values import check_collection, check_doc_id, check_document
-from shared.errors import InvalidInputError
+from shared.errors import ConflictError, InvalidInputError
+from shared.ports.documents import Transaction
 
 WriteKind = Literal["create", "set", "update", "delete"]
 Reader = Callable[[str, str], "tuple[dict[str, Any], int] | None"]
+Committer = Callable[[list["Write"], dict[tuple[str, str], "int | None"]], bool]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,24 @@ class SqliteTransaction:
     def _check_open(self) -> None:
         if self._finished:
             raise InvalidInputError("this transaction has ended; use the handle only inside fn")
+
+
+def run_transaction(
+    fn: Callable[[Transaction], T], read: Reader, commit: Committer, *, max_attempts: int,
+    on_conflict: Callable[[int], None] | None = None,
+) -> T:
+    """Run `fn` on a fresh transaction per attempt until `commit` accepts its writes (the versions it
+    read still hold); `on_conflict(attempt)` between attempts; ConflictError after `max_attempts`."""
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+    for attempt in range(1, max_attempts + 1):
+        txn = SqliteTransaction(read)
+        try:
+            result = fn(txn)
+        finally:
+            txn.finish()
+        if commit(txn.writes, txn.reads):
+            return result
+        if on_conflict is not None:
+            on_conflict(attempt)
+    raise ConflictError(f"transaction still conflicting after {max_attempts} attempts")

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 
 from shared.adapters.local.document_feed import SqliteWatch
 from shared.adapters.local.document_queries import build_query
-from shared.adapters.local.document_transaction import SqliteTransaction, Write, WriteKind
+from shared.adapters.local.document_transaction import Write, WriteKind, run_transaction
 from shared.adapters.local.document_values import check_collection, check_doc_id, check_document
 from shared.adapters.local.document_writes import apply_write, init_schema
-from shared.errors import ConflictError, TransientError
+from shared.errors import TransientError
 from shared.ports.documents import DocumentChange, Filter, Transaction
 
 log = logging.getLogger(__name__)
@@ -109,20 +109,13 @@ class SqliteDocumentStore:
 
     def transaction(self, fn: Callable[[Transaction], T], *, max_attempts: int = 5) -> T:
         """Run `fn` in a transaction, retrying on conflict; ConflictError after max_attempts."""
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        for attempt in range(1, max_attempts + 1):
-            txn = SqliteTransaction(self._read)
-            try:
-                result = fn(txn)
-            finally:
-                txn.finish()
-            if self._commit(txn.writes, txn.reads):
-                return result
+
+        def back_off(attempt: int) -> None:
             log.debug("transaction conflict on attempt %d of %d", attempt, max_attempts)
             # Jitter so that processes that collided do not collide again in lockstep.
             time.sleep(random.uniform(0, 0.002 * attempt))
-        raise ConflictError(f"transaction still conflicting after {max_attempts} attempts")
+
+        return run_transaction(fn, self._read, self._commit, max_attempts=max_attempts, on_conflict=back_off)
 
     # --- change feed ------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from shared.adapters.local.document_transaction import SqliteTransaction, Write
+from shared.adapters.local.document_transaction import Write, run_transaction
 from shared.adapters.local.document_values import (
     check_collection,
     check_doc_id,
@@ -85,17 +85,8 @@ class MemoryDocumentStore:
 
     def transaction(self, fn: Callable[[Transaction], T], *, max_attempts: int = 5) -> T:
         """Run `fn` in a transaction, retrying on conflict; ConflictError after max_attempts."""
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        for _ in range(max_attempts):
-            txn = SqliteTransaction(self._read)  # reads with versions, buffered writes: no SQL in it
-            try:
-                result = fn(txn)
-            finally:
-                txn.finish()
-            if self._commit(txn.writes, txn.reads):
-                return result
-        raise ConflictError(f"transaction still conflicting after {max_attempts} attempts")
+        # The SQLite store's transaction handle: reads with versions, buffered writes, no SQL in it.
+        return run_transaction(fn, self._read, self._commit, max_attempts=max_attempts)
 
     def watch(self, collection: str, on_change: Callable[[DocumentChange], None]) -> MemoryWatch:
         """Call `on_change` for every change in `collection` from now on, until closed."""
