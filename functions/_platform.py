@@ -19,7 +19,7 @@ _settings: Settings | None = None
 
 def platform() -> Application:
     """Return the process's Application, built from the environment's settings on first use."""
-    global _application
+    global _application  # noqa: PLW0603 - one application per process, built on first use
     if _application is None:
         with _lock:
             if _application is None:
@@ -29,7 +29,7 @@ def platform() -> Application:
 
 def settings() -> Settings:
     """Return the settings in use, without building any adapter."""
-    global _settings
+    global _settings  # noqa: PLW0603 - read once per process, like the application
     if _application is not None:
         return _application.settings
     if _settings is None:

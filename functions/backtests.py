@@ -26,7 +26,8 @@ def agent_backtests(request: flask.Request, caller: Principal, agent_id: str) ->
     platform = _platform.platform()
     if request.method == "GET":
         page = list_backtests(caller.uid, agent_id, documents=platform.documents,
-                              limit=_limit(request.args.get("limit")), page_token=request.args.get("page_token") or None)
+                              limit=_limit(request.args.get("limit")),
+                              page_token=request.args.get("page_token") or None)
         return {"runs": page.runs, "next_page_token": page.next_page_token}
     body = json_body(request, optional=True)
     queued = backtests.request_backtest(

@@ -51,7 +51,9 @@ class HealthServer:
             return "200 OK", "ok\n", "text/plain"
         if path == "/readyz":
             ok = self.ready()
-            return ("200 OK", "ready\n", "text/plain") if ok else ("503 Service Unavailable", "not ready\n", "text/plain")
+            if ok:
+                return "200 OK", "ready\n", "text/plain"
+            return "503 Service Unavailable", "not ready\n", "text/plain"
         if path == "/metrics":
             return "200 OK", self.metrics(), "text/plain; version=0.0.4"
         return "404 Not Found", "not found\n", "text/plain"

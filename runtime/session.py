@@ -58,7 +58,8 @@ class SessionReporter:
     def __init__(
         self, documents: DocumentStore, messages: MessageBus, session_id: str, session: dict[str, Any],
         broker: TradingBroker, counter: DecisionCounter, *, interval_s: float = 2.0,
-        extra: Callable[[], dict[str, Any]] | None = None, snapshots: Callable[[PortfolioSnapshotted], None] | None = None,
+        extra: Callable[[], dict[str, Any]] | None = None,
+        snapshots: Callable[[PortfolioSnapshotted], None] | None = None,
     ) -> None:
         self.documents = documents
         self.messages = messages

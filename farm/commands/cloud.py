@@ -109,7 +109,8 @@ def summary(rows: Sequence[Row]) -> str:
     registry = [r for r in rows if r.in_registry]
     ready = sum(r.deployed and r.ready for r in registry)
     missing = sum(not r.deployed for r in registry)
-    text = f"{len(registry)} functions: {ready} ready, {len(registry) - ready - missing} not ready, {missing} not deployed"
+    not_ready = len(registry) - ready - missing
+    text = f"{len(registry)} functions: {ready} ready, {not_ready} not ready, {missing} not deployed"
     extra = len(rows) - len(registry)
     if extra:
         text += f"; {extra} farm-* service{'s' if extra != 1 else ''} not in the registry"

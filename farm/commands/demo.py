@@ -92,9 +92,9 @@ def start_stack(ctx: DemoContext) -> None:
         try:
             health = ctx.get_json("/healthz")
             break
-        except OSError:
+        except OSError as exc:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"farm up not answering on {ctx.url} after {READY_TIMEOUT_S}s")
+                raise TimeoutError(f"farm up not answering on {ctx.url} after {READY_TIMEOUT_S}s") from exc
             time.sleep(0.05)
     print(f"  stack up at {ctx.url} in {time.monotonic() - started:.2f}s: {health}")
 

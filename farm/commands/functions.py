@@ -68,7 +68,7 @@ def function_table(specs: Sequence[FunctionSpec]) -> str:
     rows = [("NAME", "TRIGGER", "ROUTE / SOURCE", "ENTRY POINT")]
     rows += [(s.name, *s.describe_trigger(), f"{s.module}.{s.entry_point}") for s in specs]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def deploy_command(spec: FunctionSpec, *, project: str, region: str, gke_cluster: str = GKE_CLUSTER) -> list[str]:

@@ -65,7 +65,8 @@ def _footer(body: dict[str, Any]) -> list[str]:
     if evaluation:
         lines.append(f"standard evaluation {evaluation['evaluation_id']}: {len(evaluation['symbols'])} symbols "
                      f"{evaluation['start']}..{evaluation['end']} {evaluation['timeframe']}, "
-                     f"cash {evaluation['cash']:,.0f}, commission {evaluation['commission']:g} (the same for every agent)")
+                     f"cash {evaluation['cash']:,.0f}, commission {evaluation['commission']:g}"
+                     " (the same for every agent)")
     data = body.get("data")
     if data:
         lines.append(("data: SYNTHETIC - " if data.get("synthetic") else "data: ") + data.get("note", ""))

@@ -141,7 +141,8 @@ def render(session: dict[str, Any]) -> str:
         lines.append(f"  error     {session['error'].strip().splitlines()[-1]}")
     positions = session.get("positions") or []
     lines.append("  positions " + ("none" if not positions else ""))
-    lines += [f"    {p['symbol']:<10} {p['size']:>10g} @ {p['price']:.2f}  = {_money(p.get('value'))}" for p in positions]
+    lines += [f"    {p['symbol']:<10} {p['size']:>10g} @ {p['price']:.2f}  = {_money(p.get('value'))}"
+              for p in positions]
     trades = (session.get("recent_trades") or [])[-5:]
     if trades:
         lines.append("  recent trades")

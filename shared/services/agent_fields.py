@@ -59,10 +59,10 @@ def _tags(value: Any) -> tuple[str, ...]:
     if not isinstance(raw, list | tuple) and not isinstance(value, str):
         raise InvalidInputError("tags must be a list of strings or a comma-separated string")
     tags: list[str] = []
-    for tag in raw:
-        if not isinstance(tag, str):
+    for given in raw:
+        if not isinstance(given, str):
             raise InvalidInputError("tags must be strings")
-        tag = tag.strip()
+        tag = given.strip()
         if not tag:
             continue
         if not _TAG.fullmatch(tag):

@@ -157,7 +157,8 @@ def render_png(curves: dict[str, Any]) -> bytes:
 
 
 def _title(run_id: str, request: dict[str, Any], data: dict[str, Any] | None) -> str:
-    window = f"{request.get('start', '?')} to {request.get('end', '?')} ({request.get('timeframe', Timeframe.DAY.value)})"
+    timeframe = request.get("timeframe", Timeframe.DAY.value)
+    window = f"{request.get('start', '?')} to {request.get('end', '?')} ({timeframe})"
     title = f"backtest {run_id}: {len(request.get('symbols') or [])} symbols, {window}"
     return title + (" - SYNTHETIC DATA" if data and data.get("synthetic") else "")
 

@@ -146,4 +146,4 @@ def test_a_missing_or_future_auth_time_is_rejected(subject: Subject):
 @pytest.mark.parametrize("header", [None, "", "   ", "Bearer", "Basic YWxpY2U6cHc=", "not-a-jwt"])
 def test_a_missing_or_garbage_header_is_rejected(subject: Subject, header):
     with pytest.raises(AuthenticationError):
-        subject.verifier.verify(header)  # type: ignore[arg-type]
+        subject.verifier.verify(header)

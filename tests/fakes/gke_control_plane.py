@@ -44,7 +44,7 @@ class ControlPlane:
 
     def orchestrator(self, account: str = FUNCTIONS) -> GkeOrchestrator:
         """A GkeOrchestrator acting as `account` (default: the functions' service account)."""
-        return GkeOrchestrator(self.settings, credentials=IssuedCredentials(self.issuer, account))  # type: ignore[arg-type]
+        return GkeOrchestrator(self.settings, credentials=IssuedCredentials(self.issuer, account))
 
     def runtime_pod(self, agent_id: str) -> str:
         """The name of the agent's runtime host pod (its StatefulSet's only replica)."""

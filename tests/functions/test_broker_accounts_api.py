@@ -123,7 +123,8 @@ def test_other_users_get_404_for_the_agent_and_its_account(stack: Stack) -> None
     account_id = open_account(stack, owner, agent_id).json()["account_id"]
 
     assert open_account(stack, stranger, agent_id).status_code == 404
-    shown = requests.get(f"{stack.url}/api/broker/accounts/{account_id}", headers=stack.tokens.header(stranger), timeout=10)
+    shown = requests.get(f"{stack.url}/api/broker/accounts/{account_id}", headers=stack.tokens.header(stranger),
+                         timeout=10)
     assert shown.status_code == 404 and shown.json()["error"]["code"] == "not_found"
     assert fund(stack, stranger, account_id, "steal").status_code == 404
     assert requests.get(f"{stack.url}/api/broker/accounts/{account_id}", headers=stack.tokens.header(owner),
@@ -135,7 +136,9 @@ def test_other_users_get_404_for_the_agent_and_its_account(stack: Stack) -> None
     [({"amount": -5}, "k", "amount"), ({"amount": "lots"}, "k", "amount"), ({"amount": 1e9}, "k", "amount"),
      ({}, "", "Idempotency-Key")],
 )
-def test_bad_funding_requests_are_400_with_a_clear_message(stack: Stack, body: dict[str, Any], key: str, message: str) -> None:
+def test_bad_funding_requests_are_400_with_a_clear_message(
+    stack: Stack, body: dict[str, Any], key: str, message: str
+) -> None:
     uid = user()
     account_id = open_account(stack, uid, new_agent(stack, uid)).json()["account_id"]
     response = fund(stack, uid, account_id, key, body)
@@ -149,15 +152,18 @@ def test_opening_an_account_needs_an_agent_id(stack: Stack) -> None:
     assert response.status_code == 400 and "agent_id" in response.json()["error"]["message"]
 
 
-def test_the_broker_api_secret_never_appears_in_responses_or_logs(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_broker_api_secret_never_appears_in_responses_or_logs(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     uid = user()
     agent_id = new_agent(stack, uid)
     bodies = [open_account(stack, uid, agent_id).text]
     account_id = open_account(stack, uid, agent_id).json()["account_id"]
     bodies.append(fund(stack, uid, account_id, "k1").text)
-    bodies.append(requests.get(f"{stack.url}/api/broker/accounts/{account_id}", headers=stack.tokens.header(uid), timeout=10).text)
-    bodies.append(requests.get(f"{stack.url}/api/broker/accounts/nope", headers=stack.tokens.header(uid), timeout=10).text)
+    for shown in (account_id, "nope"):
+        bodies.append(requests.get(f"{stack.url}/api/broker/accounts/{shown}", headers=stack.tokens.header(uid),
+                                   timeout=10).text)
     text = "\n".join(bodies) + caplog.text
     assert PLANTED_SECRET not in text
     assert "CKBROKER" not in "\n".join(bodies)

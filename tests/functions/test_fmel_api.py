@@ -98,8 +98,11 @@ def test_filters_narrow_by_agent_session_mode_action_time_and_decision(stack: di
     pair = all_pages(stack, agent=a, session="run-a", from_decision=4, to_decision=5)
     assert [d["decision_point"] for d in pair] == [4, 5]
     assert pair[0]["data_accessed"][0]["reads"][1] == {"seq": 2, "field": "close", "index": -1, "value": 103.0}
-    assert pair[0]["note"] is None and json.loads(all_pages(stack, agent=a, session="run-a", from_decision=6, to_decision=6)[0]["note"]) == {"signal": 0.6, "reason": "trend"}
-    assert pair[0]["indicators"][0] | {"value": 0} == {"name": "SMA", "params": "period=10", "line": "", "input": "AAPL close", "index": 0, "value": 0}
+    sixth = all_pages(stack, agent=a, session="run-a", from_decision=6, to_decision=6)[0]
+    assert pair[0]["note"] is None and json.loads(sixth["note"]) == {"signal": 0.6, "reason": "trend"}
+    assert pair[0]["indicators"][0] | {"value": 0} == {
+        "name": "SMA", "params": "period=10", "line": "", "input": "AAPL close", "index": 0, "value": 0,
+    }
 
 
 def test_bad_filter_values_are_400_with_the_reason(stack: dict[str, Any]) -> None:
@@ -148,7 +151,8 @@ def test_analytics_count_actions_reads_trades_and_attribute_pnl_to_decisions(sta
     rows = [r for r in stack["rows"] if r["session_id"] == "run-a"]
     expected: dict[str, float] = {}
     for before, after in itertools.pairwise(rows):
-        expected[before["action"]] = expected.get(before["action"], 0.0) + after["portfolio_value"] - before["portfolio_value"]
+        change = after["portfolio_value"] - before["portfolio_value"]
+        expected[before["action"]] = expected.get(before["action"], 0.0) + change
     assert body["pnl"]["by_action"] == pytest.approx(expected)
     assert body["pnl"]["total"] == pytest.approx(rows[-1]["portfolio_value"] - rows[0]["portfolio_value"])
     assert all(d["pnl"] > 0 for d in body["pnl"]["best"]) and all(d["pnl"] < 0 for d in body["pnl"]["worst"])

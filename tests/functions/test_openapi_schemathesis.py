@@ -66,7 +66,9 @@ def http_host(platform: Application) -> Iterator[FunctionHost]:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[tuple[str, dict[str, str], Application]]:
+def served(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[tuple[str, dict[str, str], Application]]:
     data_dir: Path = tmp_path_factory.mktemp("openapi")
     platform = local_platform(data_dir, redis_url, NO_LIMITS)
     with http_host(platform) as host:

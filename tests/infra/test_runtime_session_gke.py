@@ -172,7 +172,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     settings = Settings(backend="gcp", gcp_project=PROJECT, gcp_region=REGION, gke_cluster=CLUSTER,
                         gke_api_url=gke.url)
     try:
-        yield Cluster(kube, GkeOrchestrator(settings, credentials=IssuedCredentials(issuer, FUNCTIONS)))  # type: ignore[arg-type]
+        yield Cluster(kube, GkeOrchestrator(settings, credentials=IssuedCredentials(issuer, FUNCTIONS)))
     finally:
         gke.close()
         kube.close()

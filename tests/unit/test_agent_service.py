@@ -37,7 +37,7 @@ def stores() -> Iterator[tuple[MemoryDocumentStore, MemoryBlobStore, MemoryMessa
     bus.close()
 
 
-def _submit(stores, uid: str, variant: int, clock=lambda: FIXED) -> str:  # type: ignore[no-untyped-def]
+def _submit(stores, uid: str, variant: int, clock=lambda: FIXED) -> str:
     documents, blobs, _ = stores
     cmd = agents.SubmitAgent(owner_uid=uid, upload=agent_source(variant).encode(),
                              fields=AgentFields.parse(f"agent {variant}"))
@@ -47,7 +47,7 @@ def _submit(stores, uid: str, variant: int, clock=lambda: FIXED) -> str:  # type
 def _move(documents: DocumentStore, agent_id: str, *targets: AgentStatus) -> None:
     """Walk an agent through legal lifecycle moves (tests never write a raw status)."""
 
-    def walk(uow) -> None:  # type: ignore[no-untyped-def]
+    def walk(uow) -> None:
         agent = uow.agents.require(agent_id)
         for target in targets:
             agent.move_to(target, at=FIXED)
@@ -56,7 +56,7 @@ def _move(documents: DocumentStore, agent_id: str, *targets: AgentStatus) -> Non
     run_in_transaction(documents, walk)
 
 
-def test_pages_never_repeat_or_skip_agents_created_in_the_same_microsecond(stores) -> None:  # type: ignore[no-untyped-def]
+def test_pages_never_repeat_or_skip_agents_created_in_the_same_microsecond(stores) -> None:
     created = {_submit(stores, "alice", i) for i in range(7)}  # all share created_at
     seen: list[str] = []
     token = None
@@ -68,7 +68,7 @@ def test_pages_never_repeat_or_skip_agents_created_in_the_same_microsecond(store
     assert sorted(seen) == sorted(created) and len(seen) == 7
 
 
-def test_deleting_a_trading_agent_moves_it_to_stopping_and_asks_for_the_runtime_to_stop(stores) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_a_trading_agent_moves_it_to_stopping_and_asks_for_the_runtime_to_stop(stores) -> None:
     documents = stores[0]
     agent_id = _submit(stores, "alice", 1)
     _move(documents, agent_id, AgentStatus.BACKTESTING, AgentStatus.BACKTESTED, AgentStatus.DEPLOYING,
@@ -81,13 +81,13 @@ def test_deleting_a_trading_agent_moves_it_to_stopping_and_asks_for_the_runtime_
         agents.get_agent(documents, "alice", agent_id)
 
 
-def test_a_stored_agent_delete_keeps_its_status_and_needs_no_runtime_stop(stores) -> None:  # type: ignore[no-untyped-def]
+def test_a_stored_agent_delete_keeps_its_status_and_needs_no_runtime_stop(stores) -> None:
     agent_id = _submit(stores, "alice", 2)
     deleted = agents.delete_agent(agents.DeleteAgent("alice", agent_id), documents=stores[0])
     assert (deleted.status, deleted.stop_runtime) == ("stored", False)
 
 
-def test_the_automatic_backtest_is_queued_once_and_redelivery_republishes_the_same_run(stores) -> None:  # type: ignore[no-untyped-def]
+def test_the_automatic_backtest_is_queued_once_and_redelivery_republishes_the_same_run(stores) -> None:
     documents, _, bus = stores
     agent_id = _submit(stores, "alice", 3)
     agent = documents.get("agents", agent_id)
@@ -103,7 +103,7 @@ def test_the_automatic_backtest_is_queued_once_and_redelivery_republishes_the_sa
     assert [RunBacktest.decode(m.data) for m in received] == [first, first]
 
 
-def test_every_agent_gets_the_same_recorded_standard_evaluation_whenever_it_is_submitted(stores) -> None:  # type: ignore[no-untyped-def]
+def test_every_agent_gets_the_same_recorded_standard_evaluation_whenever_it_is_submitted(stores) -> None:
     documents, _, bus = stores
     early, late = _submit(stores, "alice", 11), _submit(stores, "bob", 12)
     first = auto_backtest.request_auto_backtest(early, documents.get("agents", early), documents=documents,
@@ -120,7 +120,7 @@ def test_every_agent_gets_the_same_recorded_standard_evaluation_whenever_it_is_s
         assert run["standard"] is True and run["evaluation"]["evaluation_id"] == recorded["evaluation_id"]
 
 
-def test_no_automatic_backtest_for_an_agent_that_is_not_stored(stores) -> None:  # type: ignore[no-untyped-def]
+def test_no_automatic_backtest_for_an_agent_that_is_not_stored(stores) -> None:
     documents, _, bus = stores
     rejected = {"status": "rejected", "owner_uid": "a", "created_at": FIXED}
     assert auto_backtest.request_auto_backtest("x", rejected, documents=documents, messages=bus) is None
@@ -130,7 +130,7 @@ def test_no_automatic_backtest_for_an_agent_that_is_not_stored(stores) -> None: 
 
 
 def test_the_trigger_acknowledges_a_malformed_agent_document_without_raising(
-    stores, caplog: pytest.LogCaptureFixture  # type: ignore[no-untyped-def]
+    stores, caplog: pytest.LogCaptureFixture
 ) -> None:
     documents, blobs, bus = stores
     platform = Application(Settings(backend="local"), documents=documents, messages=bus, blobs=blobs)

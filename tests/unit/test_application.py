@@ -42,11 +42,11 @@ class RecordingParts(MemoryParts):
         time.sleep(0.01)  # widen the window in which racing threads would build twice
         return _closing(super().documents(app), self.closed)
 
-    def orchestrator(self, app: Application) -> Any:  # type: ignore[override]
+    def orchestrator(self, app: Application) -> Any:
         self.built.append("orchestrator")
         return Part("orchestrator", self.closed)
 
-    def job_launcher(self, app: Application) -> Any:  # type: ignore[override]
+    def job_launcher(self, app: Application) -> Any:
         self.built.append("job_launcher")
         return Part("job_launcher", self.closed)
 

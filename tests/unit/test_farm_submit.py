@@ -26,7 +26,9 @@ from tests.fixtures.common import AFTER_STORED
 from tests.functions.agents_stack import Tokens, agent_source, local_platform, running_host
 
 ROOT = Path(__file__).resolve().parents[2]
-BAD_AGENT = "import os\nimport backtrader as bt\n\n\nclass Agent(bt.Strategy):\n    def next(self):\n        eval('1')\n"
+BAD_AGENT = (
+    "import os\nimport backtrader as bt\n\n\nclass Agent(bt.Strategy):\n    def next(self):\n        eval('1')\n"
+)
 
 
 @pytest.fixture(scope="module")

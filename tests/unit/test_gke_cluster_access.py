@@ -114,7 +114,7 @@ def test_the_private_endpoint_setting_reaches_the_control_plane_inside_the_vpc(p
     plane.gke.add_cluster(PROJECT, REGION, CLUSTER, endpoint=closed, ca_pem=plane.ca.cert_pem,
                           private_endpoint=plane.kube.endpoint)
     private = GkeOrchestrator(replace(plane.settings, gke_endpoint="private"),
-                              credentials=IssuedCredentials(plane.issuer, FUNCTIONS))  # type: ignore[arg-type]
+                              credentials=IssuedCredentials(plane.issuer, FUNCTIONS))
     assert private.start("agent-1", "sess-1", SPEC).state == "starting"
     public, _ = plane.orchestrator()
     with pytest.raises(TransientError, match="unreachable"):

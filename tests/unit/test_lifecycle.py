@@ -46,7 +46,9 @@ def test_failed_is_reachable_only_from_deploying_or_trading():
 def test_history_records_reason_and_time():
     agent = Agent(agent_id="a", owner_uid="u", status=S.BACKTESTING)
     agent.move_to(S.BACKTEST_FAILED, at="t1", reason="ZeroDivisionError")
-    assert agent.history == [{"from": "backtesting", "to": "backtest_failed", "at": "t1", "reason": "ZeroDivisionError"}]
+    assert agent.history == [
+        {"from": "backtesting", "to": "backtest_failed", "at": "t1", "reason": "ZeroDivisionError"}
+    ]
     assert agent.updated_at == "t1"
 
 

@@ -116,7 +116,8 @@ def test_one_restart_past_the_budget_fails_the_session_and_its_agent_once(docume
     paper_runtime.mark_trading(documents, session_id, started_at="t")
     past = MAX_AUTOMATIC_RESTARTS + 1
     assert paper_trading.record_runtime_restart(documents, session_id, past, reason="CrashLoopBackOff")
-    assert not paper_trading.record_runtime_restart(documents, session_id, past + 1, reason="again")  # a watcher repeats
+    # A watcher repeats itself: the session has already failed.
+    assert not paper_trading.record_runtime_restart(documents, session_id, past + 1, reason="again")
     assert status(documents, agent_id) == ("failed", "failed") and running(documents) == []
     session = documents.get(SESSIONS, session_id)
     assert session["restarts"] == past and "more than the 3 allowed; last: CrashLoopBackOff" in session["error"]

@@ -52,7 +52,9 @@ def test_settings_are_frozen():
 
 
 def test_the_gke_cluster_is_in_the_region_unless_a_location_is_given():
-    settings = Settings.from_env({"FARM_GCP_PROJECT": "p", "FARM_GCP_REGION": "europe-west1", "FARM_GKE_CLUSTER": "farm"})
+    settings = Settings.from_env(
+        {"FARM_GCP_PROJECT": "p", "FARM_GCP_REGION": "europe-west1", "FARM_GKE_CLUSTER": "farm"}
+    )
     assert (settings.gke_cluster, settings.gke_cluster_location) == ("farm", "europe-west1")
     zonal = Settings.from_env({"FARM_GCP_PROJECT": "p", "FARM_GKE_CLUSTER": "farm", "FARM_GKE_LOCATION": "us-east1-b"})
     assert zonal.gke_cluster_location == "us-east1-b"

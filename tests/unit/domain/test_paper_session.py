@@ -142,7 +142,7 @@ def test_a_session_trades_only_the_account_it_was_started_with() -> None:
     session.runtime_started(at="t1", account_id="acct-1")
     assert session.state is S.TRADING
     with pytest.raises(AttributeError):
-        session.account_id = "acct-2"  # type: ignore[misc]
+        session.account_id = "acct-2"
 
 
 def test_restarts_within_the_budget_are_counted_and_the_next_one_fails_the_session() -> None:

@@ -103,7 +103,9 @@ def test_a_restart_continues_numbering_and_reports_decisions_lost_by_a_kill(plat
 
 
 def test_an_agent_whose_code_fails_exits_non_zero_with_its_traceback(platform) -> None:
-    code = "import backtrader as bt\n\nclass Agent(bt.Strategy):\n    def next(self):\n        raise ValueError('boom')\n"
+    code = (
+        "import backtrader as bt\n\nclass Agent(bt.Strategy):\n    def next(self):\n        raise ValueError('boom')\n"
+    )
     agent_id = backtested_agent(platform, code=code)
     session_id = session_for(platform, agent_id, ["AAPL"])
     _runtime, thread, result = _start(platform, session_id)

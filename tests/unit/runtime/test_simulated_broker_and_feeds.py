@@ -114,8 +114,8 @@ def test_open_orders_survive_a_restart_and_go_on_filling(account) -> None:
     assert [p.size for p in first.positions.values()] == [40]
 
     # Run 2 (a new process): the order is adopted with what remains and fills when the price returns.
-    strategy, second = run(documents, account_id, [make_bar("AAPL", 3, price=100.0), make_bar("AAPL", 4, price=95.0)], {},
-                           slippage=0.0)
+    bars = [make_bar("AAPL", 3, price=100.0), make_bar("AAPL", 4, price=95.0)]
+    strategy, second = run(documents, account_id, bars, {}, slippage=0.0)
     assert [(o.size, o.created.price, o.isbuy()) for o in second.reattached] == [(60, 95.5, True)]
     # The strategy hears of it (accepted on adoption) and of its fill, at the open below the limit.
     assert [n[:3] for n in strategy.notes] == [("Accepted", 0, 0.0), ("Completed", 60, 95.0)]
