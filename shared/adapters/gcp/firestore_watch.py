@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from shared.adapters.gcp.firestore_values import plain, stamp_id
-from shared.adapters.local.document_values import deliver
+from shared.adapters.local.document_values import deliver_queued
 from shared.errors import TransientError
 from shared.ports.documents import ChangeKind, DocumentChange
 
@@ -101,9 +101,4 @@ class FirestoreWatch:
         )
 
     def _deliver_loop(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                change = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            deliver(self._on_change, change, self._stopped)
+        deliver_queued(self._on_change, self._queue, self._stopped)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -109,3 +110,15 @@ def deliver(
             stopped.wait(wait_s)
             wait_s = min(wait_s * 2, _RETRY_MAX_S)
     return False
+
+
+def deliver_queued(
+    on_change: Callable[[DocumentChange], None], changes: queue.Queue[DocumentChange], stopped: threading.Event
+) -> None:
+    """A watch's delivery thread: each queued change in order, each until it succeeds, until stopped."""
+    while not stopped.is_set():
+        try:
+            change = changes.get(timeout=0.05)  # short: `stopped` is seen soon after close()
+        except queue.Empty:
+            continue
+        deliver(on_change, change, stopped)

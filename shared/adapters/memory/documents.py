@@ -22,7 +22,7 @@ from shared.adapters.local.document_values import (
     check_doc_id,
     check_document,
     check_page,
-    deliver,
+    deliver_queued,
 )
 from shared.adapters.memory.document_matching import has_order_field, matches, order_key
 from shared.errors import ConflictError, InvalidInputError, NotFoundError
@@ -165,12 +165,7 @@ class MemoryWatch:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        while not self._stopped.is_set():
-            try:
-                change = self._queue.get(timeout=0.05)
-            except queue.Empty:
-                continue
-            deliver(self._on_change, change, self._stopped)
+        deliver_queued(self._on_change, self._queue, self._stopped)
 
 
 def _write(kind: Any, collection: str, doc_id: str, data: dict[str, Any]) -> Write:
