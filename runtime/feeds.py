@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC
+from typing import Any
 
 import backtrader as bt
 
@@ -31,10 +32,10 @@ log = logging.getLogger(__name__)
 class BusDataFeed(bt.feed.DataBase):
     """One symbol's live bars; `vwap` and `trade_count` are extra lines."""
 
-    lines = ("vwap", "trade_count")
+    lines: Any = ("vwap", "trade_count")  # backtrader's metaclass turns these names into line objects
     params = (("symbol", ""), ("bar_timeframe", Timeframe.MINUTE.value), ("qcheck", 0.05))
 
-    def __init__(self) -> None:
+    def __init__(self, **_params: Any) -> None:  # the metaclass has already taken the params out
         super().__init__()
         self.fmel_hashes: dict[float, str] = {}  # bar time -> data_hash, so FMEL cites the bus's hash
         self.fmel_timeframe = self.p.bar_timeframe
