@@ -22,7 +22,9 @@ import flask
 
 from shared.errors import InvalidInputError
 
-Endpoint = Callable[[flask.Request], flask.Response]
+# A function module's entry point: functions_framework's decorator types its result loosely, but
+# every one is wrapped by `http_endpoint`, which always returns a flask.Response.
+Endpoint = Callable[[flask.Request], object]
 DEPRECATION = "true"
 
 
@@ -45,6 +47,7 @@ def forward(
         else:
             environ["CONTENT_TYPE"] = "application/json"
     response = endpoint(flask.Request(environ))
+    assert isinstance(response, flask.Response)
     response.headers["Deprecation"] = DEPRECATION
     response.headers["Link"] = f'<{urllib.parse.quote(path, safe="/")}>; rel="successor-version"'
     return response

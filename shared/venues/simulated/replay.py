@@ -63,6 +63,6 @@ class ReplayBroker(SimulatedBroker):
     # `slippage`, `commission` and `participation` are SimulatedBroker's params: backtrader
     # takes them from the keyword arguments before `__init__` runs.
 
-    def __init__(self, account: AccountMemory, datas: Sequence[bt.AbstractDataBase] = ()) -> None:
+    def __init__(self, account: AccountMemory, datas: Sequence[bt.AbstractDataBase] = (), **_params: Any) -> None:
         super().__init__(cast(DocumentStore, account), REPLAY_ACCOUNT, datas=datas)
         self.account = account
