@@ -7,11 +7,10 @@ from what the test puts in `bars` (symbol -> list of Alpaca bar dicts, sorted by
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.fakes.json_http import JsonHandler, serve
 
 KEY, SECRET = "test-key", "test-secret"
 
@@ -25,31 +24,18 @@ class FakeAlpacaRest:
         self.requests: list[dict[str, list[str]]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 query = parse_qs(url.query)
                 fake.requests.append(query)
                 if self.headers.get("APCA-API-KEY-ID") != KEY or self.headers.get("APCA-API-SECRET-KEY") != SECRET:
-                    return self._send(403, {"message": "forbidden"})
+                    return self.send_json(403, {"message": "forbidden"})
                 if url.path != "/v2/stocks/bars":
-                    return self._send(404, {"message": "not found"})
-                self._send(200, fake.page(query))
+                    return self.send_json(404, {"message": "not found"})
+                self.send_json(200, fake.page(query))
 
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server, self.thread = serve(Handler)
 
     @property
     def url(self) -> str:

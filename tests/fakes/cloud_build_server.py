@@ -18,8 +18,9 @@ import json
 import re
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+
+from tests.fakes.json_http import JsonHandler, serve
 
 PROJECT = "farm-fake"
 _BUILDS = re.compile(r"^/v1/projects/(?P<project>[^/]+)(?:/locations/(?P<region>[^/]+))?/builds(?:/(?P<id>[^/:]+))?$")
@@ -36,29 +37,16 @@ class FakeCloudBuild:
         self._lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                self._send(*fake.answer("POST", self.path, body))
+                self.send_json(*fake.answer("POST", self.path, body))
 
             def do_GET(self) -> None:
-                self._send(*fake.answer("GET", self.path, None))
+                self.send_json(*fake.answer("GET", self.path, None))
 
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-cloud-build", daemon=True)
-        self._thread.start()
+        self._server, self._thread = serve(Handler, name="fake-cloud-build")
 
     @property
     def endpoint(self) -> str:

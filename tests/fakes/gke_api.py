@@ -10,12 +10,10 @@ Google's error envelope otherwise). `requests` records (path, account or None).
 from __future__ import annotations
 
 import base64
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.fakes.google_tokens import TokenIssuer
+from tests.fakes.json_http import GOOGLE_JSON, JsonHandler, serve
 
 STATUS_NAMES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
 
@@ -46,25 +44,15 @@ class FakeGkeApi:
         self.requests: list[tuple[str, str | None]] = []
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:  # keep test output quiet
-                pass
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 auth = self.headers.get("Authorization", "")
                 account = fake.issuer.account_of(auth.removeprefix("Bearer ")) if auth.startswith("Bearer ") else None
                 fake.requests.append((self.path, account))
                 status, body = fake.answer(self.path, account)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send_json(status, body, GOOGLE_JSON)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
+        self.server, self.thread = serve(Handler, poll_s=0.05)
 
     @property
     def url(self) -> str:
