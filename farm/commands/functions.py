@@ -115,7 +115,7 @@ def deploy_command(spec: FunctionSpec, *, project: str, region: str, gke_cluster
 
 def firebase_config(specs: Sequence[FunctionSpec], *, region: str) -> dict[str, Any]:
     """firebase.json's `hosting` with one rewrite per HTTP function (most specific first)."""
-    rewrites = [
+    rewrites: list[dict[str, Any]] = [
         {
             "source": _PARAM.sub("*", _PATH_PARAM.sub("**", s.trigger.path)),
             "function": {"functionId": s.name, "region": region},

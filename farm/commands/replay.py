@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from shared.venues.simulated.market_data import ReplayServer
     from shared.venues.simulated.timelines import (
         SyntheticTimeline,
+        Timeline,
         WarehouseTimeline,
         last_business_day,
     )
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
         platform = Application()
         stop_at = datetime.combine(end, datetime.min.time(), UTC) if end else datetime.now(UTC)
-        timeline = WarehouseTimeline(platform.warehouse, datetime.combine(start, datetime.min.time(), UTC), stop_at)
+        timeline: Timeline = WarehouseTimeline(platform.warehouse, datetime.combine(start, datetime.min.time(), UTC),
+                                               stop_at)
     else:
         timeline = SyntheticTimeline(start, end=end)
     offered = tuple(s.strip() for s in args.symbols.split(",") if s.strip())

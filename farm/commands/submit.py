@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     token = _token(args.user)
     status, body = post_agent(args.url, token, path, requirements=requirements,
                               fields={"name": args.name, "description": args.description, "tags": args.tags})
-    if status == 201:
+    if status == 201 and body is not None:
         print(json.dumps(body, indent=2) if args.json else f"agent {body['agent_id']}: {body['status']}")
         return 0
     error = (body or {}).get("error") or {}

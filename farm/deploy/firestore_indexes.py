@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 from shared.schemas import collections
 
@@ -64,7 +65,7 @@ def _indexes_in(path: Path, root: Path) -> set[CompositeIndex]:
     return out
 
 
-def _is_document_query(node: ast.AST) -> bool:
+def _is_document_query(node: ast.AST) -> TypeGuard[ast.Call]:
     # A document query names a collection constant first; warehouse queries pass SQL text.
     return (
         isinstance(node, ast.Call)
@@ -107,7 +108,7 @@ def _index_for(call: ast.Call, filters: list[tuple[str, str]], where: str) -> Co
     ranged = sorted({f for f, op in filters if op in RANGE_OPS})
     if len(ranged) > 1:
         raise UnderivableQuery(f"{where}: range filters on several fields {ranged}")
-    order_field = order_by.value if order_by is not None else (ranged[0] if ranged else None)
+    order_field = str(order_by.value) if order_by is not None else (ranged[0] if ranged else None)
     if order_field is None or not [f for f in equality if f != order_field]:
         return None  # served by single-field indexes
     direction = "DESCENDING" if descending is not None and descending.value else "ASCENDING"
