@@ -28,7 +28,7 @@ from shared.events import decode_document_event, decode_pubsub_event
 from shared.ports.messages import OutgoingMessage
 from shared.schemas.topics import ALL_TOPICS, MAX_DELIVERY_ATTEMPTS, dead_letter
 from tests.app_factory import embedded_app
-from tests.fixtures.common import free_port
+from tests.fixtures.common import free_port, kill_process
 from tests.functions import sample_functions as samples
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,9 +67,7 @@ def test_farm_up_answers_healthz_within_3_seconds_and_stops_cleanly_on_sigterm(
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=WAIT_S)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        kill_process(process)
     assert process.returncode == 0, output
     assert f"http://127.0.0.1:{port}" in output
     assert "farm up: stopped" in output

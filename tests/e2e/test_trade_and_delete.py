@@ -22,7 +22,7 @@ from shared.adapters.local.warehouse import DuckDbWarehouse
 from shared.app import Application
 from shared.schemas.collections import AGENTS, SESSIONS, USERS
 from shared.services.paper_trading import stop_deleted_agent
-from tests.fixtures.common import free_port, wait_for
+from tests.fixtures.common import free_port, kill_process, wait_for
 from tests.functions.agents_stack import Tokens
 from tests.unit.runtime.stack import backtested_agent, local_platform, publish_bars
 
@@ -127,23 +127,15 @@ def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> Non
     data_dir = tmp_path / "data"
     seeded = local_platform(data_dir, None)  # farm up owns the warehouse: never built here
     agent_id = _agent(seeded, fund=25_000.0)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FARM_")}
-    env |= {"FARM_BACKEND": "local", "FARM_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([sys.executable, "-m", "farm", "up", "--no-market-data", "--port", str(port)],
-                               cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, url = _farm_up(data_dir)
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(url), 20, "farm up")
         TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
         session = _decide(seeded, agent_id)
         pid = session["pid"]
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=40)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        kill_process(process)
     assert process.returncode == 0, output
     assert "stopped 1 paper-trading runtime(s)" in output
     assert not _alive(pid)
@@ -177,13 +169,9 @@ def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(
             second.send_signal(signal.SIGTERM)
             output, _ = second.communicate(timeout=40)
         finally:
-            if second.poll() is None:
-                second.kill()
-                second.communicate()
+            kill_process(second)
     finally:
-        if first.poll() is None:
-            first.kill()
-            first.communicate()
+        kill_process(first)
     assert "resumed 1 paper-trading session(s)" in output
     final = _session(seeded, agent_id)
     assert final["session_id"] == before["session_id"] and final["state"] == "interrupted"
