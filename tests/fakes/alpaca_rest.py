@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.json_http import JsonHandler, serve
+from tests.fakes.json_http import JsonHandler, serve, stop
 
 KEY, SECRET = "test-key", "test-secret"
 
@@ -58,5 +58,4 @@ class FakeAlpacaRest:
 
     def close(self) -> None:
         """Stop serving."""
-        self.server.shutdown()
-        self.server.server_close()
+        stop(self.server, self.thread)

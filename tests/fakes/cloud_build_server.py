@@ -20,7 +20,7 @@ import threading
 import uuid
 from typing import Any, Self
 
-from tests.fakes.json_http import JsonHandler, serve
+from tests.fakes.json_http import JsonHandler, serve, stop
 
 PROJECT = "farm-fake"
 _BUILDS = re.compile(r"^/v1/projects/(?P<project>[^/]+)(?:/locations/(?P<region>[^/]+))?/builds(?:/(?P<id>[^/:]+))?$")
@@ -68,9 +68,7 @@ class FakeCloudBuild:
 
     def close(self) -> None:
         """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        stop(self._server, self._thread)
 
     def __enter__(self) -> Self:
         return self

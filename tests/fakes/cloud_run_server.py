@@ -16,10 +16,8 @@ import threading
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.fakes.json_http import GOOGLE_JSON, JsonHandler, serve
+from tests.fakes.json_http import GOOGLE_JSON, JsonHandler, google_error, serve, stop
 
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 # Numeric values of the enums a service carries (google/cloud/run/v2/condition.proto etc.).
 ENUMS: dict[str, dict[str, int]] = {
     "state": {"STATE_UNSPECIFIED": 0, "CONDITION_PENDING": 1, "CONDITION_RECONCILING": 2,
@@ -121,20 +119,20 @@ class FakeCloudRun:
         with self._lock:
             if self._failures:
                 status = self._failures.pop(0)
-                return status, _error(status, "The service is currently unavailable.")
+                return status, google_error(status, "The service is currently unavailable.")
         parts = path.strip("/").split("/")
         if len(parts) not in (6, 7) or parts[:2] != ["v2", "projects"] or parts[3] != "locations" \
                 or parts[5] != "services":
-            return 404, _error(404, f"The requested URL {path} was not found on this server.")
+            return 404, google_error(404, f"The requested URL {path} was not found on this server.")
         project, region = parts[2], parts[4]
         if project not in {p for p, _ in self.services}:
-            return 403, _error(403, f"Permission 'run.services.{'get' if len(parts) == 7 else 'list'}' "
+            return 403, google_error(403, f"Permission 'run.services.{'get' if len(parts) == 7 else 'list'}' "
                                     f"denied on resource 'projects/{project}' (or it may not exist).")
         listed = sorted(self.services.get((project, region), []), key=lambda s: s["name"])
         if len(parts) == 7:
             found = [s for s in listed if s["name"].endswith(f"/services/{parts[6]}")]
             if not found:
-                return 404, _error(404, f"Resource '{parts[6]}' of kind 'SERVICE' in region '{region}' "
+                return 404, google_error(404, f"Resource '{parts[6]}' of kind 'SERVICE' in region '{region}' "
                                         f"in project '{project}' does not exist.")
             return 200, found[0]
         size = min(int((query.get("pageSize") or [self.page_size])[0]) or self.page_size, self.page_size)
@@ -146,13 +144,7 @@ class FakeCloudRun:
 
     def close(self) -> None:
         """Stop serving and release the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-def _error(status: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": status, "message": message, "status": STATUS_NAMES.get(status, "UNKNOWN")}}
+        stop(self.server, self.thread)
 
 
 def _ints(value: Any, key: str = "") -> Any:

@@ -13,9 +13,7 @@ import base64
 from typing import Any
 
 from tests.fakes.google_tokens import TokenIssuer
-from tests.fakes.json_http import GOOGLE_JSON, JsonHandler, serve
-
-STATUS_NAMES = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+from tests.fakes.json_http import GOOGLE_JSON, JsonHandler, google_error, serve, stop
 
 
 def cluster_json(project: str, location: str, name: str, *, endpoint: str, ca_pem: str,
@@ -68,26 +66,20 @@ class FakeGkeApi:
     def answer(self, path: str, account: str | None) -> tuple[int, dict[str, Any]]:
         """The status and JSON body the GKE API would send for GET `path` by `account`."""
         if account is None:
-            return 401, _error(401, "Request had invalid authentication credentials. Expected OAuth 2 access "
+            return 401, google_error(401, "Request had invalid authentication credentials. Expected OAuth 2 access "
                                     "token, login cookie or other valid authentication credential.")
         parts = path.split("?")[0].strip("/").split("/")
         if len(parts) != 7 or parts[:2] != ["v1", "projects"] or parts[3] != "locations" or parts[5] != "clusters":
-            return 404, _error(404, f"The requested URL {path} was not found on this server.")
+            return 404, google_error(404, f"The requested URL {path} was not found on this server.")
         project, location, name = parts[2], parts[4], parts[6]
         resource = f"projects/{project}/locations/{location}/clusters/{name}"
         if account not in self.viewers:
-            return 403, _error(403, f'Required "container.clusters.get" permission(s) for "{resource}".')
+            return 403, google_error(403, f'Required "container.clusters.get" permission(s) for "{resource}".')
         cluster = self.clusters.get((project, location, name))
         if cluster is None:
-            return 404, _error(404, f"Not found: {resource}.")
+            return 404, google_error(404, f"Not found: {resource}.")
         return 200, cluster
 
     def close(self) -> None:
         """Stop serving and release the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-def _error(status: int, message: str) -> dict[str, Any]:
-    return {"error": {"code": status, "message": message, "status": STATUS_NAMES.get(status, "UNKNOWN")}}
+        stop(self.server, self.thread)

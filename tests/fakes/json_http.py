@@ -9,6 +9,8 @@ from typing import Any
 
 JSON = "application/json"
 GOOGLE_JSON = "application/json; charset=UTF-8"  # what Google's REST APIs send
+GOOGLE_STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                       429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 class JsonHandler(BaseHTTPRequestHandler):
@@ -33,3 +35,15 @@ def serve(handler: type[BaseHTTPRequestHandler], *, poll_s: float = 0.5,
     thread = threading.Thread(target=server.serve_forever, args=(poll_s,), name=name, daemon=True)
     thread.start()
     return server, thread
+
+
+def stop(server: ThreadingHTTPServer, thread: threading.Thread) -> None:
+    """Stop serving, release the port and wait for the serving thread."""
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+def google_error(status: int, message: str) -> dict[str, Any]:
+    """The error body of Google's REST APIs (google.rpc.Status), which their clients turn into exceptions."""
+    return {"error": {"code": status, "message": message, "status": GOOGLE_STATUS_NAMES.get(status, "UNKNOWN")}}
