@@ -110,7 +110,7 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
     stopped = _session(platform, agent_id)
     assert stopped["state"] == "stopped"
     assert platform.orchestrator.status(agent_id).exit_code == 0 and pid
-    assert not _alive(pid)
+    assert not _alive(session["pid"])
     agent = platform.documents.get(AGENTS, agent_id)
     assert agent["deleted"] and agent["status"] == "stopped"
     assert session["session_id"] not in platform.documents.get(USERS, "alice")["running_sessions"]
@@ -125,20 +125,15 @@ def test_deleting_a_trading_agent_stops_its_runtime_and_frees_its_slot(host) -> 
 
 def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    seeded = local_platform(data_dir, None)  # farm up owns the warehouse: never built here
-    agent_id = _agent(seeded, fund=25_000.0)
-    process, url = _farm_up(data_dir)
+    seeded, agent_id, process, session = _trading_under_farm_up(data_dir)
     try:
-        TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
-        session = _decide(seeded, agent_id)
-        pid = session["pid"]
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=40)
     finally:
         kill_process(process)
     assert process.returncode == 0, output
     assert "stopped 1 paper-trading runtime(s)" in output
-    assert not _alive(pid)
+    assert not _alive(session["pid"])
     final = _session(seeded, agent_id)
     assert final["state"] == "interrupted"  # still wanted running: a restart resumes it
     # every decision flushed
@@ -147,12 +142,8 @@ def test_farm_up_stops_its_runtimes_gracefully_on_sigterm(tmp_path: Path) -> Non
 
 def test_a_killed_farm_up_takes_its_runtimes_down_and_the_next_one_resumes_them(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    seeded = local_platform(data_dir, None)  # farm up owns the warehouse: never built here
-    agent_id = _agent(seeded, fund=25_000.0)
-    first, url = _farm_up(data_dir)
+    seeded, agent_id, first, before = _trading_under_farm_up(data_dir)
     try:
-        TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
-        before = _decide(seeded, agent_id)
         first.kill()  # no graceful stop for the stack: its runtime must notice on its own
         first.communicate()
         # The orphaned runtime stops itself, flushing FMEL, and says why it is not trading.
@@ -184,6 +175,22 @@ def _recorded_points(data_dir: Path, session_id: str) -> list[int]:
     """The decision points of the session that reached the stack's warehouse, in order."""
     warehouse = DuckDbWarehouse(data_dir / "warehouse.duckdb")
     return [r["decision_point"] for r in warehouse.query(DECISIONS_SQL, {"s": session_id})]
+
+
+def _trading_under_farm_up(data_dir: Path) -> tuple[Application, str, subprocess.Popen[str], dict[str, Any]]:
+    """A funded agent paper trading under a `farm up` of `data_dir`, decisions under way.
+
+    The platform seeded beside the stack, the agent, the stack's process and the session.
+    """
+    seeded = local_platform(data_dir, None)  # farm up owns the warehouse: never built here
+    agent_id = _agent(seeded, fund=25_000.0)
+    process, url = _farm_up(data_dir)
+    try:
+        TradeApi(url, Tokens(data_dir)("alice")).start(agent_id, ["AAPL"], None)
+        return seeded, agent_id, process, _decide(seeded, agent_id)
+    except BaseException:
+        kill_process(process)
+        raise
 
 
 def _farm_up(data_dir: Path) -> tuple[subprocess.Popen[str], str]:
