@@ -4,13 +4,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench up clean system-deps emulators web browser-deps
+.PHONY: demo test bench up clean system-deps emulators web browser-deps bytecode
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# The project's bytecode, compiled up front (about a second on 2 cores): where PYTHONDONTWRITEBYTECODE
+# is set (as on our CI machines) every process would otherwise recompile what it imports from source
+# each time it starts: `farm up`, each job, runtime and sandboxed agent (imports before `farm up`
+# serves: 0.7 s instead of 2.4 s). Python ignores a compiled file whose source has changed since.
+bytecode: $(STAMP)
+	@$(PY) -m compileall -q -j 0 shared functions farm runtime jobs ingester tests bench main.py > /dev/null
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -24,7 +31,7 @@ web:
 browser-deps:
 	@bash scripts/install-browser.sh
 
-demo: $(STAMP) system-deps web
+demo: $(STAMP) system-deps web bytecode
 	$(VENV)/bin/farm demo
 	@echo "The website: run 'make up', then open http://127.0.0.1:$${FARM_PORT:-8080}/"
 
@@ -35,15 +42,15 @@ emulators:
 	@bash scripts/install-checkov.sh
 
 # Lint, then the type checker (pyproject.toml says what it checks), then the tests.
-test: $(STAMP) system-deps emulators web browser-deps
+test: $(STAMP) system-deps emulators web browser-deps bytecode
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) system-deps web browser-deps
+bench: $(STAMP) system-deps web browser-deps bytecode
 	$(PY) -m pytest -m benchmark -p no:randomly bench $(PYTEST_ARGS)
 
-up: $(STAMP) web
+up: $(STAMP) web bytecode
 	$(VENV)/bin/farm up
 
 clean:
