@@ -16,8 +16,9 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 # is set (as on our CI machines) every process would otherwise recompile what it imports from source
 # each time it starts: `farm up`, each job, runtime and sandboxed agent (imports before `farm up`
 # serves: 0.7 s instead of 2.4 s). Python ignores a compiled file whose source has changed since.
+# Not tests/: its agent folders are zipped into bundles, where compiled files are refused.
 bytecode: $(STAMP)
-	@$(PY) -m compileall -q -j 0 shared functions farm runtime jobs ingester tests bench main.py > /dev/null
+	@$(PY) -m compileall -q -j 0 shared functions farm runtime jobs ingester main.py > /dev/null
 
 system-deps:
 	@bash scripts/install-system-deps.sh
